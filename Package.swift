@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// mdd — a MobileDiffusion batch rendering daemon. Targets mirror the architecture:
+// Engine, Queue and Wire are independent leaves; Daemon composes them; ctl depends on Wire only.
+import PackageDescription
+
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "mdd",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mdd", targets: ["Daemon"]),
+        .executable(name: "mdctl", targets: ["ctl"]),
+        .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Queue", targets: ["Queue"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // libpng's error handling is setjmp/longjmp based, which Swift cannot express: a small C shim owns it.
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .target(
+            name: "Engine", dependencies: ["CPNG"],
+            swiftSettings: optimise + [.swiftLanguageMode(.v5)],
+            linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m")]),
+        .target(name: "Queue", dependencies: ["CSQLite"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "Wire", swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(
+            name: "Daemon",
+            dependencies: [
+                "Engine", "Queue", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(
+            name: "ctl",
+            dependencies: ["Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(
+            name: "EngineTests", dependencies: ["Engine"],
+            resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "QueueTests", dependencies: ["Queue"], swiftSettings: [.swiftLanguageMode(.v5)]),
+    ]
+)

@@ -1,0 +1,61 @@
+/// diffusers' Transformer2DModel for continuous inputs (diffusers/models/transformers/transformer_2d.py) and its
+/// BasicTransformerBlock (diffusers/models/attention.py) with layer norms: GroupNorm → proj_in → blocks → proj_out
+/// → + residual.
+struct Transformer2DModel {
+    struct Block {
+        let norm1: LayerNorm, attn1: Attention
+        let norm2: LayerNorm, attn2: Attention
+        let norm3: LayerNorm, ff: FeedForward
+        /// attn1 attends to the text (diffusers' `only_cross_attention`) instead of to itself.
+        let onlyCross: Bool
+    }
+
+    let norm: GroupNorm
+    let projIn: Linear, projOut: Linear
+    let linearProjection: Bool
+    let blocks: [Block]
+
+    /// Options of one transformer, from the UNet config.
+    struct Options {
+        var heads: Int, layers: Int, contextDim: Int, groups: Int
+        var linearProjection: Bool, onlyCross: Bool
+    }
+
+    init(_ w: WeightStore, _ p: String, channels c: Int, _ o: Options) throws {
+        norm = try w.groupNorm(p + ".norm", groups: o.groups, channels: c, eps: 1e-6)
+        linearProjection = o.linearProjection
+        if o.linearProjection {
+            projIn = try w.linear(p + ".proj_in", in: c, out: c)
+            projOut = try w.linear(p + ".proj_out", in: c, out: c)
+        } else {
+            // 1x1 convs: the same product as a linear layer on channels-last tokens.
+            projIn = Linear(weight: try w.tensor(p + ".proj_in.weight", shape: [c, c, 1, 1]).reshaped([c, c]), bias: try w.vector(p + ".proj_in.bias", count: c))
+            projOut = Linear(weight: try w.tensor(p + ".proj_out.weight", shape: [c, c, 1, 1]).reshaped([c, c]), bias: try w.vector(p + ".proj_out.bias", count: c))
+        }
+        blocks = try (0..<o.layers).map { i in
+            let b = "\(p).transformer_blocks.\(i)"
+            return Block(
+                norm1: try w.layerNorm(b + ".norm1", dim: c, eps: 1e-5),
+                attn1: try Attention(w, b + ".attn1", dim: c, contextDim: o.onlyCross ? o.contextDim : nil, heads: o.heads, innerDim: c),
+                norm2: try w.layerNorm(b + ".norm2", dim: c, eps: 1e-5),
+                attn2: try Attention(w, b + ".attn2", dim: c, contextDim: o.contextDim, heads: o.heads, innerDim: c),
+                norm3: try w.layerNorm(b + ".norm3", dim: c, eps: 1e-5),
+                ff: try FeedForward(w, b + ".ff", dim: c),
+                onlyCross: o.onlyCross)
+        }
+    }
+
+    /// x: [N, C, H, W], context: [N, S, Dc] → [N, C, H, W]
+    func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {
+        // Both projection styles are per-token linear maps here, so the order of permute and proj is immaterial.
+        var t = projIn(Resample.toTokens(norm(x)))  // [N, HW, C]
+        for b in blocks {
+            Elementwise.add(&t, b.attn1(b.norm1(t), context: b.onlyCross ? context : nil))
+            Elementwise.add(&t, b.attn2(b.norm2(t), context: context))
+            Elementwise.add(&t, b.ff(b.norm3(t)))
+        }
+        var out = Resample.fromTokens(projOut(t), h: x.h, w: x.w)
+        Elementwise.add(&out, x)
+        return out
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// Element-wise activations and arithmetic on raw buffers.
+public enum Activation: String, Sendable {
+    case silu, gelu, quickGelu = "quick_gelu", geluTanh = "gelu_pytorch_tanh", relu
+
+    /// Parses a diffusers/transformers `act_fn` / `hidden_act` name.
+    public init?(name: String) {
+        switch name {
+        case "silu", "swish": self = .silu
+        case "gelu": self = .gelu
+        case "quick_gelu": self = .quickGelu
+        case "gelu_pytorch_tanh", "gelu_new", "gelu_fast": self = .geluTanh
+        case "relu": self = .relu
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    public func scalar(_ x: Float) -> Float {
+        switch self {
+        case .silu: return x / (1 + expf(-x))
+        case .gelu: return 0.5 * x * (1 + erff(x * 0.70710678118654752))
+        case .quickGelu: return x / (1 + expf(-1.702 * x))
+        case .geluTanh: return 0.5 * x * (1 + tanhf(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+        case .relu: return max(x, 0)
+        }
+    }
+
+    /// Applies in place to `count` elements.
+    public func apply(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .silu: for i in 0..<count { let x = p[i]; p[i] = x / (1 + expf(-x)) }
+        case .relu: for i in 0..<count { p[i] = max(p[i], 0) }
+        default: for i in 0..<count { p[i] = scalar(p[i]) }
+        }
+    }
+
+    public func apply(_ t: inout Tensor) {
+        t.data.withUnsafeMutableBufferPointer { apply($0.baseAddress!, count: $0.count) }
+    }
+
+    /// p = p*scale + shift, then SiLU if asked (GroupNorm's fused epilogue).
+    @inline(__always)
+    static func affine(_ p: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float, silu: Bool) {
+        if silu {
+            for i in 0..<count { let y = p[i] * scale + shift; p[i] = y / (1 + expf(-y)) }
+        } else {
+            for i in 0..<count { p[i] = p[i] * scale + shift }
+        }
+    }
+}
+
+/// In-place arithmetic helpers on tensors of equal element count.
+public enum Elementwise {
+    /// a += b
+    public static func add(_ a: inout Tensor, _ b: Tensor) {
+        precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
+        a.data.withUnsafeMutableBufferPointer { ap in
+            b.data.withUnsafeBufferPointer { bp in for i in 0..<ap.count { ap[i] += bp[i] } }
+        }
+    }
+
+    /// a *= s
+    public static func scale(_ a: inout Tensor, _ s: Float) {
+        a.data.withUnsafeMutableBufferPointer { ap in for i in 0..<ap.count { ap[i] *= s } }
+    }
+
+    /// x: [N, C, H, W] += v[n, c] broadcast over H, W (a ResNet block's time embedding).
+    public static func addChannelBias(_ x: inout Tensor, _ v: Tensor) {
+        let spatial = x.h * x.w, nc = x.n * x.c
+        precondition(v.count == nc)
+        x.data.withUnsafeMutableBufferPointer { xp in
+            for i in 0..<nc { let b = v.data[i]; let p = xp.baseAddress! + i * spatial; for j in 0..<spatial { p[j] += b } }
+        }
+    }
+}

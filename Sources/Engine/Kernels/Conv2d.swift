@@ -1,0 +1,157 @@
+/// 2-D convolution as torch.nn.Conv2d (NCHW, zero padding, optional groups).
+///
+/// groups == 1 runs as im2col + GEMM over bands of output rows (so the column buffer stays small even for a
+/// 512x512 decoder); 1x1 stride-1 convs skip im2col; depthwise convs (groups == Cin == Cout) use a direct loop.
+public struct Conv2d: Sendable {
+    /// weight: [Cout, Cin/groups, kh, kw]; bias: [Cout] or nil.
+    public let weight: Tensor
+    public let bias: [Float]?
+    public let stride: Int
+    public let padding: Int
+    public let groups: Int
+
+    public init(weight: Tensor, bias: [Float]?, stride: Int = 1, padding: Int = 0, groups: Int = 1) {
+        self.weight = weight
+        self.bias = bias
+        self.stride = stride
+        self.padding = padding
+        self.groups = groups
+    }
+
+    public var outChannels: Int { weight.shape[0] }
+    public var inChannels: Int { weight.shape[1] * groups }
+    var kh: Int { weight.shape[2] }
+    var kw: Int { weight.shape[3] }
+
+    /// Output spatial size for an input of size `size`.
+    func outSize(_ size: Int, _ k: Int) -> Int { (size + 2 * padding - k) / stride + 1 }
+
+    /// x: [N, Cin, H, W] → [N, Cout, Hout, Wout]
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.c == inChannels, "conv expects \(inChannels) channels, got \(x.c)")
+        let ho = outSize(x.h, kh), wo = outSize(x.w, kw)
+        var out = Tensor(empty: [x.n, outChannels, ho, wo])
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                for b in 0..<x.n {
+                    let src = xp.baseAddress! + b * x.c * x.h * x.w
+                    let dst = op.baseAddress! + b * outChannels * ho * wo
+                    if groups == 1 {
+                        convGEMM(src, h: x.h, w: x.w, dst, ho: ho, wo: wo)
+                    } else if groups == inChannels && groups == outChannels {
+                        DepthwiseConv.forward(src, channels: inChannels, h: x.h, w: x.w, weight: weight.data,
+                                              bias: bias, k: kh, stride: stride, padding: padding, dst, ho: ho, wo: wo)
+                    } else {
+                        convGrouped(src, h: x.h, w: x.w, dst, ho: ho, wo: wo)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// One image: out[Cout, ho*wo] = W[Cout, Cin*kh*kw] · col[Cin*kh*kw, ho*wo] (+ bias).
+    private func convGEMM(_ src: UnsafePointer<Float>, h: Int, w: Int, _ dst: UnsafeMutablePointer<Float>, ho: Int, wo: Int) {
+        let k = inChannels * kh * kw, hw = ho * wo
+        fillBias(dst, count: hw)
+        let beta: Float = bias == nil ? 0 : 1
+        weight.data.withUnsafeBufferPointer { wp in
+            if kh == 1 && kw == 1 && stride == 1 && padding == 0 {
+                GEMM.sgemm(m: outChannels, n: hw, k: k, a: wp.baseAddress!, lda: k, b: src, ldb: hw,
+                           beta: beta, c: dst, ldc: hw)
+                return
+            }
+            // Bands of output rows keep the column buffer near 16M floats at most.
+            let rowsPerBand = max(1, min(ho, (1 << 24) / max(1, k * wo)))
+            var col = [Float](repeating: 0, count: k * rowsPerBand * wo)
+            col.withUnsafeMutableBufferPointer { cp in
+                var r0 = 0
+                while r0 < ho {
+                    let rows = min(rowsPerBand, ho - r0)
+                    Im2Col.fill(src, channels: inChannels, h: h, w: w, k: kh, stride: stride, padding: padding,
+                                rowStart: r0, rows: rows, wo: wo, col: cp.baseAddress!)
+                    GEMM.sgemm(m: outChannels, n: rows * wo, k: k, a: wp.baseAddress!, lda: k,
+                               b: cp.baseAddress!, ldb: rows * wo, beta: beta, c: dst + r0 * wo, ldc: hw)
+                    r0 += rows
+                }
+            }
+        }
+    }
+
+    /// General grouped convolution: one GEMM per group.
+    private func convGrouped(_ src: UnsafePointer<Float>, h: Int, w: Int, _ dst: UnsafeMutablePointer<Float>, ho: Int, wo: Int) {
+        let cinG = inChannels / groups, coutG = outChannels / groups
+        let k = cinG * kh * kw, hw = ho * wo
+        fillBias(dst, count: hw)
+        var col = [Float](repeating: 0, count: k * hw)
+        weight.data.withUnsafeBufferPointer { wp in
+            col.withUnsafeMutableBufferPointer { cp in
+                for g in 0..<groups {
+                    Im2Col.fill(src + g * cinG * h * w, channels: cinG, h: h, w: w, k: kh, stride: stride,
+                                padding: padding, rowStart: 0, rows: ho, wo: wo, col: cp.baseAddress!)
+                    GEMM.sgemm(m: coutG, n: hw, k: k, a: wp.baseAddress! + g * coutG * k, lda: k,
+                               b: cp.baseAddress!, ldb: hw, beta: bias == nil ? 0 : 1, c: dst + g * coutG * hw, ldc: hw)
+                }
+            }
+        }
+    }
+
+    private func fillBias(_ dst: UnsafeMutablePointer<Float>, count: Int) {
+        guard let bias else { return }
+        for o in 0..<outChannels { (dst + o * count).update(repeating: bias[o], count: count) }
+    }
+
+    /// Naive reference (direct loops, Double accumulation) for tests.
+    public func naive(_ x: Tensor) -> Tensor {
+        let ho = outSize(x.h, kh), wo = outSize(x.w, kw)
+        let cinG = inChannels / groups, coutG = outChannels / groups
+        var out = Tensor(zeros: [x.n, outChannels, ho, wo])
+        for b in 0..<x.n { for o in 0..<outChannels { for oy in 0..<ho { for ox in 0..<wo {
+            var acc = Double(bias?[o] ?? 0)
+            let g = o / coutG
+            for ci in 0..<cinG { for ky in 0..<kh { for kx in 0..<kw {
+                let iy = oy * stride - padding + ky, ix = ox * stride - padding + kx
+                guard iy >= 0, iy < x.h, ix >= 0, ix < x.w else { continue }
+                let xv = x.data[((b * x.c + g * cinG + ci) * x.h + iy) * x.w + ix]
+                acc += Double(xv) * Double(weight.data[((o * cinG + ci) * kh + ky) * kw + kx])
+            } } }
+            out.data[((b * outChannels + o) * ho + oy) * wo + ox] = Float(acc)
+        } } } }
+        return out
+    }
+}
+
+/// Unfolds image patches into GEMM columns.
+enum Im2Col {
+    /// src: [C, h, w] → col: [C*k*k, rows*wo] for output rows [rowStart, rowStart+rows).
+    static func fill(_ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, k: Int, stride: Int, padding: Int,
+                     rowStart: Int, rows: Int, wo: Int, col: UnsafeMutablePointer<Float>) {
+        let n = rows * wo
+        for c in 0..<channels {
+            let plane = src + c * h * w
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    let dstRow = col + ((c * k + ky) * k + kx) * n
+                    for r in 0..<rows {
+                        let iy = (rowStart + r) * stride - padding + ky
+                        let d = dstRow + r * wo
+                        guard iy >= 0 && iy < h else { d.update(repeating: 0, count: wo); continue }
+                        let line = plane + iy * w
+                        if stride == 1 {
+                            // ix = ox - padding + kx: copy the valid middle, zero the borders.
+                            let lo = max(0, padding - kx), hi = min(wo, w + padding - kx)
+                            if lo > 0 { d.update(repeating: 0, count: lo) }
+                            if hi > lo { (d + lo).update(from: line + (lo - padding + kx), count: hi - lo) }
+                            if hi < wo { (d + max(hi, 0)).update(repeating: 0, count: wo - max(hi, 0)) }
+                        } else {
+                            for ox in 0..<wo {
+                                let ix = ox * stride - padding + kx
+                                d[ox] = ix >= 0 && ix < w ? line[ix] : 0
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

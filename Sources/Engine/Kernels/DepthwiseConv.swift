@@ -1,0 +1,33 @@
+/// Depthwise 2-D convolution (groups == channels), the first half of a separable convolution.
+enum DepthwiseConv {
+    /// src: [C, h, w], weight: [C, 1, k, k], bias: [C]? → dst: [C, ho, wo]
+    static func forward(_ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, weight: [Float], bias: [Float]?,
+                        k: Int, stride: Int, padding: Int, _ dst: UnsafeMutablePointer<Float>, ho: Int, wo: Int) {
+        weight.withUnsafeBufferPointer { wp in
+            for c in 0..<channels {
+                let plane = src + c * h * w, out = dst + c * ho * wo
+                out.update(repeating: bias?[c] ?? 0, count: ho * wo)
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        let wv = wp[(c * k + ky) * k + kx]
+                        for oy in 0..<ho {
+                            let iy = oy * stride - padding + ky
+                            guard iy >= 0 && iy < h else { continue }
+                            let line = plane + iy * w, o = out + oy * wo
+                            // Valid ox range where 0 <= ox*stride - padding + kx < w.
+                            let lo = max(0, (padding - kx + stride - 1) / stride)
+                            let hi = min(wo, (w - 1 + padding - kx) / stride + 1)
+                            guard hi > lo else { continue }
+                            if stride == 1 {
+                                let l = line + (lo - padding + kx)
+                                for ox in lo..<hi { o[ox] += wv * l[ox - lo] }
+                            } else {
+                                for ox in lo..<hi { o[ox] += wv * line[ox * stride - padding + kx] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

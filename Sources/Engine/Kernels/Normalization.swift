@@ -1,0 +1,85 @@
+import Foundation
+
+/// torch.nn.GroupNorm over [N, C, *spatial], with an optional fused SiLU (the ResNet-block pattern).
+public struct GroupNorm: Sendable {
+    public let groups: Int
+    public let eps: Float
+    /// weight, bias: [C]
+    public let weight: [Float]
+    public let bias: [Float]
+
+    public init(groups: Int, eps: Float, weight: [Float], bias: [Float]) {
+        self.groups = groups
+        self.eps = eps
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// x: [N, C, ...] → same shape.
+    public func callAsFunction(_ x: Tensor, silu: Bool = false) -> Tensor {
+        var out = x
+        apply(&out, silu: silu)
+        return out
+    }
+
+    /// Normalises in place.
+    public func apply(_ x: inout Tensor, silu: Bool = false) {
+        let n = x.shape[0], c = x.shape[1], spatial = x.count / (n * c)
+        let cg = c / groups, groupSize = cg * spatial
+        x.data.withUnsafeMutableBufferPointer { p in
+            for b in 0..<n {
+                for g in 0..<groups {
+                    let base = p.baseAddress! + (b * c + g * cg) * spatial
+                    let (mean, variance) = Moments.meanVariance(base, count: groupSize)
+                    let inv = Float(1 / (variance + Double(eps)).squareRoot())
+                    for ci in 0..<cg {
+                        let ch = g * cg + ci
+                        let scale = inv * weight[ch], shift = bias[ch] - Float(mean) * scale
+                        Activation.affine(base + ci * spatial, count: spatial, scale: scale, shift: shift, silu: silu)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// torch.nn.LayerNorm over the last dimension.
+public struct LayerNorm: Sendable {
+    public let eps: Float
+    /// weight, bias: [D]
+    public let weight: [Float]
+    public let bias: [Float]
+
+    public init(eps: Float, weight: [Float], bias: [Float]) {
+        self.eps = eps
+        self.weight = weight
+        self.bias = bias
+    }
+
+    /// x: [..., D] → same shape.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var out = x
+        let d = weight.count, rows = x.count / d
+        out.data.withUnsafeMutableBufferPointer { p in
+            for r in 0..<rows {
+                let row = p.baseAddress! + r * d
+                let (mean, variance) = Moments.meanVariance(row, count: d)
+                let inv = Float(1 / (variance + Double(eps)).squareRoot()), m = Float(mean)
+                for j in 0..<d { row[j] = (row[j] - m) * inv * weight[j] + bias[j] }
+            }
+        }
+        return out
+    }
+}
+
+/// Mean and biased variance, accumulated in Double so that long groups (64x64x32) stay exact enough.
+enum Moments {
+    static func meanVariance(_ p: UnsafePointer<Float>, count: Int) -> (Double, Double) {
+        var sum = 0.0
+        for i in 0..<count { sum += Double(p[i]) }
+        let mean = sum / Double(count)
+        var sq = 0.0
+        for i in 0..<count { let d = Double(p[i]) - mean; sq += d * d }
+        return (mean, sq / Double(count))
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+extension TextToImage {
+    /// Renders one image; the same request on the same build and machine gives the same bytes.
+    public func render(_ r: RenderRequest) throws -> RenderedImage {
+        lock.lock()
+        defer { lock.unlock() }
+        let (width, height) = try validate(r)
+        var clock = Stopwatch()
+        var t = StageTimings()
+        let cfg = r.guidance > 1
+
+        // 1. Tokenize: [negative, positive] when guiding, as the pipeline batches them.
+        var ids = [tokenizer.encode(r.prompt)]
+        if cfg { ids.insert(tokenizer.encode(r.negativePrompt ?? ""), at: 0) }
+        t.tokenizeMs = clock.lap()
+
+        // 2. Text encoder → context [B, 77, D].
+        let context = try textEncoder(ids)
+        t.textEncoderMs = clock.lap()
+
+        // 3. Initial latents from the job's seed: randn(1, C, H/f, W/f) · init_noise_sigma.
+        let scheduler = try makeScheduler(configPath: folder + "/scheduler/scheduler_config.json", steps: r.steps)
+        var generator = TorchGenerator(seed: r.seed)
+        var latents = generator.randn([1, unet.config.inChannels, height / vae.scaleFactor, width / vae.scaleFactor])
+        Elementwise.scale(&latents, scheduler.initNoiseSigma)
+
+        // 4. Denoise: one UNet call per step on the (doubled, if guiding) batch.
+        for (i, timestep) in scheduler.timesteps.enumerated() {
+            let input = scheduler.scaleModelInput(latents, step: i)
+            let batch = cfg ? Tensor.concat(first: [input, input]) : input
+            var noise = unet(batch, timesteps: [Float](repeating: timestep, count: batch.n), context: context)
+            if cfg { noise = guide(noise, scale: r.guidance) }
+            latents = scheduler.step(noise, step: i, sample: latents, generator: &generator)
+        }
+        t.unetMs = clock.lap()
+
+        // 5. Decode latents / scaling_factor (+ shift_factor) and quantise like VaeImageProcessor.
+        var z = latents
+        for i in 0..<z.count { z.data[i] = z.data[i] / vae.scalingFactor + vae.shiftFactor }
+        let rgb = imageToRGB8(vae.decode(z))
+        t.decodeMs = clock.lap()
+
+        // 6. PNG with everything needed to re-render.
+        let meta = metadata(r, width: width, height: height)
+        let png = try PNGCodec.encode(rgb: rgb, width: width, height: height, text: meta)
+        t.pngMs = clock.lap()
+        t.totalMs = t.tokenizeMs + t.textEncoderMs + t.unetMs + t.decodeMs + t.pngMs
+        return RenderedImage(width: width, height: height, rgb: rgb, png: png, timings: t, metadata: meta)
+    }
+
+    /// Checks the request against the model and returns the output size.
+    public func validate(_ r: RenderRequest) throws -> (Int, Int) {
+        let width = r.width ?? defaultSize, height = r.height ?? defaultSize
+        // The UNet halves the latent once per down block but the last; skips must line up.
+        let multiple = vae.scaleFactor << (unet.config.blockOutChannels.count - 1)
+        for (name, v) in [("width", width), ("height", height)] {
+            guard v > 0, v <= 4096, v % multiple == 0 else {
+                throw EngineError.invalidRequest("\(name) \(v) must be a positive multiple of \(multiple) up to 4096 for this model")
+            }
+        }
+        guard (1...50).contains(r.steps) else { throw EngineError.invalidRequest("steps \(r.steps) must be in 1...50") }
+        guard r.guidance.isFinite, r.guidance >= 0, r.guidance <= 50 else { throw EngineError.invalidRequest("guidance \(r.guidance) must be in 0...50") }
+        return (width, height)
+    }
+
+    /// noise: [2, C, h, w] as [uncond, cond] → uncond + s·(cond − uncond), [1, C, h, w].
+    private func guide(_ noise: Tensor, scale s: Float) -> Tensor {
+        let half = noise.count / 2
+        var out = noise.slice(first: 0, 1)
+        for i in 0..<half { out.data[i] = noise.data[i] + s * (noise.data[half + i] - noise.data[i]) }
+        return out
+    }
+
+    /// PNG text chunks: the request, the model and the engine.
+    func metadata(_ r: RenderRequest, width: Int, height: Int) -> [(String, String)] {
+        var m: [(String, String)] = [("prompt", r.prompt)]
+        if let n = r.negativePrompt { m.append(("negative_prompt", n)) }
+        m += [("seed", String(r.seed)), ("steps", String(r.steps)), ("guidance", String(r.guidance)),
+              ("width", String(width)), ("height", String(height)), ("scheduler", schedulerName),
+              ("model", modelName), ("model_sha256", weightsSHA256), ("engine", Self.engineVersion)]
+        return m
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// The text-to-image pipeline over a diffusers model folder, mirroring StableDiffusionPipeline.__call__
+/// (diffusers/pipelines/stable_diffusion/pipeline_stable_diffusion.py). Load once, render many; `render` is
+/// serialised by a lock, so one instance serves one renderer at a time.
+public final class TextToImage: @unchecked Sendable {
+    /// The engine's version, recorded in every PNG.
+    public static let engineVersion = "mdd-engine 0.1.0"
+
+    public let folder: String
+    public let modelName: String
+    public let tokenizer: CLIPTokenizer
+    public let textEncoder: CLIPTextModel
+    public let unet: UNet2DConditionModel
+    public let vae: VAEDecoder
+    public let schedulerName: String
+    /// SHA-256 over the weight files (text encoder, UNet, VAE), identifying the exact weights.
+    public let weightsSHA256: String
+    let lock = NSLock()
+
+    /// Loads every component of a diffusers-format folder; errors name the file and field or tensor.
+    public init(folder: String) throws {
+        self.folder = folder
+        _ = try BLAS.get()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+            throw EngineError.file(path: folder, reason: "model folder does not exist")
+        }
+        let index = try? ConfigReader(path: folder + "/model_index.json")
+        modelName = (index?.json["_name_or_path"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? URL(fileURLWithPath: folder).lastPathComponent
+        tokenizer = try CLIPTokenizer.load(folder: folder + "/tokenizer")
+        textEncoder = try CLIPTextModel(folder: folder + "/text_encoder")
+        unet = try UNet2DConditionModel(folder: folder + "/unet")
+        vae = try loadVAEDecoder(folder: folder + "/vae")
+        schedulerName = try ConfigReader(path: folder + "/scheduler/scheduler_config.json").string("_class_name", default: "EulerDiscreteScheduler")
+        _ = try makeScheduler(configPath: folder + "/scheduler/scheduler_config.json", steps: 1)
+        try Self.checkCompatible(unet: unet.config, text: textEncoder.config, vae: vae, folder: folder)
+        weightsSHA256 = try Self.fingerprint(folder: folder)
+    }
+
+    private static func checkCompatible(unet: UNetConfig, text: CLIPTextModel.Config, vae: VAEDecoder, folder: String) throws {
+        guard unet.crossAttentionDim == text.hiddenSize else {
+            throw EngineError.config(path: folder + "/unet/config.json", field: "cross_attention_dim", reason: "\(unet.crossAttentionDim) does not match the text encoder's hidden_size \(text.hiddenSize)")
+        }
+        guard unet.outChannels == vae.latentChannels else {
+            throw EngineError.config(path: folder + "/vae/config.json", field: "latent_channels", reason: "\(vae.latentChannels) does not match the UNet's out_channels \(unet.outChannels)")
+        }
+    }
+
+    /// SHA-256 of the three weight files' digests, so any change to any weight changes it.
+    static func fingerprint(folder: String) throws -> String {
+        var all = SHA256()
+        for path in ["text_encoder/model.safetensors", "unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors"] {
+            let file = try MappedFile(path: folder + "/" + path)
+            all.update(Array((path + ":" + SHA256.hex(file.bytes(0, file.size))).utf8))
+        }
+        return all.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Default output size: the UNet's sample_size times the VAE factor.
+    public var defaultSize: Int { unet.config.sampleSize * vae.scaleFactor }
+}

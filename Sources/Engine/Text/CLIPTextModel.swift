@@ -1,0 +1,94 @@
+import Foundation
+
+/// CLIP text encoder, mirroring transformers' CLIPTextModel
+/// (transformers/models/clip/modeling_clip.py: CLIPTextTransformer): token + position embeddings, pre-LN
+/// causal self-attention layers with an MLP, final layer norm; returns `last_hidden_state`.
+public final class CLIPTextModel: @unchecked Sendable {
+    /// The parts of `text_encoder/config.json` the forward pass uses.
+    public struct Config: Sendable {
+        public var hiddenSize: Int, intermediateSize: Int, heads: Int, layers: Int
+        public var maxPositions: Int, vocabSize: Int
+        public var activation: Activation
+        public var layerNormEps: Float
+
+        public init(_ c: ConfigReader) throws {
+            hiddenSize = try c.int("hidden_size", default: 512)
+            intermediateSize = try c.int("intermediate_size", default: 2048)
+            heads = try c.int("num_attention_heads", default: 8)
+            layers = try c.int("num_hidden_layers", default: 12)
+            maxPositions = try c.int("max_position_embeddings", default: 77)
+            vocabSize = try c.int("vocab_size", default: 49408)
+            let act = try c.string("hidden_act", default: "quick_gelu")
+            guard let a = Activation(name: act) else {
+                throw EngineError.config(path: c.path, field: "hidden_act", reason: "'\(act)' is not supported (quick_gelu, gelu, gelu_pytorch_tanh, relu, silu)")
+            }
+            activation = a
+            layerNormEps = Float(try c.double("layer_norm_eps", default: 1e-5))
+            guard hiddenSize % heads == 0 else {
+                throw EngineError.config(path: c.path, field: "num_attention_heads", reason: "hidden_size \(hiddenSize) is not divisible by \(heads) heads")
+            }
+        }
+    }
+
+    struct Layer {
+        let norm1: LayerNorm, q: Linear, k: Linear, v: Linear, out: Linear
+        let norm2: LayerNorm, fc1: Linear, fc2: Linear
+    }
+
+    public let config: Config
+    let tokenEmbedding: Tensor   // [vocab, D]
+    let positionEmbedding: Tensor // [positions, D]
+    let layers: [Layer]
+    let finalNorm: LayerNorm
+
+    /// Loads `config.json` and `model.safetensors` from a `text_encoder/` folder.
+    public init(folder: String) throws {
+        let config = try Config(ConfigReader(path: folder + "/config.json"))
+        self.config = config
+        let w = try WeightStore(path: folder + "/model.safetensors", optionalPrefix: "text_model.")
+        let d = config.hiddenSize, e = config.layerNormEps
+        tokenEmbedding = try w.tensor("text_model.embeddings.token_embedding.weight", shape: [config.vocabSize, d])
+        positionEmbedding = try w.tensor("text_model.embeddings.position_embedding.weight", shape: [config.maxPositions, d])
+        layers = try (0..<config.layers).map { i in
+            let p = "text_model.encoder.layers.\(i)."
+            return Layer(
+                norm1: try w.layerNorm(p + "layer_norm1", dim: d, eps: e),
+                q: try w.linear(p + "self_attn.q_proj", in: d, out: d), k: try w.linear(p + "self_attn.k_proj", in: d, out: d),
+                v: try w.linear(p + "self_attn.v_proj", in: d, out: d), out: try w.linear(p + "self_attn.out_proj", in: d, out: d),
+                norm2: try w.layerNorm(p + "layer_norm2", dim: d, eps: e),
+                fc1: try w.linear(p + "mlp.fc1", in: d, out: config.intermediateSize),
+                fc2: try w.linear(p + "mlp.fc2", in: config.intermediateSize, out: d))
+        }
+        finalNorm = try w.layerNorm("text_model.final_layer_norm", dim: d, eps: e)
+        // position_ids is a buffer older transformers saved; projections belong to CLIPTextModelWithProjection.
+        try w.checkAllUsed(ignoring: ["position_ids", "text_projection", "logit_scale", "vision_model."])
+    }
+
+    /// ids: [N][L] token ids → last_hidden_state [N, L, D].
+    public func callAsFunction(_ ids: [[Int32]]) throws -> Tensor {
+        let n = ids.count, l = ids[0].count, d = config.hiddenSize
+        guard l <= config.maxPositions else { throw EngineError.invalidRequest("\(l) tokens exceed max_position_embeddings \(config.maxPositions)") }
+        var x = Tensor(empty: [n, l, d])
+        for (b, row) in ids.enumerated() {
+            for (t, id) in row.enumerated() {
+                guard id >= 0 && Int(id) < config.vocabSize else { throw EngineError.invalidRequest("token id \(id) outside vocabulary of \(config.vocabSize)") }
+                for j in 0..<d {
+                    x.data[(b * l + t) * d + j] = tokenEmbedding.data[Int(id) * d + j] + positionEmbedding.data[t * d + j]
+                }
+            }
+        }
+        for layer in layers { x = forward(layer, x) }
+        return finalNorm(x)
+    }
+
+    private func forward(_ layer: Layer, _ x: Tensor) -> Tensor {
+        var h = x
+        let y = layer.norm1(x)
+        let attn = AttentionKernel.forward(q: layer.q(y), k: layer.k(y), v: layer.v(y), heads: config.heads, causal: true)
+        Elementwise.add(&h, layer.out(attn))
+        var m = layer.fc1(layer.norm2(h))
+        config.activation.apply(&m)
+        Elementwise.add(&h, layer.fc2(m))
+        return h
+    }
+}
