@@ -3,7 +3,11 @@
 // Engine, Queue and Wire are independent leaves; Daemon composes them; ctl depends on Wire only.
 import PackageDescription
 
-let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// The engine is numeric code: optimise it in debug builds too, or the parity tests crawl.
+let optimise: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
 
 let package = Package(
     name: "mdd",

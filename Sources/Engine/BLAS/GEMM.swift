@@ -2,6 +2,9 @@
 ///
 /// Row-major: C[m, n] = alpha * op(A)[m, k] · op(B)[k, n] + beta * C, with op(X) = X or Xᵀ.
 public enum GEMM {
+    /// Multiply-add FLOPs (2·m·n·k) issued through `sgemm` since the last reset; read by benchmarks.
+    nonisolated(unsafe) public static var flops: Int = 0
+
     /// Row-major sgemm through OpenBLAS. `lda`, `ldb`, `ldc` are row strides of A, B, C as stored.
     @inline(__always)
     public static func sgemm(
@@ -10,6 +13,7 @@ public enum GEMM {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        flops &+= 2 * m * n * k
         if k == 0 {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
             return

@@ -6,11 +6,12 @@ struct Attention {
 
     /// Loads `<prefix>.to_q` … `<prefix>.to_out.0`; `contextDim` nil means self-attention.
     /// Legacy VAE names (query/key/value/proj_attn) are accepted as aliases.
-    init(_ w: WeightStore, _ p: String, dim: Int, contextDim: Int?, heads: Int, innerDim: Int) throws {
+    /// `qkvBias`: whether to_q/to_k/to_v carry biases (diffusers' `bias`: False in UNets, True in VAEs).
+    init(_ w: WeightStore, _ p: String, dim: Int, contextDim: Int?, heads: Int, innerDim: Int, qkvBias: Bool = false) throws {
         let kv = contextDim ?? dim
-        q = try w.linear(p + ".to_q", in: dim, out: innerDim, bias: w.has(p + ".to_q.bias") || w.has(p + ".query.bias"), aliases: [p + ".query"])
-        k = try w.linear(p + ".to_k", in: kv, out: innerDim, bias: w.has(p + ".to_k.bias") || w.has(p + ".key.bias"), aliases: [p + ".key"])
-        v = try w.linear(p + ".to_v", in: kv, out: innerDim, bias: w.has(p + ".to_v.bias") || w.has(p + ".value.bias"), aliases: [p + ".value"])
+        q = try w.linear(p + ".to_q", in: dim, out: innerDim, bias: qkvBias, aliases: [p + ".query"])
+        k = try w.linear(p + ".to_k", in: kv, out: innerDim, bias: qkvBias, aliases: [p + ".key"])
+        v = try w.linear(p + ".to_v", in: kv, out: innerDim, bias: qkvBias, aliases: [p + ".value"])
         out = try w.linear(p + ".to_out.0", in: innerDim, out: dim, bias: true, aliases: [p + ".proj_attn"])
         self.heads = heads
     }
@@ -42,7 +43,9 @@ struct FeedForward {
             h.data.withUnsafeMutableBufferPointer { dst in
                 for r in 0..<rows {
                     let s = src.baseAddress! + r * 2 * inner, d = dst.baseAddress! + r * inner
-                    for j in 0..<inner { d[j] = s[j] * Activation.gelu.scalar(s[inner + j]) }
+                    (d).update(from: s + inner, count: inner)
+                    VectorMath.map(d, count: inner, VectorMath.gelu)
+                    for j in 0..<inner { d[j] *= s[j] }
                 }
             }
         }

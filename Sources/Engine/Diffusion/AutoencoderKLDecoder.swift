@@ -15,6 +15,7 @@ public final class AutoencoderKLDecoder: VAEDecoder, @unchecked Sendable {
     }
 
     public let latentChannels: Int
+    public let parameters: Int
     public let scaleFactor: Int
     public let scalingFactor: Float
     public let shiftFactor: Float
@@ -26,7 +27,7 @@ public final class AutoencoderKLDecoder: VAEDecoder, @unchecked Sendable {
     let normOut: GroupNorm
     let convOut: Conv2d
 
-    init(folder: String, config c: ConfigReader) throws {
+    init(folder: String, config c: ConfigReader, source: WeightSource) throws {
         let channels = try c.ints("block_out_channels", default: [64])
         let layers = try c.int("layers_per_block", default: 1)
         let groups = try c.int("norm_num_groups", default: 32)
@@ -38,7 +39,7 @@ public final class AutoencoderKLDecoder: VAEDecoder, @unchecked Sendable {
         if c.has("up_block_types"), let bad = try c.strings("up_block_types").first(where: { $0 != "UpDecoderBlock2D" }) {
             throw EngineError.config(path: c.path, field: "up_block_types", reason: "'\(bad)' is not supported (UpDecoderBlock2D)")
         }
-        let w = try WeightStore(path: folder + "/diffusion_pytorch_model.safetensors")
+        let w = try WeightStore(path: folder + "/diffusion_pytorch_model.safetensors", source: source)
         let top = channels.last!, eps: Float = 1e-6
         postQuantConv = try c.bool("use_post_quant_conv", default: true)
             ? try w.conv("post_quant_conv", in: latentChannels, out: latentChannels, kernel: 1) : nil
@@ -46,7 +47,7 @@ public final class AutoencoderKLDecoder: VAEDecoder, @unchecked Sendable {
         midResnets = try (0..<2).map { try ResnetBlock2D(w, "decoder.mid_block.resnets.\($0)", in: top, out: top, tembChannels: nil, groups: groups, eps: eps) }
         midAttention = try c.bool("mid_block_add_attention", default: true) ? SpatialAttention(
             norm: try w.groupNorm("decoder.mid_block.attentions.0.group_norm", groups: groups, channels: top, eps: eps),
-            attention: try Attention(w, "decoder.mid_block.attentions.0", dim: top, contextDim: nil, heads: 1, innerDim: top)) : nil
+            attention: try Attention(w, "decoder.mid_block.attentions.0", dim: top, contextDim: nil, heads: 1, innerDim: top, qkvBias: true)) : nil
         var ups: [(resnets: [ResnetBlock2D], upsample: Conv2d?)] = []
         let rev = Array(channels.reversed())
         var output = rev[0]
@@ -64,6 +65,7 @@ public final class AutoencoderKLDecoder: VAEDecoder, @unchecked Sendable {
         normOut = try w.groupNorm("decoder.conv_norm_out", groups: groups, channels: channels[0], eps: eps)
         convOut = try w.conv("decoder.conv_out", in: channels[0], out: try c.int("out_channels", default: 3), kernel: 3)
         try w.checkAllUsed(ignoring: ["encoder.", "quant_conv."])
+        parameters = w.parameterCount
     }
 
     public func decode(_ z: Tensor) -> Tensor {

@@ -11,12 +11,13 @@ public final class AutoencoderTinyDecoder: VAEDecoder, @unchecked Sendable {
     }
 
     public let latentChannels: Int
+    public let parameters: Int
     public let scaleFactor: Int
     public let scalingFactor: Float
     public let shiftFactor: Float = 0
     let layers: [Layer]
 
-    init(folder: String, config c: ConfigReader) throws {
+    init(folder: String, config c: ConfigReader, source: WeightSource) throws {
         let channels = try c.ints("decoder_block_out_channels", default: [64, 64, 64, 64])
         let blocks = try c.ints("num_decoder_blocks", default: [3, 3, 3, 1])
         latentChannels = try c.int("latent_channels", default: 4)
@@ -29,7 +30,7 @@ public final class AutoencoderTinyDecoder: VAEDecoder, @unchecked Sendable {
             throw EngineError.config(path: c.path, field: "num_decoder_blocks", reason: "has \(blocks.count) entries, decoder_block_out_channels has \(channels.count)")
         }
         scaleFactor = 1 << (channels.count - 1)
-        let w = try WeightStore(path: folder + "/diffusion_pytorch_model.safetensors")
+        let w = try WeightStore(path: folder + "/diffusion_pytorch_model.safetensors", source: source)
         let outChannels = try c.int("out_channels", default: 3)
         var layers: [Layer] = []
         func key(_ s: String) -> String { "decoder.layers.\(layers.count)\(s)" }
@@ -47,6 +48,7 @@ public final class AutoencoderTinyDecoder: VAEDecoder, @unchecked Sendable {
         }
         self.layers = layers
         try w.checkAllUsed(ignoring: ["encoder."])
+        parameters = w.parameterCount
     }
 
     public func decode(_ z: Tensor) -> Tensor {

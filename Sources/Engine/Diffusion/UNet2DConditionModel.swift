@@ -11,6 +11,8 @@ public final class UNet2DConditionModel: @unchecked Sendable {
     }
 
     public let config: UNetConfig
+    /// Number of weights loaded.
+    public let parameters: Int
     let timeLinear1: Linear, timeLinear2: Linear
     let convIn: Conv2d
     let down: [Block]
@@ -20,9 +22,9 @@ public final class UNet2DConditionModel: @unchecked Sendable {
     let convOut: Conv2d
 
     /// Loads `config.json` and `diffusion_pytorch_model.safetensors` from a `unet/` folder.
-    public init(folder: String) throws {
+    public init(folder: String, source: WeightSource = .file) throws {
         config = try UNetConfig(ConfigReader(path: folder + "/config.json"))
-        let w = try WeightStore(path: folder + "/diffusion_pytorch_model.safetensors")
+        let w = try WeightStore(path: folder + "/diffusion_pytorch_model.safetensors", source: source)
         let c = config, ch = c.blockOutChannels
         timeLinear1 = try w.linear("time_embedding.linear_1", in: ch[0], out: c.timeEmbedDim)
         timeLinear2 = try w.linear("time_embedding.linear_2", in: c.timeEmbedDim, out: c.timeEmbedDim)
@@ -33,11 +35,7 @@ public final class UNet2DConditionModel: @unchecked Sendable {
         normOut = try w.groupNorm("conv_norm_out", groups: c.groups, channels: ch[0], eps: c.normEps)
         convOut = try w.conv("conv_out", in: ch[0], out: c.outChannels, kernel: 3)
         try w.checkAllUsed()
-    }
-
-    func transformerOptions(_ i: Int, layers: Int? = nil) -> Transformer2DModel.Options {
-        .init(heads: config.heads[i], layers: layers ?? config.transformerLayers[i], contextDim: config.crossAttentionDim,
-              groups: config.groups, linearProjection: config.useLinearProjection, onlyCross: config.onlyCrossAttention[i])
+        parameters = w.parameterCount
     }
 
     private static func loadDown(_ w: WeightStore, _ c: UNetConfig) throws -> [Block] {

@@ -2,6 +2,8 @@
 public protocol VAEDecoder: Sendable {
     /// Latent channels the decoder expects.
     var latentChannels: Int { get }
+    /// Number of decoder weights loaded.
+    var parameters: Int { get }
     /// Spatial upsampling factor from latent to image.
     var scaleFactor: Int { get }
     /// Multiplier the pipeline divides latents by before decoding (`scaling_factor`).
@@ -13,11 +15,11 @@ public protocol VAEDecoder: Sendable {
 }
 
 /// Loads the `vae/` folder's decoder, choosing the class from `config.json`'s `_class_name`.
-public func loadVAEDecoder(folder: String) throws -> VAEDecoder {
+public func loadVAEDecoder(folder: String, source: WeightSource = .file) throws -> VAEDecoder {
     let c = try ConfigReader(path: folder + "/config.json")
     switch try c.string("_class_name", default: "AutoencoderKL") {
-    case "AutoencoderKL": return try AutoencoderKLDecoder(folder: folder, config: c)
-    case "AutoencoderTiny": return try AutoencoderTinyDecoder(folder: folder, config: c)
+    case "AutoencoderKL": return try AutoencoderKLDecoder(folder: folder, config: c, source: source)
+    case "AutoencoderTiny": return try AutoencoderTinyDecoder(folder: folder, config: c, source: source)
     case let other:
         throw EngineError.config(path: c.path, field: "_class_name", reason: "'\(other)' is not supported (AutoencoderKL, AutoencoderTiny)")
     }

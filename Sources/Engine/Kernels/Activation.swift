@@ -30,9 +30,11 @@ public enum Activation: String, Sendable {
     /// Applies in place to `count` elements.
     public func apply(_ p: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
-        case .silu: for i in 0..<count { let x = p[i]; p[i] = x / (1 + expf(-x)) }
-        case .relu: for i in 0..<count { p[i] = max(p[i], 0) }
-        default: for i in 0..<count { p[i] = scalar(p[i]) }
+        case .silu: VectorMath.map(p, count: count, VectorMath.silu)
+        case .gelu: VectorMath.map(p, count: count, VectorMath.gelu)
+        case .quickGelu: VectorMath.map(p, count: count) { $0 / (1 + VectorMath.exp($0 * -1.702)) }
+        case .relu: VectorMath.map(p, count: count) { $0.replacing(with: 0, where: $0 .< 0) }
+        case .geluTanh: for i in 0..<count { p[i] = scalar(p[i]) }
         }
     }
 
@@ -43,10 +45,11 @@ public enum Activation: String, Sendable {
     /// p = p*scale + shift, then SiLU if asked (GroupNorm's fused epilogue).
     @inline(__always)
     static func affine(_ p: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float, silu: Bool) {
+        let s = VectorMath.V(repeating: scale), b = VectorMath.V(repeating: shift)
         if silu {
-            for i in 0..<count { let y = p[i] * scale + shift; p[i] = y / (1 + expf(-y)) }
+            VectorMath.map(p, count: count) { VectorMath.silu($0 * s + b) }
         } else {
-            for i in 0..<count { p[i] = p[i] * scale + shift }
+            VectorMath.map(p, count: count) { $0 * s + b }
         }
     }
 }

@@ -10,9 +10,8 @@ public enum AttentionKernel {
         let scale = 1 / Float(d).squareRoot()
         let tile = max(1, min(lq, (1 << 22) / max(lk, 1)))
         var out = Tensor(empty: q.shape)
-        var scores = [Float](repeating: 0, count: tile * lk)
         q.data.withUnsafeBufferPointer { qp in k.data.withUnsafeBufferPointer { kp in v.data.withUnsafeBufferPointer { vp in
-            out.data.withUnsafeMutableBufferPointer { op in scores.withUnsafeMutableBufferPointer { sp in
+            out.data.withUnsafeMutableBufferPointer { op in Scratch.with(tile * lk) { sbase in
                 for b in 0..<n {
                     for h in 0..<heads {
                         let qb = qp.baseAddress! + b * lq * inner + h * d
@@ -24,12 +23,12 @@ public enum AttentionKernel {
                             let rows = min(tile, lq - r0)
                             // scores[rows, lk] = scale · q[r0..<r0+rows] · kᵀ
                             GEMM.sgemm(transB: true, m: rows, n: lk, k: d, alpha: scale, a: qb + r0 * inner, lda: inner,
-                                       b: kb, ldb: inner, c: sp.baseAddress!, ldc: lk)
+                                       b: kb, ldb: inner, c: sbase, ldc: lk)
                             for r in 0..<rows {
-                                softmaxRow(sp.baseAddress! + r * lk, count: lk, valid: causal ? min(lk, r0 + r + 1) : lk)
+                                softmaxRow(sbase + r * lk, count: lk, valid: causal ? min(lk, r0 + r + 1) : lk)
                             }
                             // out[rows, d] = scores · v
-                            GEMM.sgemm(m: rows, n: d, k: lk, a: sp.baseAddress!, lda: lk, b: vb, ldb: inner,
+                            GEMM.sgemm(m: rows, n: d, k: lk, a: sbase, lda: lk, b: vb, ldb: inner,
                                        c: ob + r0 * inner, ldc: inner)
                             r0 += rows
                         }
@@ -45,8 +44,10 @@ public enum AttentionKernel {
     static func softmaxRow(_ p: UnsafeMutablePointer<Float>, count: Int, valid: Int) {
         var m = -Float.infinity
         for j in 0..<valid { m = max(m, p[j]) }
+        let mv = VectorMath.V(repeating: m)
+        VectorMath.map(p, count: valid) { VectorMath.exp($0 - mv) }
         var sum: Float = 0
-        for j in 0..<valid { let e = expf(p[j] - m); p[j] = e; sum += e }
+        for j in 0..<valid { sum += p[j] }
         let inv = 1 / sum
         for j in 0..<valid { p[j] *= inv }
         if valid < count { (p + valid).update(repeating: 0, count: count - valid) }

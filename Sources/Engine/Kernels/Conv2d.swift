@@ -63,15 +63,14 @@ public struct Conv2d: Sendable {
             }
             // Bands of output rows keep the column buffer near 16M floats at most.
             let rowsPerBand = max(1, min(ho, (1 << 24) / max(1, k * wo)))
-            var col = [Float](repeating: 0, count: k * rowsPerBand * wo)
-            col.withUnsafeMutableBufferPointer { cp in
+            Scratch.with(k * rowsPerBand * wo) { col in
                 var r0 = 0
                 while r0 < ho {
                     let rows = min(rowsPerBand, ho - r0)
                     Im2Col.fill(src, channels: inChannels, h: h, w: w, k: kh, stride: stride, padding: padding,
-                                rowStart: r0, rows: rows, wo: wo, col: cp.baseAddress!)
+                                rowStart: r0, rows: rows, wo: wo, col: col)
                     GEMM.sgemm(m: outChannels, n: rows * wo, k: k, a: wp.baseAddress!, lda: k,
-                               b: cp.baseAddress!, ldb: rows * wo, beta: beta, c: dst + r0 * wo, ldc: hw)
+                               b: col, ldb: rows * wo, beta: beta, c: dst + r0 * wo, ldc: hw)
                     r0 += rows
                 }
             }
@@ -83,14 +82,13 @@ public struct Conv2d: Sendable {
         let cinG = inChannels / groups, coutG = outChannels / groups
         let k = cinG * kh * kw, hw = ho * wo
         fillBias(dst, count: hw)
-        var col = [Float](repeating: 0, count: k * hw)
         weight.data.withUnsafeBufferPointer { wp in
-            col.withUnsafeMutableBufferPointer { cp in
+            Scratch.with(k * hw) { col in
                 for g in 0..<groups {
                     Im2Col.fill(src + g * cinG * h * w, channels: cinG, h: h, w: w, k: kh, stride: stride,
-                                padding: padding, rowStart: 0, rows: ho, wo: wo, col: cp.baseAddress!)
+                                padding: padding, rowStart: 0, rows: ho, wo: wo, col: col)
                     GEMM.sgemm(m: coutG, n: hw, k: k, a: wp.baseAddress! + g * coutG * k, lda: k,
-                               b: cp.baseAddress!, ldb: hw, beta: bias == nil ? 0 : 1, c: dst + g * coutG * hw, ldc: hw)
+                               b: col, ldb: hw, beta: bias == nil ? 0 : 1, c: dst + g * coutG * hw, ldc: hw)
                 }
             }
         }

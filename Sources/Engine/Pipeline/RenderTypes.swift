@@ -33,6 +33,13 @@ public struct StageTimings: Sendable, Codable, Equatable {
     public init() {}
 }
 
+/// Matrix-product FLOPs (2·m·n·k through the GEMM entry point) spent in each stage of one render.
+public struct StageWork: Sendable, Equatable {
+    public var textEncoderFlops = 0
+    public var unetFlops = 0
+    public var decodeFlops = 0
+}
+
 /// A rendered image with its PNG encoding and the timings that produced it.
 public struct RenderedImage: Sendable {
     public let width: Int, height: Int
@@ -41,6 +48,7 @@ public struct RenderedImage: Sendable {
     /// The PNG file bytes, text chunks included.
     public let png: [UInt8]
     public let timings: StageTimings
+    public let work: StageWork
     /// The PNG's text chunks, in order.
     public let metadata: [(String, String)]
 }

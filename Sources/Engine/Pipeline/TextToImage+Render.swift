@@ -8,6 +8,8 @@ extension TextToImage {
         let (width, height) = try validate(r)
         var clock = Stopwatch()
         var t = StageTimings()
+        var work = StageWork()
+        var flops = GEMM.flops
         let cfg = r.guidance > 1
 
         // 1. Tokenize: [negative, positive] when guiding, as the pipeline batches them.
@@ -18,9 +20,11 @@ extension TextToImage {
         // 2. Text encoder → context [B, 77, D].
         let context = try textEncoder(ids)
         t.textEncoderMs = clock.lap()
+        work.textEncoderFlops = GEMM.flops - flops
+        flops = GEMM.flops
 
         // 3. Initial latents from the job's seed: randn(1, C, H/f, W/f) · init_noise_sigma.
-        let scheduler = try makeScheduler(configPath: folder + "/scheduler/scheduler_config.json", steps: r.steps)
+        let scheduler = try makeScheduler(configPath: schedulerConfigPath, steps: r.steps)
         var generator = TorchGenerator(seed: r.seed)
         var latents = generator.randn([1, unet.config.inChannels, height / vae.scaleFactor, width / vae.scaleFactor])
         Elementwise.scale(&latents, scheduler.initNoiseSigma)
@@ -34,19 +38,22 @@ extension TextToImage {
             latents = scheduler.step(noise, step: i, sample: latents, generator: &generator)
         }
         t.unetMs = clock.lap()
+        work.unetFlops = GEMM.flops - flops
+        flops = GEMM.flops
 
         // 5. Decode latents / scaling_factor (+ shift_factor) and quantise like VaeImageProcessor.
         var z = latents
         for i in 0..<z.count { z.data[i] = z.data[i] / vae.scalingFactor + vae.shiftFactor }
         let rgb = imageToRGB8(vae.decode(z))
         t.decodeMs = clock.lap()
+        work.decodeFlops = GEMM.flops - flops
 
         // 6. PNG with everything needed to re-render.
         let meta = metadata(r, width: width, height: height)
         let png = try PNGCodec.encode(rgb: rgb, width: width, height: height, text: meta)
         t.pngMs = clock.lap()
         t.totalMs = t.tokenizeMs + t.textEncoderMs + t.unetMs + t.decodeMs + t.pngMs
-        return RenderedImage(width: width, height: height, rgb: rgb, png: png, timings: t, metadata: meta)
+        return RenderedImage(width: width, height: height, rgb: rgb, png: png, timings: t, work: work, metadata: meta)
     }
 
     /// Checks the request against the model and returns the output size.

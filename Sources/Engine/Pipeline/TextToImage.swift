@@ -18,24 +18,34 @@ public final class TextToImage: @unchecked Sendable {
     public let weightsSHA256: String
     let lock = NSLock()
 
+    /// Path of the scheduler config in use (the folder's, unless overridden).
+    public let schedulerConfigPath: String
+
     /// Loads every component of a diffusers-format folder; errors name the file and field or tensor.
-    public init(folder: String) throws {
+    /// `source: .random(seed:)` builds the model from its configs alone, with deterministic random weights.
+    public init(folder: String, source: WeightSource = .file, schedulerConfig: String? = nil) throws {
         self.folder = folder
         _ = try BLAS.get()
+        _ = MemoryTuning.applied
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
             throw EngineError.file(path: folder, reason: "model folder does not exist")
         }
         let index = try? ConfigReader(path: folder + "/model_index.json")
         modelName = (index?.json["_name_or_path"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? URL(fileURLWithPath: folder).lastPathComponent
-        tokenizer = try CLIPTokenizer.load(folder: folder + "/tokenizer")
-        textEncoder = try CLIPTextModel(folder: folder + "/text_encoder")
-        unet = try UNet2DConditionModel(folder: folder + "/unet")
-        vae = try loadVAEDecoder(folder: folder + "/vae")
-        schedulerName = try ConfigReader(path: folder + "/scheduler/scheduler_config.json").string("_class_name", default: "EulerDiscreteScheduler")
-        _ = try makeScheduler(configPath: folder + "/scheduler/scheduler_config.json", steps: 1)
+        let hasTokenizer = FileManager.default.fileExists(atPath: folder + "/tokenizer")
+        tokenizer = source != .file && !hasTokenizer ? try CLIPTokenizer.byteLevel() : try CLIPTokenizer.load(folder: folder + "/tokenizer")
+        textEncoder = try CLIPTextModel(folder: folder + "/text_encoder", source: source)
+        unet = try UNet2DConditionModel(folder: folder + "/unet", source: source)
+        vae = try loadVAEDecoder(folder: folder + "/vae", source: source)
+        schedulerConfigPath = schedulerConfig ?? folder + "/scheduler/scheduler_config.json"
+        schedulerName = try ConfigReader(path: schedulerConfigPath).string("_class_name", default: "EulerDiscreteScheduler")
+        _ = try makeScheduler(configPath: schedulerConfigPath, steps: 1)
         try Self.checkCompatible(unet: unet.config, text: textEncoder.config, vae: vae, folder: folder)
-        weightsSHA256 = try Self.fingerprint(folder: folder)
+        switch source {
+        case .file: weightsSHA256 = try Self.fingerprint(folder: folder)
+        case .random(let seed): weightsSHA256 = "random-weights-seed-\(seed)"
+        }
     }
 
     private static func checkCompatible(unet: UNetConfig, text: CLIPTextModel.Config, vae: VAEDecoder, folder: String) throws {

@@ -36,16 +36,18 @@ public final class CLIPTextModel: @unchecked Sendable {
     }
 
     public let config: Config
+    /// Number of weights loaded.
+    public let parameters: Int
     let tokenEmbedding: Tensor   // [vocab, D]
     let positionEmbedding: Tensor // [positions, D]
     let layers: [Layer]
     let finalNorm: LayerNorm
 
     /// Loads `config.json` and `model.safetensors` from a `text_encoder/` folder.
-    public init(folder: String) throws {
+    public init(folder: String, source: WeightSource = .file) throws {
         let config = try Config(ConfigReader(path: folder + "/config.json"))
         self.config = config
-        let w = try WeightStore(path: folder + "/model.safetensors", optionalPrefix: "text_model.")
+        let w = try WeightStore(path: folder + "/model.safetensors", source: source, optionalPrefix: "text_model.")
         let d = config.hiddenSize, e = config.layerNormEps
         tokenEmbedding = try w.tensor("text_model.embeddings.token_embedding.weight", shape: [config.vocabSize, d])
         positionEmbedding = try w.tensor("text_model.embeddings.position_embedding.weight", shape: [config.maxPositions, d])
@@ -62,6 +64,7 @@ public final class CLIPTextModel: @unchecked Sendable {
         finalNorm = try w.layerNorm("text_model.final_layer_norm", dim: d, eps: e)
         // position_ids is a buffer older transformers saved; projections belong to CLIPTextModelWithProjection.
         try w.checkAllUsed(ignoring: ["position_ids", "text_projection", "logit_scale", "vision_model."])
+        parameters = w.parameterCount
     }
 
     /// ids: [N][L] token ids → last_hidden_state [N, L, D].

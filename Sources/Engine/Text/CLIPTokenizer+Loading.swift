@@ -29,6 +29,16 @@ extension CLIPTokenizer {
                                  path: folder)
     }
 
+    /// A character-level CLIP tokenizer (the 512 byte-level symbols, no merges) for configs that ship no
+    /// vocabulary, e.g. benchmarking with random weights.
+    public static func byteLevel() throws -> CLIPTokenizer {
+        var vocab: [String: Int32] = [:]
+        for (i, s) in (ByteAlphabet.table + ByteAlphabet.table.map { $0 + "</w>" }).enumerated() { vocab[s] = Int32(i) }
+        vocab["<|startoftext|>"] = 512
+        vocab["<|endoftext|>"] = 513
+        return try CLIPTokenizer(vocab: vocab, merges: [])
+    }
+
     /// A special token written as a string or as an AddedToken dict {"content": …}.
     private static func tokenText(_ v: Any?) -> String? {
         if let s = v as? String { return s }

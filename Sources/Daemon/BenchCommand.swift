@@ -1,0 +1,44 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+/// `mdd bench`: median per-stage latency, peak RSS and achieved GFLOP/s against the measured sgemm peak.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark one-image rendering of a model or config.")
+
+    @Option(help: "diffusers-format model folder (default: the embedded model).") var model: String?
+    @Option(help: "A folder of configs only; use with --random-weights.") var config: String?
+    @Flag(name: .customLong("random-weights"), help: "Build the model from its configs with deterministic random weights.") var randomWeights = false
+    @Option(name: .customLong("weights-seed"), help: "Seed of the random weights.") var weightsSeed: UInt64 = 0
+    @Option(help: "Timed runs after one warm-up.") var runs = 3
+    @Option(help: "Width (default: the model's).") var width: Int?
+    @Option(help: "Height (default: the model's).") var height: Int?
+    @Option(help: "Steps.") var steps = 1
+    @Option(help: "Guidance scale.") var guidance: Float = 0
+    @Option(help: "BLAS threads (default: OpenBLAS's choice).") var threads: Int?
+    @Flag(help: "Print one JSON document.") var json = false
+
+    func run() throws {
+        guard config == nil || randomWeights else { throw ValidationError("--config needs --random-weights (configs carry no weights)") }
+        let folder = try config ?? ModelLocator.resolve(model)
+        let blas = try runOrExit { try BLAS.get() }
+        if let threads { blas.threads = threads }
+        let loadStart = Date()
+        let engine = try runOrExit { try TextToImage(folder: folder, source: randomWeights ? .random(seed: weightsSeed) : .file) }
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+        let request = RenderRequest(prompt: "a red circle to the left of a blue square", seed: 1, steps: steps,
+                                    guidance: guidance, width: width, height: height)
+        _ = try runOrExit { try engine.render(request) }
+        var results: [RenderedImage] = []
+        for _ in 0..<max(1, runs) { results.append(try runOrExit { try engine.render(request) }) }
+        let peak = blas.measurePeakGFLOPS()
+        let report = BenchReport(engine: engine, blas: blas, results: results, peakGFLOPS: peak, loadSeconds: loadSeconds)
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(report), as: UTF8.self))
+        } else {
+            print(report.table())
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Engine
+import Foundation
+
+/// The numbers `mdd bench` reports, as a table or JSON.
+struct BenchReport: Encodable {
+    struct Stage: Encodable {
+        let name: String
+        let medianMs: Double
+        let gflop: Double?
+        let gflops: Double?
+        let parameters: Int?
+    }
+
+    let model: String
+    let width: Int, height: Int, steps: Int, runs: Int
+    let blasCore: String, blasThreads: Int
+    let sgemmPeakGFLOPS: Double
+    let stages: [Stage]
+    let unetPercentOfPeak: Double
+    let totalMedianMs: Double
+    let peakRSSMB: Double
+    let loadSeconds: Double
+
+    init(engine: TextToImage, blas: BLAS, results: [RenderedImage], peakGFLOPS: Double, loadSeconds: Double) {
+        func median(_ f: (StageTimings) -> Double) -> Double {
+            let v = results.map { f($0.timings) }.sorted()
+            return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+        }
+        let work = results[0].work
+        func stage(_ name: String, _ ms: Double, _ flops: Int?, _ params: Int?) -> Stage {
+            let gflop = flops.map { Double($0) / 1e9 }
+            return Stage(name: name, medianMs: ms, gflop: gflop, gflops: gflop.map { $0 / (ms / 1000) }, parameters: params)
+        }
+        let unetMs = median(\.unetMs)
+        stages = [
+            stage("tokenize", median(\.tokenizeMs), nil, nil),
+            stage("text_encoder", median(\.textEncoderMs), work.textEncoderFlops, engine.textEncoder.parameters),
+            stage("unet", unetMs, work.unetFlops, engine.unet.parameters),
+            stage("decode", median(\.decodeMs), work.decodeFlops, engine.vae.parameters),
+            stage("png", median(\.pngMs), nil, nil),
+        ]
+        model = engine.modelName
+        width = results[0].width
+        height = results[0].height
+        steps = (Int(results[0].metadata.first { $0.0 == "steps" }?.1 ?? "1")) ?? 1
+        runs = results.count
+        blasCore = blas.coreName
+        blasThreads = blas.threads
+        sgemmPeakGFLOPS = peakGFLOPS
+        unetPercentOfPeak = (Double(work.unetFlops) / 1e9 / (unetMs / 1000)) / peakGFLOPS * 100
+        totalMedianMs = median(\.totalMs)
+        peakRSSMB = ResourceUsage.peakRSSBytes() / 1_048_576
+        self.loadSeconds = loadSeconds
+    }
+
+    func table() -> String {
+        var lines = [
+            "model \(model)  \(width)x\(height)  steps \(steps)  runs \(runs)  (load \(String(format: "%.1f", loadSeconds)) s)",
+            "BLAS: OpenBLAS \(blasCore), \(blasThreads) threads, measured sgemm peak \(String(format: "%.1f", sgemmPeakGFLOPS)) GFLOP/s",
+            "",
+            row("stage", "median ms", "params", "GFLOP", "GFLOP/s"),
+        ]
+        for s in stages {
+            lines.append(row(s.name, String(format: "%.1f", s.medianMs),
+                             s.parameters.map { String(format: "%.2fM", Double($0) / 1e6) } ?? "-",
+                             s.gflop.map { String(format: "%.2f", $0) } ?? "-",
+                             s.gflops.map { String(format: "%.1f", $0) } ?? "-"))
+        }
+        lines.append(row("total", String(format: "%.1f", totalMedianMs), "", "", ""))
+        lines.append("")
+        lines.append(String(format: "UNet at %.1f%% of the sgemm peak; peak RSS %.0f MB", unetPercentOfPeak, peakRSSMB))
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// One left-aligned name and four right-aligned columns.
+private func row(_ name: String, _ cols: String...) -> String {
+    name.padding(toLength: 14, withPad: " ", startingAt: 0) + cols.map { String(repeating: " ", count: max(0, 11 - $0.count)) + $0 }.joined()
+}
+
+/// Process resource usage.
+enum ResourceUsage {
+    /// Peak resident set size in bytes (getrusage's ru_maxrss is in KiB on Linux).
+    static func peakRSSBytes() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_maxrss) * 1024
+    }
+}

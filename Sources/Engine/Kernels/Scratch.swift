@@ -1,0 +1,37 @@
+import Foundation
+
+/// A per-thread scratch buffer for kernels' temporaries (im2col columns, attention scores), grown on demand and
+/// kept across calls so that large temporaries are not re-faulted from the kernel on every layer.
+final class Scratch {
+    private var storage: [Float] = []
+
+    /// Runs `body` with at least `count` floats of uninitialised-in-spirit scratch space.
+    static func with<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        let key = "mdd.engine.scratch"
+        let scratch: Scratch
+        if let s = Thread.current.threadDictionary[key] as? Scratch {
+            scratch = s
+        } else {
+            scratch = Scratch()
+            Thread.current.threadDictionary[key] = scratch
+        }
+        if scratch.storage.count < count { scratch.storage = [Float](repeating: 0, count: count) }
+        return scratch.storage.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    }
+}
+
+/// Keeps freed blocks of up to 32 MiB inside malloc's heap instead of returning them to the kernel, so the next
+/// layer's tensors reuse warm pages (glibc's default dynamic threshold keeps re-faulting them).
+enum MemoryTuning {
+    typealias MalloptFn = @convention(c) (Int32, Int32) -> Int32
+
+    /// glibc's mallopt (looked up at run time: Swift's Glibc module does not export <malloc.h>).
+    static let applied: Bool = {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
+        let mallopt = unsafeBitCast(sym, to: MalloptFn.self)
+        let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3  // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+        _ = mallopt(mmapThreshold, 32 << 20)
+        _ = mallopt(trimThreshold, Int32.max)
+        return true
+    }()
+}

@@ -1,0 +1,143 @@
+import XCTest
+@testable import Engine
+
+/// Every optimised kernel against its naive reference on odd shapes.
+final class KernelTests: XCTestCase {
+    var rng = SplitMix(seed: 7)
+
+    func random(_ shape: [Int]) -> Tensor {
+        Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.nextFloat() * 2 - 1 })
+    }
+
+    func testBLASKernelIsChosenAndCorrect() throws {
+        let blas = try BLAS.get()
+        print("[blas] OpenBLAS core \(blas.coreName) (choice: \(blas.coreSource)), \(blas.threads) threads, \(blas.libraryPath)")
+        if CPUFeatures.current().flags.contains("avx2") {
+            XCTAssertFalse(["Prescott", "Core2", "Nehalem", "Atom", "unknown"].contains(blas.coreName),
+                           "an AVX2 CPU must not run OpenBLAS's \(blas.coreName) kernel")
+        }
+        // Shapes that exercise the chosen kernel's edge handling.
+        for (m, n, k) in [(1, 1, 1), (7, 13, 5), (33, 17, 65), (128, 96, 257)] {
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                let a = random([m * k]), b = random([k * n])
+                var c1 = random([m * n]), c2 = c1
+                let lda = ta ? m : k, ldb = tb ? k : n
+                a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in
+                    c1.data.withUnsafeMutableBufferPointer { GEMM.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: 0.25, c: $0.baseAddress!, ldc: n) }
+                    c2.data.withUnsafeMutableBufferPointer { GEMM.naive(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: 0.25, c: $0.baseAddress!, ldc: n) }
+                } }
+                XCTAssertLessThan(c1.maxAbsDiff(c2), 1e-4, "gemm \(m)x\(n)x\(k) tA=\(ta) tB=\(tb)")
+            }
+        }
+    }
+
+    func testCPUFlagsChooseASafeKernel() {
+        let avx2 = CPUFeatures.parse(cpuinfo: "vendor_id\t: AuthenticAMD\nflags\t\t: sse avx avx2 fma\n")
+        XCTAssertEqual(avx2.preferredOpenBLASCore, "ZEN")
+        let intel = CPUFeatures.parse(cpuinfo: "vendor_id : GenuineIntel\nflags : avx2 fma avx512f avx512bw avx512vl avx512dq avx512cd avx512_bf16\n")
+        XCTAssertEqual(intel.preferredOpenBLASCore, "COOPERLAKE")
+        let skx = CPUFeatures.parse(cpuinfo: "vendor_id : GenuineIntel\nflags : avx2 fma avx512f avx512bw avx512vl avx512dq avx512cd\n")
+        XCTAssertEqual(skx.preferredOpenBLASCore, "SKYLAKEX")
+        XCTAssertNil(CPUFeatures.parse(cpuinfo: "flags : sse2 sse3\n").preferredOpenBLASCore)
+    }
+
+    func testConvolutionsMatchNaive() {
+        // (cin, cout, k, stride, pad, groups, h, w)
+        let cases: [[Int]] = [[3, 5, 3, 1, 1, 1, 7, 9], [4, 6, 3, 2, 1, 1, 9, 8], [5, 7, 1, 1, 0, 1, 5, 3], [6, 6, 3, 1, 1, 6, 7, 5],
+                              [6, 6, 3, 2, 1, 6, 9, 7], [4, 6, 3, 1, 1, 2, 6, 6], [3, 2, 3, 1, 0, 1, 6, 5], [8, 8, 5, 1, 2, 8, 6, 7]]
+        for cs in cases {
+            let (cin, cout, k, s, p, g, h, w) = (cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], cs[6], cs[7])
+            let conv = Conv2d(weight: random([cout, cin / g, k, k]), bias: random([cout]).data, stride: s, padding: p, groups: g)
+            let x = random([2, cin, h, w])
+            let diff = conv(x).maxAbsDiff(conv.naive(x))
+            XCTAssertLessThan(diff, 1e-5, "conv cin=\(cin) cout=\(cout) k=\(k) s=\(s) p=\(p) g=\(g)")
+        }
+    }
+
+    func testAttentionMatchesNaive() {
+        let cases: [(Int, Int, Int, Int, Bool)] = [(5, 5, 2, 3, true), (17, 9, 3, 4, false), (1, 77, 1, 8, false), (33, 33, 4, 5, true)]
+        for (lq, lk, heads, d, causal) in cases {
+            let q = random([2, lq, heads * d]), k = random([2, lk, heads * d]), v = random([2, lk, heads * d])
+            let fast = AttentionKernel.forward(q: q, k: k, v: v, heads: heads, causal: causal)
+            let slow = AttentionKernel.naive(q: q, k: k, v: v, heads: heads, causal: causal)
+            XCTAssertLessThan(fast.maxAbsDiff(slow), 1e-5, "attention lq=\(lq) lk=\(lk) h=\(heads) causal=\(causal)")
+        }
+    }
+
+    func testGroupNormMatchesDefinition() {
+        let x = random([2, 6, 3, 5])
+        let gn = GroupNorm(groups: 3, eps: 1e-5, weight: random([6]).data, bias: random([6]).data)
+        let y = gn(x, silu: true)
+        for b in 0..<2 { for g in 0..<3 {
+            let idx = (0..<30).map { b * 90 + g * 30 + $0 }
+            let vals = idx.map { Double(x.data[$0]) }
+            let mean = vals.reduce(0, +) / 30, variance = vals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 30
+            for (j, i) in idx.enumerated() {
+                let c = g * 2 + j / 15
+                let n = (vals[j] - mean) / (variance + 1e-5).squareRoot() * Double(gn.weight[c]) + Double(gn.bias[c])
+                XCTAssertEqual(Double(y.data[i]), n / (1 + exp(-n)), accuracy: 1e-5)
+            }
+        } }
+    }
+
+    func testUpsampleAndLayoutRoundTrip() {
+        let x = random([2, 3, 4, 5])
+        XCTAssertEqual(Resample.fromTokens(Resample.toTokens(x), h: 4, w: 5).data, x.data)
+        let up = Resample.nearest2x(x)
+        XCTAssertEqual(up.shape, [2, 3, 8, 10])
+        let plane = 1 * 3 + 2
+        let upIndex: Int = (plane * 8 + 7) * 10 + 9, srcIndex: Int = (plane * 4 + 3) * 5 + 4
+        XCTAssertEqual(up.data[upIndex], x.data[srcIndex])
+    }
+
+    func testSHA256KnownVectors() {
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        XCTAssertEqual(SHA256.hex(million), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
+
+/// Deterministic test randomness.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
+
+final class VectorMathTests: XCTestCase {
+    func testExpSiluGeluAgainstLibm() {
+        var maxRel: Float = 0, maxGelu: Float = 0, maxSilu: Float = 0
+        var x: Float = -30
+        while x < 30 {
+            let v = VectorMath.V((0..<8).map { x + Float($0) * 0.0013 })
+            let e = VectorMath.exp(v), g = VectorMath.gelu(v), s = VectorMath.silu(v)
+            for j in 0..<8 {
+                let ref = expf(v[j])
+                maxRel = max(maxRel, abs(e[j] - ref) / ref)
+                maxGelu = max(maxGelu, abs(g[j] - Activation.gelu.scalar(v[j])))
+                maxSilu = max(maxSilu, abs(s[j] - Activation.silu.scalar(v[j])) / max(1, abs(v[j])))
+            }
+            x += 0.0107
+        }
+        print("[vector-math] exp max rel err \(maxRel), gelu max abs err \(maxGelu), silu max err \(maxSilu)")
+        XCTAssertLessThan(maxRel, 5e-7)
+        XCTAssertLessThan(maxGelu, 5e-7)
+        XCTAssertLessThan(maxSilu, 5e-7)
+    }
+
+    func testMapHandlesTails() {
+        for n in [0, 1, 7, 8, 9, 17] {
+            var a = (0..<n).map { Float($0) - 4 }
+            a.withUnsafeMutableBufferPointer { p in if let b = p.baseAddress { VectorMath.map(b, count: n) { $0 * 2 } } }
+            XCTAssertEqual(a, (0..<n).map { (Float($0) - 4) * 2 })
+        }
+    }
+}
