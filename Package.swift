@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "mdd", targets: ["Daemon"]),
         .executable(name: "mdctl", targets: ["ctl"]),
+        .executable(name: "mdd-queue-helper", targets: ["QueueHelper"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Queue", targets: ["Queue"]),
     ],
@@ -47,6 +48,10 @@ let package = Package(
         .testTarget(
             name: "EngineTests", dependencies: ["Engine"],
             resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "QueueTests", dependencies: ["Queue"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // Drives the queue from other processes in the multi-process and crash tests.
+        .executableTarget(name: "QueueHelper", dependencies: ["Queue"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(
+            name: "QueueTests", dependencies: ["Queue", "QueueHelper"],
+            resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

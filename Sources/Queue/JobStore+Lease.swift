@@ -1,0 +1,121 @@
+import Foundation
+
+extension JobStore {
+    /// Claims the best pending job (priority, then FIFO) whose batch is not paused, unless the queue is paused.
+    /// One BEGIN IMMEDIATE transaction; the returned token fences every later transition of the job.
+    public func claim(worker: String) throws -> Lease? {
+        try write { try claimLocked(worker: worker) }
+    }
+
+    func claimLocked(worker: String) throws -> Lease? {
+        if try queuePausedLocked() { return nil }
+        let now = clock(), token = UUID().uuidString
+        let s = try db.prepare("""
+            UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = ?1, lease_expires_at = ?2,
+                   worker_id = ?3, claimed_at = ?4, queue_wait_ms = (?4 - created_at) * 1000
+            WHERE id = (SELECT j.id FROM jobs j JOIN batches b ON b.id = j.batch_id
+                        WHERE j.state = 'pending' AND b.paused = 0 AND (j.not_before IS NULL OR j.not_before <= ?4)
+                        ORDER BY j.priority DESC, j.id LIMIT 1)
+            RETURNING id
+            """)
+        try s.bind([.text(token), .double(now + options.leaseSeconds), .text(worker), .double(now)])
+        guard try s.step() else { return nil }
+        let id = s.int(0)
+        while try s.step() {}
+        guard let job = try jobLocked(id) else { throw QueueError.unknownJob(id) }
+        return Lease(job: job, token: token)
+    }
+
+    /// Extends the lease of a job still held by `token`.
+    public func heartbeat(_ lease: Lease) throws {
+        try write {
+            let n = try db.prepare("UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_token = ? AND state = 'running'")
+                .run([.double(clock() + options.leaseSeconds), .int(lease.job.id), .text(lease.token)])
+            if n != 1 { throw QueueError.staleLease(jobId: lease.job.id) }
+        }
+    }
+
+    /// Marks the job succeeded with its output and timings; rejected unless `token` still holds it.
+    public func complete(_ lease: Lease, output: JobOutput) throws {
+        try write { try completeLocked(lease, output: output) }
+    }
+
+    /// Completes one job and claims the next in the same transaction (one fsync per job instead of two).
+    public func complete(_ lease: Lease, output: JobOutput, thenClaimFor worker: String) throws -> Lease? {
+        try write {
+            try completeLocked(lease, output: output)
+            return try claimLocked(worker: worker)
+        }
+    }
+
+    private func completeLocked(_ lease: Lease, output: JobOutput) throws {
+        let t = output.timings
+        let n = try db.prepare("""
+            UPDATE jobs SET state = 'succeeded', finished_at = ?, output_path = ?, output_sha256 = ?, error = NULL,
+                   text_ms = ?, unet_ms = ?, decode_ms = ?, png_ms = ?, total_ms = ?, lease_token = NULL, lease_expires_at = NULL
+            WHERE id = ? AND lease_token = ? AND state = 'running'
+            """).run([.double(clock()), .text(output.path), .text(output.sha256), .double(t.textMs), .double(t.unetMs),
+                      .double(t.decodeMs), .double(t.pngMs), .double(t.totalMs), .int(lease.job.id), .text(lease.token)])
+        if n != 1 { throw QueueError.staleLease(jobId: lease.job.id) }
+    }
+
+    /// Records a failure. Retryable failures go back to pending after a backoff until `max_attempts`;
+    /// others (or the last attempt) fail the job. Returns the job's new state.
+    @discardableResult
+    public func fail(_ lease: Lease, error: String, retryable: Bool) throws -> JobState {
+        try write {
+            let now = clock()
+            let j = lease.job
+            let retry = retryable && j.attempts < j.maxAttempts
+            let delay = min(options.retryBackoffSeconds * pow(2, Double(max(0, j.attempts - 1))), 300)
+            let n = try db.prepare("""
+                UPDATE jobs SET state = ?, error = ?, not_before = ?, finished_at = ?, lease_token = NULL, lease_expires_at = NULL
+                WHERE id = ? AND lease_token = ? AND state = 'running'
+                """).run([.text(retry ? "pending" : "failed"), .text(error), retry ? .double(now + delay) : .null,
+                          retry ? .null : .double(now), .int(j.id), .text(lease.token)])
+            if n != 1 { throw QueueError.staleLease(jobId: j.id) }
+            return retry ? .pending : .failed
+        }
+    }
+
+    /// Returns a held job to pending without spending an attempt (graceful stop).
+    public func release(_ lease: Lease) throws {
+        try write {
+            let n = try db.prepare("""
+                UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), lease_token = NULL, lease_expires_at = NULL,
+                       worker_id = NULL, claimed_at = NULL
+                WHERE id = ? AND lease_token = ? AND state = 'running'
+                """).run([.int(lease.job.id), .text(lease.token)])
+            if n != 1 { throw QueueError.staleLease(jobId: lease.job.id) }
+        }
+    }
+
+    /// Result of a recovery pass.
+    public struct Recovery: Sendable, Equatable {
+        public var rescued = 0
+        public var poisoned = 0
+    }
+
+    /// Expired leases (their worker died) go back to pending with the attempt refunded and a rescue counted;
+    /// a job rescued `maxRescues` times is failed as poison so that it cannot crash-loop the daemon.
+    /// `all: true` treats every running lease as expired (start-up of the only daemon on this file).
+    public func recoverExpiredLeases(all: Bool = false) throws -> Recovery {
+        try write {
+            let now = clock()
+            let cutoff = all ? Double.greatestFiniteMagnitude : now
+            var r = Recovery()
+            r.poisoned = try db.prepare("""
+                UPDATE jobs SET state = 'failed', finished_at = ?1, lease_token = NULL, lease_expires_at = NULL,
+                       rescues = rescues + 1,
+                       error = 'worker died ' || (rescues + 1) || ' times while rendering this job (poison job?)'
+                WHERE state = 'running' AND lease_expires_at < ?2 AND rescues + 1 >= ?3
+                """).run([.double(now), .double(cutoff), .int(Int64(options.maxRescues))])
+            r.rescued = try db.prepare("""
+                UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), rescues = rescues + 1,
+                       lease_token = NULL, lease_expires_at = NULL, worker_id = NULL, claimed_at = NULL
+                WHERE state = 'running' AND lease_expires_at < ?1
+                """).run([.double(cutoff)])
+            return r
+        }
+    }
+}

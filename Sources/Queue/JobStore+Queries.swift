@@ -1,0 +1,114 @@
+import Foundation
+
+extension JobStore {
+    /// Counts per state, overall and per batch.
+    public func status() throws -> QueueStatus {
+        try locked {
+            var batches: [Int64: BatchStatus] = [:]
+            var order: [Int64] = []
+            let b = try db.prepare("SELECT id, name, created_at, paused FROM batches ORDER BY id")
+            try b.bind([])
+            while try b.step() {
+                batches[b.int(0)] = BatchStatus(name: b.text(1), createdAt: b.double(2), paused: b.int(3) != 0, counts: StateCounts())
+                order.append(b.int(0))
+            }
+            var total = StateCounts()
+            let c = try db.prepare("SELECT batch_id, state, count(*) FROM jobs GROUP BY batch_id, state")
+            try c.bind([])
+            while try c.step() {
+                batches[c.int(0)]?.counts.add(c.text(1), Int(c.int(2)))
+                total.add(c.text(1), Int(c.int(2)))
+            }
+            return QueueStatus(paused: try queuePausedLocked(), counts: total, batches: order.compactMap { batches[$0] })
+        }
+    }
+
+    /// One job by id.
+    public func job(_ id: Int64) throws -> Job? { try locked { try jobLocked(id) } }
+
+    func jobLocked(_ id: Int64) throws -> Job? {
+        let s = try db.prepare("SELECT \(Self.jobColumns) FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE j.id = ?")
+        try s.bind([.int(id)])
+        return try s.step() ? Self.decodeJob(s) : nil
+    }
+
+    /// Jobs matching `filter`, by id, at most `limit` (keyset pagination with `afterId`).
+    public func list(_ filter: JobFilter) throws -> [Job] {
+        try locked {
+            var clauses = ["j.id > ?"], args: [SQLValue] = [.int(filter.afterId)]
+            if let batch = filter.batch { clauses.append("j.batch_id = ?"); args.append(.int(try batchId(batch))) }
+            if let state = filter.state { clauses.append("j.state = ?"); args.append(.text(state.rawValue)) }
+            args.append(.int(Int64(max(1, min(filter.limit, 10_000)))))
+            let s = try db.prepare("SELECT \(Self.jobColumns) FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE \(clauses.joined(separator: " AND ")) ORDER BY j.id LIMIT ?")
+            try s.bind(args)
+            var out: [Job] = []
+            while try s.step() { out.append(Self.decodeJob(s)) }
+            return out
+        }
+    }
+
+    /// Streams every job of a batch (or all batches) in id order, for manifests; reads in pages so the lock is
+    /// never held for long.
+    public func export(batch: String?, _ body: (Job) throws -> Void) throws {
+        var after: Int64 = 0
+        while true {
+            let page = try list(JobFilter(batch: batch, afterId: after, limit: 5000))
+            for j in page { try body(j) }
+            guard let last = page.last else { return }
+            after = last.id
+        }
+    }
+
+    /// Throughput and per-stage latency percentiles over 1 min, 5 min, 1 h and all time, plus the ETA.
+    public func stats(batch: String? = nil) throws -> QueueStats {
+        try locked {
+            let now = clock()
+            let batchId = try batch.map { try self.batchId($0) }
+            var windows: [WindowStats] = []
+            for (name, seconds) in [("1m", 60.0), ("5m", 300.0), ("1h", 3600.0), ("all", nil as Double?)] {
+                windows.append(try window(name, seconds: seconds, now: now, batchId: batchId))
+            }
+            var remainingSQL = "SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')"
+            var args: [SQLValue] = []
+            if let batchId { remainingSQL += " AND batch_id = ?"; args.append(.int(batchId)) }
+            let remaining = Int(try db.scalarInt(remainingSQL, args) ?? 0)
+            let rate = windows.first { $0.imagesPerMinute > 0 && $0.window != "all" }?.imagesPerMinute ?? windows.last?.imagesPerMinute ?? 0
+            return QueueStats(windows: windows, remaining: remaining, etaSeconds: rate > 0 ? Double(remaining) / rate * 60 : (remaining == 0 ? 0 : nil))
+        }
+    }
+
+    private func window(_ name: String, seconds: Double?, now: Double, batchId: Int64?) throws -> WindowStats {
+        var clause = "finished_at >= ?"
+        var args: [SQLValue] = [.double(seconds.map { now - $0 } ?? 0)]
+        if let batchId { clause += " AND batch_id = ?"; args.append(.int(batchId)) }
+        let s = try db.prepare("""
+            SELECT queue_wait_ms, text_ms, unet_ms, decode_ms, png_ms, total_ms, finished_at FROM jobs
+            WHERE state = 'succeeded' AND \(clause)
+            """)
+        try s.bind(args)
+        var cols = [[Double]](repeating: [], count: 6)
+        var first = Double.infinity
+        while try s.step() {
+            for c in 0..<6 { cols[c].append(s.double(Int32(c))) }
+            first = min(first, s.double(6))
+        }
+        let failed = Int(try db.scalarInt("SELECT count(*) FROM jobs WHERE state = 'failed' AND \(clause)", args) ?? 0)
+        let n = cols[5].count
+        // Rate over the window, or over the span actually covered for "all".
+        let span = seconds ?? max(now - first, 1)
+        var stages: [String: Percentiles] = [:]
+        if n > 0 {
+            for (i, key) in ["queue_wait", "text", "unet", "decode", "png", "total"].enumerated() {
+                stages[key] = Self.percentiles(cols[i])
+            }
+        }
+        return WindowStats(window: name, seconds: seconds, completed: n, failed: failed,
+                           imagesPerMinute: n == 0 ? 0 : Double(n) / span * 60, stages: stages)
+    }
+
+    static func percentiles(_ values: [Double]) -> Percentiles {
+        let v = values.sorted()
+        func at(_ q: Double) -> Double { v[min(v.count - 1, Int((q * Double(v.count - 1)).rounded()))] }
+        return Percentiles(p50: at(0.50), p95: at(0.95), p99: at(0.99), mean: v.reduce(0, +) / Double(v.count))
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+extension JobStore {
+    /// Validates every job, then inserts them in transactions of `options.submitChunk` rows.
+    ///
+    /// Nothing is inserted if any job is invalid. Keys default to "line:<startIndex + i + 1>", so resubmitting
+    /// the same file under the same batch name enqueues nothing twice, and an interrupted submit can be rerun.
+    /// `startIndex` lets a client send a long file in several calls with stable keys and seeds.
+    public func submit(batch: BatchSpec, jobs: [JobSpec], startIndex: Int = 0) throws -> SubmitResult {
+        try Self.validate(batch)
+        for (i, job) in jobs.enumerated() { try Self.validate(job, index: startIndex + i) }
+        var result = SubmitResult()
+        result.requested = jobs.count
+        var offset = 0
+        repeat {
+            let chunk = jobs[offset..<min(jobs.count, offset + options.submitChunk)]
+            result.enqueued += try write { try insert(batch: batch, chunk, startIndex: startIndex + offset) }
+            offset += options.submitChunk
+        } while offset < jobs.count
+        result.duplicates = result.requested - result.enqueued
+        return result
+    }
+
+    private func insert(batch: BatchSpec, _ jobs: ArraySlice<JobSpec>, startIndex: Int) throws -> Int {
+        let now = clock()
+        try db.prepare("INSERT OR IGNORE INTO batches (name, created_at, defaults) VALUES (?, ?, ?)")
+            .run([.text(batch.name), .double(now), .text(Self.defaultsJSON(batch))])
+        let batchId = try self.batchId(batch.name)
+        let insert = try db.prepare("""
+            INSERT OR IGNORE INTO jobs (batch_id, key, prompt, negative_prompt, seed, width, height, steps, guidance,
+                                        priority, state, max_attempts, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+            """)
+        var enqueued = 0
+        var rng = SystemRandomNumberGenerator()
+        for (i, job) in jobs.enumerated() {
+            let index = startIndex + i
+            // The seed is resolved once, here; a duplicate key keeps the seed stored the first time.
+            let seed = job.seed ?? batch.baseSeed.map { $0 &+ Int64(index) } ?? Int64(rng.next() >> 1)
+            insert.reset()
+            enqueued += try insert.run([
+                .int(batchId), .text(job.key ?? "line:\(index + 1)"), .text(job.prompt), .opt(job.negativePrompt),
+                .int(seed), .opt(job.width ?? batch.width), .opt(job.height ?? batch.height), .int(Int64(job.steps ?? batch.steps)),
+                .double(job.guidance ?? batch.guidance), .int(Int64(job.priority ?? batch.priority)),
+                .int(Int64(batch.maxAttempts)), .double(now),
+            ])
+        }
+        return enqueued
+    }
+
+    static func defaultsJSON(_ b: BatchSpec) -> String {
+        var d: [String: Any] = ["steps": b.steps, "guidance": b.guidance, "priority": b.priority, "max_attempts": b.maxAttempts]
+        if let s = b.baseSeed { d["seed"] = s }
+        if let w = b.width { d["width"] = w }
+        if let h = b.height { d["height"] = h }
+        let data = (try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func validate(_ b: BatchSpec) throws {
+        let n = b.name
+        guard !n.isEmpty, n.utf8.count <= JobLimits.maxBatchNameBytes else {
+            throw QueueError.invalidBatch(name: n, reason: "name must be 1–\(JobLimits.maxBatchNameBytes) bytes")
+        }
+        guard n.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }),
+              n != ".", n != ".." else {
+            throw QueueError.invalidBatch(name: n, reason: "use letters, digits, '-', '_' and '.' only (it names an output folder)")
+        }
+        guard b.baseSeed.map({ $0 >= 0 }) ?? true else { throw QueueError.invalidBatch(name: n, reason: "base seed must be ≥ 0") }
+        guard JobLimits.stepsRange.contains(b.steps) else { throw QueueError.invalidBatch(name: n, reason: "steps \(b.steps) outside \(JobLimits.stepsRange)") }
+        guard JobLimits.guidanceRange.contains(b.guidance) else { throw QueueError.invalidBatch(name: n, reason: "guidance \(b.guidance) outside 0…50") }
+        guard (1...100).contains(b.maxAttempts) else { throw QueueError.invalidBatch(name: n, reason: "max attempts must be 1…100") }
+        guard JobLimits.priorityRange.contains(b.priority) else { throw QueueError.invalidBatch(name: n, reason: "priority outside −1000…1000") }
+        for (f, v) in [("width", b.width), ("height", b.height)] {
+            if let v, !JobLimits.sizeRange.contains(v) { throw QueueError.invalidBatch(name: n, reason: "\(f) \(v) outside 8…4096") }
+        }
+    }
+
+    static func validate(_ j: JobSpec, index: Int) throws {
+        func bad(_ field: String, _ reason: String) -> QueueError { .invalidJob(index: index, field: field, reason: reason) }
+        guard !j.prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw bad("prompt", "is empty") }
+        guard j.prompt.utf8.count <= JobLimits.maxPromptBytes else {
+            throw bad("prompt", "is \(j.prompt.utf8.count) bytes; the limit is \(JobLimits.maxPromptBytes)")
+        }
+        if let n = j.negativePrompt, n.utf8.count > JobLimits.maxPromptBytes { throw bad("negative_prompt", "exceeds \(JobLimits.maxPromptBytes) bytes") }
+        if let s = j.seed, s < 0 { throw bad("seed", "must be a non-negative integer below 2^63, got \(s)") }
+        if let k = j.key, k.isEmpty || k.utf8.count > JobLimits.maxKeyBytes { throw bad("key", "must be 1–\(JobLimits.maxKeyBytes) bytes") }
+        for (f, v) in [("width", j.width), ("height", j.height)] {
+            if let v, !JobLimits.sizeRange.contains(v) { throw bad(f, "\(v) outside 8…4096") }
+        }
+        if let s = j.steps, !JobLimits.stepsRange.contains(s) { throw bad("steps", "\(s) outside 1…50") }
+        if let g = j.guidance, !(g.isFinite && JobLimits.guidanceRange.contains(g)) { throw bad("guidance", "\(g) outside 0…50") }
+        if let p = j.priority, !JobLimits.priorityRange.contains(p) { throw bad("priority", "\(p) outside −1000…1000") }
+    }
+}

@@ -1,0 +1,29 @@
+/// Every failure of the job store, each with a specific message (the SQL, the field, the job).
+public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// SQLite reported an error: result code, message and the statement.
+    case sqlite(code: Int32, message: String, sql: String)
+    /// The database file is not a usable mdd queue (corrupt, newer schema, not SQLite).
+    case unusableDatabase(path: String, reason: String)
+    /// A job in a submission is invalid; `index` is its 0-based position (line = index + 1 for files).
+    case invalidJob(index: Int, field: String, reason: String)
+    /// A batch name is invalid.
+    case invalidBatch(name: String, reason: String)
+    /// The named batch does not exist.
+    case unknownBatch(String)
+    /// The job id does not exist.
+    case unknownJob(Int64)
+    /// The lease token no longer holds the job (expired and recovered, canceled, or settled already).
+    case staleLease(jobId: Int64)
+
+    public var description: String {
+        switch self {
+        case let .sqlite(code, message, sql): return "SQLite error \(code): \(message) (in: \(sql.prefix(120)))"
+        case let .unusableDatabase(path, reason): return "\(path): \(reason)"
+        case let .invalidJob(index, field, reason): return "job \(index + 1): \(field): \(reason)"
+        case let .invalidBatch(name, reason): return "batch '\(name)': \(reason)"
+        case let .unknownBatch(name): return "unknown batch '\(name)'"
+        case let .unknownJob(id): return "unknown job \(id)"
+        case let .staleLease(id): return "job \(id): lease is no longer held (expired, canceled or already settled)"
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import CSQLite
+import Foundation
+
+/// One SQLite connection (owned handle, closed in deinit) with prepared-statement caching.
+/// Not thread-safe: `JobStore` serialises access.
+final class SQLiteConnection {
+    private var db: OpaquePointer?
+    let path: String
+    private var cache: [String: Statement] = [:]
+
+    init(path: String, readOnly: Bool = false) throws {
+        self.path = path
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK else {
+            let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(db)
+            throw QueueError.unusableDatabase(path: path, reason: msg)
+        }
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        cache.removeAll()
+        sqlite3_close_v2(db)
+    }
+
+    /// Runs one or more statements without results.
+    func exec(_ sql: String) throws {
+        var err: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(db, sql, nil, nil, &err)
+        if rc != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(db))
+            sqlite3_free(err)
+            throw QueueError.sqlite(code: rc, message: msg, sql: sql)
+        }
+    }
+
+    /// A cached prepared statement, reset and with bindings cleared.
+    func prepare(_ sql: String) throws -> Statement {
+        if let s = cache[sql] { s.reset(); return s }
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw error(rc, sql) }
+        let s = Statement(stmt, connection: self, sql: sql)
+        cache[sql] = s
+        return s
+    }
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try exec("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try exec("COMMIT")
+            return result
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Resets every cached statement. A statement left mid-result keeps a read snapshot open, and a later
+    /// BEGIN IMMEDIATE on a stale snapshot fails with SQLITE_BUSY without waiting; callers reset after each API call.
+    func resetAll() {
+        for s in cache.values { s.reset() }
+    }
+
+    var changes: Int { Int(sqlite3_changes(db)) }
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(db) }
+
+    func error(_ rc: Int32, _ sql: String) -> QueueError {
+        .sqlite(code: rc, message: String(cString: sqlite3_errmsg(db)), sql: sql)
+    }
+
+    func setBusyTimeout(ms: Int32) { sqlite3_busy_timeout(db, ms) }
+
+    /// The value of a one-row, one-column query.
+    func scalarInt(_ sql: String, _ args: [SQLValue] = []) throws -> Int64? {
+        let s = try prepare(sql)
+        defer { s.reset() }
+        try s.bind(args)
+        return try s.step() ? s.optionalInt(0) : nil
+    }
+}
+
+/// Values bound to statement parameters.
+enum SQLValue {
+    case int(Int64), double(Double), text(String), null
+
+    static func opt(_ s: String?) -> SQLValue { s.map(SQLValue.text) ?? .null }
+    static func opt(_ i: Int?) -> SQLValue { i.map { .int(Int64($0)) } ?? .null }
+    static func opt(_ d: Double?) -> SQLValue { d.map(SQLValue.double) ?? .null }
+}
+
+private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A prepared statement owned by its connection's cache.
+final class Statement {
+    private let stmt: OpaquePointer
+    private unowned let connection: SQLiteConnection
+    let sql: String
+
+    init(_ stmt: OpaquePointer, connection: SQLiteConnection, sql: String) {
+        self.stmt = stmt
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(stmt) }
+
+    func reset() {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+    }
+
+    func bind(_ values: [SQLValue]) throws {
+        for (i, v) in values.enumerated() {
+            let idx = Int32(i + 1)
+            let rc: Int32
+            switch v {
+            case .int(let x): rc = sqlite3_bind_int64(stmt, idx, x)
+            case .double(let x): rc = sqlite3_bind_double(stmt, idx, x)
+            case .text(let s): rc = sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT)
+            case .null: rc = sqlite3_bind_null(stmt, idx)
+            }
+            guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
+        }
+    }
+
+    /// Advances; true while a row is available.
+    @discardableResult
+    func step() throws -> Bool {
+        let rc = sqlite3_step(stmt)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw connection.error(rc, sql)
+        }
+    }
+
+    /// Binds, runs to completion and returns the number of changed rows.
+    @discardableResult
+    func run(_ values: [SQLValue] = []) throws -> Int {
+        try bind(values)
+        while try step() {}
+        return connection.changes
+    }
+
+    func int(_ col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
+    func optionalInt(_ col: Int32) -> Int64? { isNull(col) ? nil : int(col) }
+    func double(_ col: Int32) -> Double { sqlite3_column_double(stmt, col) }
+    func optionalDouble(_ col: Int32) -> Double? { isNull(col) ? nil : double(col) }
+    func text(_ col: Int32) -> String { sqlite3_column_text(stmt, col).map { String(cString: $0) } ?? "" }
+    func optionalText(_ col: Int32) -> String? { isNull(col) ? nil : text(col) }
+    func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
+}

@@ -1,0 +1,72 @@
+"""Times one-step generation of a config folder in diffusers/PyTorch (CPU, fp32, random weights), per stage.
+
+Setup (once):  python3 -m venv ~/fxenv && ~/fxenv/bin/pip install -r training/fixtures/requirements.txt
+Usage:         ~/fxenv/bin/python benchmarks/diffusers_bench.py configs/sd-turbo [--threads 2] [--runs 3] [--json]
+Compare with:  .build/release/mdd bench --config configs/sd-turbo --random-weights
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import time
+
+import torch
+from diffusers import AutoencoderKL, AutoencoderTiny, UNet2DConditionModel
+from transformers import CLIPTextConfig, CLIPTextModel
+
+
+def load_components(folder):
+    with open(os.path.join(folder, "text_encoder", "config.json")) as f:
+        te = CLIPTextModel(CLIPTextConfig(**{k: v for k, v in json.load(f).items() if not k.startswith("_")})).eval()
+    unet = UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(os.path.join(folder, "unet"))).eval()
+    vae_cfg = AutoencoderKL.load_config(os.path.join(folder, "vae"))
+    vae_cls = AutoencoderTiny if vae_cfg.get("_class_name") == "AutoencoderTiny" else AutoencoderKL
+    vae = vae_cls.from_config(vae_cfg).eval()
+    return te, unet, vae
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("folder")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--size", type=int, default=None)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    te, unet, vae = load_components(a.folder)
+    factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    size = a.size or unet.config.sample_size * factor
+    ids = torch.randint(0, 1000, (1, 77))
+    latents = torch.randn(1, unet.config.in_channels, size // factor, size // factor)
+    times = {"text_encoder": [], "unet": [], "decode": []}
+    with torch.inference_mode():
+        for run in range(a.runs + 1):
+            t0 = time.perf_counter()
+            emb = te(ids)[0]
+            t1 = time.perf_counter()
+            out = unet(latents, torch.tensor([999.0]), encoder_hidden_states=emb).sample
+            t2 = time.perf_counter()
+            vae.decode(out / vae.config.scaling_factor)
+            t3 = time.perf_counter()
+            if run > 0:  # the first run warms up
+                for k, v in zip(("text_encoder", "unet", "decode"), (t1 - t0, t2 - t1, t3 - t2)):
+                    times[k].append(v)
+    med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+    med["total"] = sum(med.values())
+    params = {"text_encoder": sum(p.numel() for p in te.parameters()), "unet": sum(p.numel() for p in unet.parameters()),
+              "decode": sum(p.numel() for p in vae.decoder.parameters())}
+    report = {"engine": f"diffusers/torch {torch.__version__}", "threads": a.threads, "size": size, "median_ms": med, "parameters": params,
+              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if a.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(f"diffusers {a.folder} {size}x{size}, {a.threads} threads, torch {torch.__version__}")
+        for k, v in med.items():
+            print(f"  {k:<14}{v:>10.1f} ms")
+        print(f"  peak RSS {report['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
