@@ -7,7 +7,7 @@ struct MDD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mdd",
         abstract: "MobileDiffusion batch rendering daemon.",
-        subcommands: [RenderCommand.self, BenchCommand.self])
+        subcommands: [RenderCommand.self, BenchCommand.self, BenchQueueCommand.self])
 }
 
 /// Exits with a clear message for engine errors instead of a stack of Swift types.

@@ -128,6 +128,20 @@ final class Statement {
         }
     }
 
+    // Typed binds for hot loops (no SQLValue array per row). Parameters are 1-based.
+    func bind(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(stmt, i, v) }
+    func bind(_ i: Int32, _ v: Double) { sqlite3_bind_double(stmt, i, v) }
+    func bind(_ i: Int32, _ v: String) { sqlite3_bind_text(stmt, i, v, -1, SQLITE_TRANSIENT) }
+    func bind(_ i: Int32, _ v: Int?) { if let v { sqlite3_bind_int64(stmt, i, Int64(v)) } else { sqlite3_bind_null(stmt, i) } }
+    func bind(_ i: Int32, _ v: String?) { if let v { bind(i, v) } else { sqlite3_bind_null(stmt, i) } }
+
+    /// Runs a statement whose parameters were bound with the typed binds; returns changed rows and resets.
+    func runBound() throws -> Int {
+        defer { sqlite3_reset(stmt) }
+        while try step() {}
+        return connection.changes
+    }
+
     /// Advances; true while a row is available.
     @discardableResult
     func step() throws -> Bool {

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Queue
+
+/// `mdd bench-queue`: bulk submit and claim+complete throughput of the SQLite queue (synchronous=FULL).
+struct BenchQueueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-queue", abstract: "Benchmark the job queue.")
+
+    @Option(help: "Prompts to submit in one bulk submit.") var jobs = 1_000_000
+    @Option(help: "Jobs to claim and complete afterwards.") var claims = 20_000
+    @Option(help: "Database path (default: a temporary file, removed afterwards).") var db: String?
+    @Flag(help: "Print one JSON document.") var json = false
+
+    struct Report: Encodable {
+        var jobs: Int, submitSeconds: Double, submitJobsPerSecond: Double
+        var claims: Int, claimCompleteSeconds: Double, claimCompleteJobsPerSecond: Double
+        var separateTransactionsJobsPerSecond: Double
+        var databaseBytes: Int, bytesPerMillionJobs: Double
+    }
+
+    func run() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mdd-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { if db == nil { try? FileManager.default.removeItem(atPath: dir) } }
+        let path = db ?? dir + "/queue.sqlite"
+        let store = try JobStore(path: path)
+        let specs = (0..<jobs).map { JobSpec(prompt: "a red circle to the left of a blue square, variation \($0)") }
+
+        var t = Date()
+        _ = try store.submit(batch: BatchSpec(name: "bench", baseSeed: 1), jobs: specs)
+        let submitSeconds = Date().timeIntervalSince(t)
+
+        let output = { (id: Int64) in JobOutput(path: "/out/bench/\(id).png", sha256: String(repeating: "f", count: 64),
+                                                timings: JobTimings(textMs: 5, unetMs: 20, decodeMs: 10, pngMs: 2, totalMs: 37)) }
+        // The worker's path: complete and claim the next job in one transaction (one fsync per job).
+        t = Date()
+        var lease = try store.claim(worker: "bench")
+        var done = 0
+        while let l = lease, done < claims {
+            lease = try store.complete(l, output: output(l.job.id), thenClaimFor: "bench")
+            done += 1
+        }
+        if let l = lease { try store.release(l) }
+        let combined = Date().timeIntervalSince(t)
+        // Separate claim and complete transactions (two fsyncs per job), for comparison.
+        let separate = min(claims, 5000)
+        t = Date()
+        for _ in 0..<separate {
+            guard let l = try store.claim(worker: "bench2") else { break }
+            try store.complete(l, output: output(l.job.id))
+        }
+        let separateSeconds = Date().timeIntervalSince(t)
+
+        let size = ["", "-wal", "-shm"].compactMap { try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? Int }.reduce(0, +)
+        let r = Report(jobs: jobs, submitSeconds: submitSeconds, submitJobsPerSecond: Double(jobs) / submitSeconds,
+                       claims: done, claimCompleteSeconds: combined, claimCompleteJobsPerSecond: Double(done) / combined,
+                       separateTransactionsJobsPerSecond: Double(separate) / separateSeconds,
+                       databaseBytes: size, bytesPerMillionJobs: Double(size) / Double(max(jobs, 1)) * 1e6)
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(r), as: UTF8.self))
+        } else {
+            print(String(format: "submit: %d prompts in %.2f s (%.0f/s)", jobs, submitSeconds, r.submitJobsPerSecond))
+            print(String(format: "claim+complete (one transaction per job): %d jobs in %.2f s (%.0f jobs/s)", done, combined, r.claimCompleteJobsPerSecond))
+            print(String(format: "claim, then complete (two transactions): %.0f jobs/s", r.separateTransactionsJobsPerSecond))
+            print(String(format: "database: %.1f MB (%.0f MB per million jobs), synchronous=FULL, WAL", Double(size) / 1e6, r.bytesPerMillionJobs / 1e6))
+        }
+    }
+}
