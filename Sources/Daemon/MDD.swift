@@ -7,7 +7,9 @@ struct MDD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mdd",
         abstract: "MobileDiffusion batch rendering daemon.",
-        subcommands: [RenderCommand.self, BenchCommand.self, BenchQueueCommand.self])
+        subcommands: [ServeCommand.self, RenderCommand.self, BenchCommand.self, BenchQueueCommand.self])
+
+    static let version = "0.1.0"
 }
 
 /// Exits with a clear message for engine errors instead of a stack of Swift types.

@@ -126,3 +126,35 @@ extension JobStore {
         }
     }
 }
+
+extension JobStore {
+    /// Takes back running jobs whose worker is known to be gone (e.g. this host's previous daemon process),
+    /// without waiting for their leases to expire. Counts a rescue, like expiry does.
+    public func recoverLeases(heldBy isDead: (String) -> Bool) throws -> Recovery {
+        let held: [(Int64, String)] = try locked {
+            let s = try db.prepare("SELECT id, worker_id FROM jobs WHERE state = 'running'")
+            try s.bind([])
+            var out: [(Int64, String)] = []
+            while try s.step() { out.append((s.int(0), s.text(1))) }
+            return out
+        }
+        let dead = held.filter { isDead($0.1) }
+        return try write {
+            var r = Recovery()
+            for (id, worker) in dead {
+                let n = try db.prepare("""
+                    UPDATE jobs SET state = CASE WHEN rescues + 1 >= ?3 THEN 'failed' ELSE 'pending' END,
+                           error = CASE WHEN rescues + 1 >= ?3 THEN 'worker died ' || (rescues + 1) || ' times while rendering this job (poison job?)' ELSE error END,
+                           finished_at = CASE WHEN rescues + 1 >= ?3 THEN ?4 ELSE NULL END,
+                           attempts = max(attempts - 1, 0), rescues = rescues + 1, lease_token = NULL, lease_expires_at = NULL,
+                           worker_id = NULL, claimed_at = NULL
+                    WHERE id = ?1 AND worker_id = ?2 AND state = 'running'
+                    """).run([.int(id), .text(worker), .int(Int64(options.maxRescues)), .double(clock())])
+                if n == 1 {
+                    if try db.scalarInt("SELECT state = 'failed' FROM jobs WHERE id = ?", [.int(id)]) == 1 { r.poisoned += 1 } else { r.rescued += 1 }
+                }
+            }
+            return r
+        }
+    }
+}

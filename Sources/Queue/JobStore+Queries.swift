@@ -82,7 +82,7 @@ extension JobStore {
         var args: [SQLValue] = [.double(seconds.map { now - $0 } ?? 0)]
         if let batchId { clause += " AND batch_id = ?"; args.append(.int(batchId)) }
         let s = try db.prepare("""
-            SELECT queue_wait_ms, text_ms, unet_ms, decode_ms, png_ms, total_ms, finished_at FROM jobs
+            SELECT queue_wait_ms, text_ms, unet_ms, decode_ms, png_ms, total_ms, claimed_at FROM jobs
             WHERE state = 'succeeded' AND \(clause)
             """)
         try s.bind(args)
@@ -94,7 +94,7 @@ extension JobStore {
         }
         let failed = Int(try db.scalarInt("SELECT count(*) FROM jobs WHERE state = 'failed' AND \(clause)", args) ?? 0)
         let n = cols[5].count
-        // Rate over the window, or over the span actually covered for "all".
+        // Rate over the window, or for "all" over the span since the first of these jobs was claimed.
         let span = seconds ?? max(now - first, 1)
         var stages: [String: Percentiles] = [:]
         if n > 0 {

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `mdd serve`: the daemon in the foreground (systemd runs it as Type=notify).
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the rendering daemon in the foreground.")
+
+    @Option(name: .customLong("state-dir"), help: "Queue database and outputs (default: $XDG_STATE_HOME/mdd, /var/lib/mdd as root).") var stateDir: String?
+    @Option(help: "Control socket (default: $MDD_SOCKET, $XDG_RUNTIME_DIR/mdd/mdd.sock, /run/mdd/mdd.sock as root).") var socket: String?
+    @Option(help: "diffusers-format model folder (default: the embedded model).") var model: String?
+    @Option(help: "JSON config file (keys: state_dir, socket, model, output_dir, workers, lease_seconds, drain_timeout_seconds, allowed_uids, allowed_gids, log_level).") var config: String?
+    @Option(help: "Render workers.") var workers: Int?
+    @Option(name: .customLong("lease-seconds"), help: "Lease length; renewed while rendering.") var leaseSeconds: Double?
+    @Option(name: .customLong("drain-timeout"), help: "Seconds a graceful stop waits for running jobs before releasing them.") var drainTimeout: Double?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String?
+
+    func run() throws {
+        var c: DaemonConfiguration
+        do {
+            c = try DaemonConfiguration.load(file: config, stateDir: stateDir, socket: socket, model: model)
+        } catch {
+            throw ValidationErrorLike(message: "\(error)")
+        }
+        if let workers { c.workers = workers }
+        if let leaseSeconds { c.leaseSeconds = leaseSeconds }
+        if let drainTimeout { c.drainTimeoutSeconds = drainTimeout }
+        if let logLevel { c.logLevel = logLevel }
+        let level = Logger.Level(rawValue: c.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let log = Logger(label: "mdd")
+        do {
+            let status = try Daemon(configuration: c, log: log).run()
+            Foundation.exit(status)
+        } catch {
+            log.critical("cannot start: \(error)")
+            Foundation.exit(1)
+        }
+    }
+}

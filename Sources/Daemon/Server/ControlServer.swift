@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The control socket: a listening Unix socket (mode 0660 in a 0750 directory), an accept thread, and one thread
+/// per client with receive timeouts and a frame-size limit, so a slow or hostile client stalls nobody else.
+/// Peers are checked with SO_PEERCRED against the allow list before any request is read.
+final class ControlServer: @unchecked Sendable {
+    private let path: String
+    private let router: RequestRouter
+    private let access: PeerAccess
+    private let log: Logger
+    private var listenFD: Int32 = -1
+    private let clients = ClientCounter(limit: 64)
+    private var stopping = false
+
+    init(path: String, router: RequestRouter, access: PeerAccess, log: Logger) {
+        self.path = path
+        self.router = router
+        self.access = access
+        self.log = log
+    }
+
+    /// Binds and listens; throws if another daemon answers on the socket.
+    func start() throws {
+        try prepareDirectory()
+        if FileManager.default.fileExists(atPath: path) {
+            if (try? FramedSocket.connect(path: path)) != nil { throw ConfigError("another mdd is already listening on \(path)") }
+            unlink(path)  // stale socket from a crash
+        }
+        listenFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard listenFD >= 0 else { throw ConfigError("socket(): \(String(cString: strerror(errno)))") }
+        var addr = try UnixAddress(path)
+        let rc = withUnsafePointer(to: &addr.storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenFD, $0, addr.length) } }
+        guard rc == 0 else { throw ConfigError("bind \(path): \(String(cString: strerror(errno)))") }
+        chmod(path, 0o660)
+        guard listen(listenFD, 128) == 0 else { throw ConfigError("listen \(path): \(String(cString: strerror(errno)))") }
+        let t = Thread { [self] in acceptLoop() }
+        t.name = "mdd-accept"
+        t.start()
+        log.info("control socket listening", metadata: ["path": "\(path)"])
+    }
+
+    func stop() {
+        stopping = true
+        shutdown(listenFD, Int32(SHUT_RDWR))
+        close(listenFD)
+        unlink(path)
+    }
+
+    private func prepareDirectory() throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: dir) {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        }
+    }
+
+    private func acceptLoop() {
+        while !stopping {
+            let fd = accept(listenFD, nil, nil)
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if !stopping { log.error("accept failed: \(String(cString: strerror(errno)))") }
+                return
+            }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            let client = FramedSocket(fd: fd)
+            guard clients.enter() else {
+                reply(client, ErrorResponse(id: 0, error: WireError(.internalError, "too many clients; try again")))
+                continue
+            }
+            let t = Thread { [self] in
+                serve(client)
+                clients.leave()
+            }
+            t.name = "mdd-client"
+            t.start()
+        }
+    }
+
+    private func serve(_ client: FramedSocket) {
+        client.setReceiveTimeout(seconds: 60)
+        if let denial = access.check(fd: client.fd) {
+            log.warning("rejected client: \(denial)")
+            reply(client, ErrorResponse(id: 0, error: WireError(.forbidden, denial)))
+            return
+        }
+        while !stopping {
+            let frame: FramedSocket.Frame
+            do { frame = try client.receive() } catch { return }
+            switch frame {
+            case .closed: return
+            case .tooLarge(let n):
+                reply(client, ErrorResponse(id: 0, error: WireError(.tooLarge, "message of \(n) bytes exceeds the \(WireProtocol.maxMessageBytes)-byte limit")))
+                return  // the unread payload makes the stream unusable
+            case .message(let data):
+                guard let out = try? router.handle(data) else { return }
+                if (try? client.send(out)) == nil { return }
+            }
+        }
+    }
+
+    private func reply<T: Encodable>(_ client: FramedSocket, _ value: T) {
+        if let data = try? WireCoding.encoder().encode(value) { try? client.send(data) }
+    }
+}
+
+/// Caps concurrent client threads.
+final class ClientCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    private let limit: Int
+    init(limit: Int) { self.limit = limit }
+    func enter() -> Bool { lock.withLock { if count >= limit { return false }; count += 1; return true } }
+    func leave() { lock.withLock { count -= 1 } }
+}
+
+/// SO_PEERCRED check: the peer's uid must be root, the daemon's own uid, or listed; or its gid listed.
+struct PeerAccess: Sendable {
+    var allowedUIDs: Set<UInt32>
+    var allowedGIDs: Set<UInt32>
+
+    init(extraUIDs: [UInt32], extraGIDs: [UInt32]) {
+        allowedUIDs = Set(extraUIDs + [0, getuid()])
+        allowedGIDs = Set(extraGIDs)
+    }
+
+    /// nil when allowed, else the reason.
+    func check(fd: Int32) -> String? {
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+        var cred = (Int32(0), UInt32(0), UInt32(0))
+        var len = socklen_t(MemoryLayout.size(ofValue: cred))
+        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 else { return "cannot read peer credentials" }
+        if allowedUIDs.contains(cred.1) || allowedGIDs.contains(cred.2) { return nil }
+        return "uid \(cred.1) (gid \(cred.2), pid \(cred.0)) is not allowed to control this daemon"
+    }
+}

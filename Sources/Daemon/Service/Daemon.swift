@@ -1,0 +1,161 @@
+import Engine
+import Foundation
+import Logging
+import Queue
+import Wire
+
+/// The long-running service: opens the queue, recovers, loads the model, serves the control socket, runs the
+/// workers, and turns SIGTERM/SIGINT into a graceful drain (a second signal stops at once, releasing jobs).
+final class Daemon: @unchecked Sendable {
+    private enum Event { case signal(Int32), shutdown(drain: Bool) }
+
+    private let configuration: DaemonConfiguration
+    private let log: Logger
+    private let notifier = SystemdNotifier()
+    private let events = EventChannel<Event>()
+    private var signalSources: [DispatchSourceSignal] = []
+
+    init(configuration: DaemonConfiguration, log: Logger) {
+        self.configuration = configuration
+        self.log = log
+    }
+
+    /// Runs until shut down; returns the process exit status.
+    func run() throws -> Int32 {
+        let c = configuration
+        try FileManager.default.createDirectory(atPath: c.stateDir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: c.outputDir, withIntermediateDirectories: true)
+        installSignalHandlers()
+        var options = JobStore.Options()
+        options.leaseSeconds = c.leaseSeconds
+        let store = try JobStore(path: c.databasePath, options: options)
+        try recover(store)
+        log.info("loading model", metadata: ["path": "\(c.modelPath)"])
+        let engine = try TextToImage(folder: c.modelPath)
+        let blas = try BLAS.get()
+        log.info("model ready", metadata: ["model": "\(engine.modelName)", "sha256": "\(engine.weightsSHA256.prefix(16))",
+                                           "blas": "OpenBLAS \(blas.coreName) (\(blas.coreSource)), \(blas.threads) threads"])
+        let wake = WakeSignal()
+        let context = DaemonContext(configuration: c, store: store, engine: engine, wake: wake, log: log) { [events] drain in
+            events.send(.shutdown(drain: drain))
+        }
+        let output = OutputStore(root: c.outputDir)
+        context.workers = (0..<c.workers).map { i in
+            RenderWorker(id: "\(Self.hostname()):\(getpid()):w\(i)", store: store, engine: engine, output: output, wake: wake, log: log)
+        }
+        let server = ControlServer(path: c.socketPath, router: RequestRouter(context: context),
+                                   access: PeerAccess(extraUIDs: c.allowedUIDs, extraGIDs: c.allowedGIDs), log: log)
+        try server.start()
+        context.workers.forEach { $0.start() }
+        context.lifecycle = "running"
+        notifier.notify("READY=1\nSTATUS=ready")
+        log.info("mdd ready", metadata: ["state_dir": "\(c.stateDir)", "socket": "\(c.socketPath)", "workers": "\(c.workers)"])
+        let status = superviseUntilShutdown(context, store: store)
+        server.stop()
+        log.info("mdd stopped")
+        return status
+    }
+
+    /// Start-up recovery: leases of this host's dead daemon processes now, expired leases of anyone.
+    private func recover(_ store: JobStore) throws {
+        let host = Self.hostname()
+        let dead = try store.recoverLeases { worker in
+            let parts = worker.split(separator: ":")
+            guard parts.count == 3, parts[0] == host, let pid = Int32(parts[1]) else { return false }
+            return pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH
+        }
+        let expired = try store.recoverExpiredLeases()
+        if dead.rescued + dead.poisoned + expired.rescued + expired.poisoned > 0 {
+            log.warning("recovered interrupted jobs", metadata: ["rescued": "\(dead.rescued + expired.rescued)", "poisoned": "\(dead.poisoned + expired.poisoned)"])
+        }
+    }
+
+    /// The work loop of the main thread: status, watchdog and periodic recovery until a stop is asked for.
+    private func superviseUntilShutdown(_ context: DaemonContext, store: JobStore) -> Int32 {
+        let tick = min(5.0, (notifier.watchdogInterval ?? 10) / 2)
+        var lastRecovery = Date()
+        while true {
+            if let event = events.receive(timeout: tick) {
+                switch event {
+                case .signal(let s): log.info("received signal \(s): draining")
+                case .shutdown(let drain): log.info("shutdown requested", metadata: ["drain": "\(drain)"])
+                }
+                if case .shutdown(drain: false) = event { return stopNow(context) }
+                return drain(context)
+            }
+            notifier.notify("WATCHDOG=1")
+            if let s = try? store.status() {
+                notifier.notify("STATUS=\(s.counts.pending) pending, \(s.counts.running) running, \(s.counts.succeeded) done, \(s.counts.failed) failed")
+            }
+            if Date().timeIntervalSince(lastRecovery) > configuration.leaseSeconds / 2 {
+                _ = try? store.recoverExpiredLeases()
+                lastRecovery = Date()
+            }
+        }
+    }
+
+    /// Graceful stop: no new claims; running jobs finish within the drain timeout, else they are released.
+    private func drain(_ context: DaemonContext) -> Int32 {
+        context.lifecycle = "stopping"
+        notifier.notify("STOPPING=1\nSTATUS=draining")
+        context.workers.forEach { $0.requestStop() }
+        let deadline = Date().addingTimeInterval(configuration.drainTimeoutSeconds)
+        for w in context.workers {
+            while !w.waitUntilFinished(timeout: 0.2) {
+                if Date() >= deadline {
+                    log.warning("drain timeout: releasing unfinished jobs")
+                    return stopNow(context)
+                }
+                if let e = events.receive(timeout: 0), case .signal = e {
+                    log.warning("second signal: releasing running jobs and stopping now")
+                    return stopNow(context)
+                }
+            }
+        }
+        return 0
+    }
+
+    private func stopNow(_ context: DaemonContext) -> Int32 {
+        context.lifecycle = "stopping"
+        notifier.notify("STOPPING=1")
+        context.workers.forEach { $0.releaseCurrent() }
+        return 0
+    }
+
+    private func installSignalHandlers() {
+        for s in [SIGTERM, SIGINT] {
+            signal(s, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: s, queue: .global())
+            src.setEventHandler { [events] in events.send(.signal(s)) }
+            src.resume()
+            signalSources.append(src)
+        }
+    }
+
+    static func hostname() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        gethostname(&buf, 255)
+        return String(cString: buf).replacingOccurrences(of: ":", with: "_")
+    }
+}
+
+/// A small blocking queue of events for the main thread.
+final class EventChannel<T>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [T] = []
+
+    func send(_ item: T) {
+        condition.lock()
+        items.append(item)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func receive(timeout: Double) -> T? {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while items.isEmpty { if !condition.wait(until: deadline) { break } }
+        return items.isEmpty ? nil : items.removeFirst()
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Wire
+
+/// Everything `mdd serve` needs, from flags and an optional JSON config file (flags win).
+struct DaemonConfiguration: Sendable {
+    var stateDir: String
+    var socketPath: String
+    var modelPath: String
+    var outputDir: String
+    var workers = 1
+    var leaseSeconds = 60.0
+    var drainTimeoutSeconds = 120.0
+    /// Extra uids/gids allowed on the socket besides the daemon's own uid and root.
+    var allowedUIDs: [UInt32] = []
+    var allowedGIDs: [UInt32] = []
+    var logLevel = "info"
+
+    var databasePath: String { stateDir + "/queue.sqlite" }
+
+    /// Keys of the config file (JSON): state_dir, socket, model, output_dir, workers, lease_seconds,
+    /// drain_timeout_seconds, allowed_uids, allowed_gids, log_level.
+    static func load(file: String?, stateDir: String?, socket: String?, model: String?) throws -> DaemonConfiguration {
+        var json: [String: Any] = [:]
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file),
+                  let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw ConfigError("\(file): cannot read a JSON object")
+            }
+            json = obj
+        }
+        func str(_ k: String) throws -> String? {
+            guard let v = json[k] else { return nil }
+            guard let s = v as? String else { throw ConfigError("\(file ?? "config"): '\(k)' must be a string") }
+            return s
+        }
+        func num(_ k: String) throws -> Double? {
+            guard let v = json[k] else { return nil }
+            guard let n = v as? NSNumber else { throw ConfigError("\(file ?? "config"): '\(k)' must be a number") }
+            return n.doubleValue
+        }
+        let state = try stateDir ?? str("state_dir") ?? DefaultPaths.stateDir()
+        var c = DaemonConfiguration(
+            stateDir: state,
+            socketPath: try socket ?? str("socket") ?? DefaultPaths.socket(),
+            modelPath: try ModelLocator.resolve(model ?? str("model")),
+            outputDir: try str("output_dir") ?? state + "/outputs")
+        if let w = try num("workers") { c.workers = Int(w) }
+        if let l = try num("lease_seconds") { c.leaseSeconds = l }
+        if let d = try num("drain_timeout_seconds") { c.drainTimeoutSeconds = d }
+        c.allowedUIDs = (json["allowed_uids"] as? [NSNumber])?.map(\.uint32Value) ?? []
+        c.allowedGIDs = (json["allowed_gids"] as? [NSNumber])?.map(\.uint32Value) ?? []
+        if let l = try str("log_level") { c.logLevel = l }
+        guard (1...16).contains(c.workers) else { throw ConfigError("workers must be 1…16, got \(c.workers)") }
+        guard c.leaseSeconds >= 1 else { throw ConfigError("lease_seconds must be ≥ 1") }
+        return c
+    }
+}
+
+struct ConfigError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

@@ -1,0 +1,35 @@
+import Engine
+import Foundation
+import Logging
+import Queue
+import Wire
+
+/// What request handlers may touch: the store, the workers, the engine's identity and the lifecycle.
+final class DaemonContext: @unchecked Sendable {
+    let configuration: DaemonConfiguration
+    let store: JobStore
+    let engine: TextToImage
+    let wake: WakeSignal
+    let log: Logger
+    let started = Date()
+    var workers: [RenderWorker] = []
+    /// Set by the shutdown handler; the lifecycle drains (true) or stops now (false).
+    let onShutdownRequest: @Sendable (Bool) -> Void
+    private let lock = NSLock()
+    private var lifecycleValue = "starting"
+
+    init(configuration: DaemonConfiguration, store: JobStore, engine: TextToImage, wake: WakeSignal, log: Logger,
+         onShutdownRequest: @escaping @Sendable (Bool) -> Void) {
+        self.configuration = configuration
+        self.store = store
+        self.engine = engine
+        self.wake = wake
+        self.log = log
+        self.onShutdownRequest = onShutdownRequest
+    }
+
+    var lifecycle: String {
+        get { lock.withLock { lifecycleValue } }
+        set { lock.withLock { lifecycleValue = newValue } }
+    }
+}

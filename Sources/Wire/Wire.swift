@@ -1,1 +1,0 @@
-public enum WireVersion { public static let current = 1 }

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Wire
+
+/// `mdctl status`: queue and batch counts, rate and ETA.
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show queue and batch counts, rate and ETA.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this batch.") var batch: String?
+
+    func run() throws {
+        let s = try global.call(.status, StatusRequest(batch: batch), as: StatusReply.self)
+        if global.json { return try global.printJSON(s) }
+        let rows = s.batches.map { b in
+            [b.name + (b.paused ? " (paused)" : ""), Format.count(b.counts.total), Format.count(b.counts.pending), Format.count(b.counts.running),
+             Format.count(b.counts.succeeded), Format.count(b.counts.failed), Format.count(b.counts.canceled),
+             String(format: "%.0f%%", b.counts.total == 0 ? 100 : Double(b.counts.settled) / Double(b.counts.total) * 100)]
+        }
+        print(Format.table(["BATCH", "TOTAL", "PENDING", "RUNNING", "DONE", "FAILED", "CANCELED", "PROGRESS"], rows))
+        let c = s.counts
+        print("\nqueue\(s.paused ? " (PAUSED)" : ""): \(Format.count(c.total)) jobs, \(Format.count(c.pending + c.running)) left; \(Format.rate(s.imagesPerMinute)); ETA \(Format.duration(c.pending + c.running == 0 ? 0 : s.etaSeconds)); model \(s.model); \(s.workers) worker(s)")
+    }
+}
+
+/// `mdctl stats`: images/min and per-stage p50/p95/p99 over 1 min, 5 min, 1 h and all time.
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Throughput and per-stage latency percentiles.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this batch.") var batch: String?
+
+    func run() throws {
+        let s = try global.call(.stats, StatusRequest(batch: batch), as: StatsReply.self)
+        if global.json { return try global.printJSON(s) }
+        print(Format.table(["WINDOW", "DONE", "FAILED", "RATE"], s.windows.map { [$0.window, Format.count($0.completed), Format.count($0.failed), Format.rate($0.imagesPerMinute)] }))
+        if let all = s.windows.last, !all.stages.isEmpty {
+            let order = ["queue_wait", "text", "unet", "decode", "png", "total"]
+            print("\nlatency (\(all.window)):")
+            print(Format.table(["STAGE", "P50", "P95", "P99", "MEAN"], order.compactMap { k in
+                all.stages[k].map { [k, Format.ms($0.p50), Format.ms($0.p95), Format.ms($0.p99), Format.ms($0.mean)] }
+            }))
+        }
+        print("\n\(Format.count(s.remaining)) left, ETA \(Format.duration(s.remaining == 0 ? 0 : s.etaSeconds))")
+    }
+}
+
+/// `mdctl workers`: what each render worker is doing.
+struct Workers: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the daemon's render workers.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let r = try global.call(.workers, Empty(), as: WorkersReply.self)
+        if global.json { return try global.printJSON(r) }
+        print(Format.table(["WORKER", "STATE", "JOB", "DONE", "FAILED", "FOR"], r.workers.map {
+            [$0.id, $0.state, $0.jobId.map(String.init) ?? "—", Format.count($0.completed), Format.count($0.failed), Format.duration($0.sinceSeconds)]
+        }))
+    }
+}
+
+/// `mdctl health`: daemon identity and vital signs (exit 1 unless running).
+struct Health: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check that the daemon is up and show its identity.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let h = try global.call(.health, Empty(), as: HealthReply.self)
+        if global.json { try global.printJSON(h) } else {
+            print("""
+                mdd \(h.version) pid \(h.pid): \(h.lifecycle), up \(Format.duration(h.uptimeSeconds))
+                model:   \(h.model) (weights sha256 \(h.modelSha256.prefix(16))…)
+                blas:    \(h.blas)
+                state:   \(h.stateDir)
+                outputs: \(h.outputDir)
+                peak RSS \(String(format: "%.0f", h.peakRssMb)) MB
+                """)
+        }
+        if !h.ok { throw CtlFailure(.failure, "daemon is \(h.lifecycle)") }
+    }
+}
