@@ -50,6 +50,10 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Drives the queue from other processes in the multi-process and crash tests.
         .executableTarget(name: "QueueHelper", dependencies: ["Queue"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // Boots the real `mdd serve` and drives it with the real `mdctl` (both built as dependencies).
+        .testTarget(
+            name: "DaemonTests", dependencies: ["Daemon", "ctl", "Queue", "Wire", "Engine"],
+            swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(
             name: "QueueTests", dependencies: ["Queue", "QueueHelper"],
             resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),

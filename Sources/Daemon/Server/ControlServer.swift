@@ -24,8 +24,30 @@ final class ControlServer: @unchecked Sendable {
         self.log = log
     }
 
-    /// Binds and listens; throws if another daemon answers on the socket.
+    /// Binds and listens (or adopts systemd's socket, see mdd.socket); throws if another daemon answers.
     func start() throws {
+        if let fd = Self.activatedSocket() {
+            listenFD = fd
+            log.info("using the socket passed by systemd (socket activation)")
+        } else {
+            try bindAndListen()
+        }
+        let t = Thread { [self] in acceptLoop() }
+        t.name = "mdd-accept"
+        t.start()
+        log.info("control socket listening", metadata: ["path": "\(path)"])
+    }
+
+    /// sd_listen_fds: fd 3 when LISTEN_PID is us and LISTEN_FDS ≥ 1.
+    static func activatedSocket(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int32? {
+        guard environment["LISTEN_PID"].flatMap(Int32.init) == getpid(), let n = environment["LISTEN_FDS"].flatMap(Int.init), n >= 1 else { return nil }
+        unsetenv("LISTEN_PID")
+        unsetenv("LISTEN_FDS")
+        _ = fcntl(3, F_SETFD, FD_CLOEXEC)
+        return 3
+    }
+
+    private func bindAndListen() throws {
         try prepareDirectory()
         if FileManager.default.fileExists(atPath: path) {
             if (try? FramedSocket.connect(path: path)) != nil { throw ConfigError("another mdd is already listening on \(path)") }
@@ -38,10 +60,6 @@ final class ControlServer: @unchecked Sendable {
         guard rc == 0 else { throw ConfigError("bind \(path): \(String(cString: strerror(errno)))") }
         chmod(path, 0o660)
         guard listen(listenFD, 128) == 0 else { throw ConfigError("listen \(path): \(String(cString: strerror(errno)))") }
-        let t = Thread { [self] in acceptLoop() }
-        t.name = "mdd-accept"
-        t.start()
-        log.info("control socket listening", metadata: ["path": "\(path)"])
     }
 
     func stop() {

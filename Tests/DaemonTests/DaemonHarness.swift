@@ -1,0 +1,130 @@
+import Foundation
+import XCTest
+import Wire
+
+/// Runs the real `mdd` and `mdctl` binaries on a temporary state dir and socket.
+final class DaemonHarness {
+    let dir: String
+    let stateDir: String
+    let socket: String
+    let model: String
+    let binDir: String
+    private(set) var process: Process?
+    private var logPath: String { dir + "/mdd.log" }
+
+    init(test: XCTestCase, model: String? = nil) throws {
+        // Unix socket paths are limited to 107 bytes: keep the temp dir short.
+        dir = "/tmp/mdd-t-" + String(UUID().uuidString.prefix(8))
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        stateDir = dir + "/state"
+        socket = dir + "/run/mdd.sock"
+        binDir = Self.productsDir()
+        self.model = model ?? Self.fixtureModel("md8-tiny")
+        let d = dir
+        test.addTeardownBlock { [weak self] in
+            self?.kill(SIGKILL)
+            try? FileManager.default.removeItem(atPath: d)
+        }
+    }
+
+    static func productsDir() -> String {
+        // The test bundle lives in the build products folder beside the executables.
+        for b in Bundle.allBundles where b.bundlePath.hasSuffix(".xctest") {
+            return (b.bundlePath as NSString).deletingLastPathComponent
+        }
+        return (CommandLine.arguments[0] as NSString).deletingLastPathComponent
+    }
+
+    static func fixtureModel(_ name: String) -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent("EngineTests/Fixtures/models/\(name)").path
+    }
+
+    /// Starts `mdd serve` and waits until `mdctl health` answers.
+    @discardableResult
+    func start(_ extra: [String] = []) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binDir + "/mdd")
+        p.arguments = ["serve", "--state-dir", stateDir, "--socket", socket, "--model", model] + extra
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)!
+        log.seekToEndOfFile()
+        p.standardError = log
+        p.standardOutput = log
+        try p.run()
+        process = p
+        try waitUntil(timeout: 60, "daemon ready") { [self] in
+            guard p.isRunning else { throw HarnessError("mdd exited early: \(self.log())") }
+            return ctl(["health"]).status == 0
+        }
+        return p
+    }
+
+    func kill(_ signal: Int32) {
+        guard let p = process, p.isRunning else { return }
+        Foundation.kill(p.processIdentifier, signal)
+        if signal == SIGKILL { p.waitUntilExit() }
+    }
+
+    func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs mdctl with `--socket` and waits for it.
+    @discardableResult
+    func ctl(_ args: [String], stdin: String? = nil, asUID: UInt32? = nil) -> Result {
+        var exe = binDir + "/mdctl", full = args + ["--socket", socket]
+        if let uid = asUID {
+            full = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", exe] + full
+            exe = "/usr/bin/setpriv"
+        }
+        return run(exe, full, stdin: stdin)
+    }
+
+    func mdd(_ args: [String]) -> Result { run(binDir + "/mdd", args) }
+
+    func run(_ exe: String, _ args: [String], stdin: String? = nil) -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = stdin == nil ? FileHandle.nullDevice : inp
+        do { try p.run() } catch { return Result(status: -1, stdout: "", stderr: "\(error)") }
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)); try? inp.fileHandleForWriting.close() }
+        var o = Data(), e = Data()
+        let g = DispatchGroup()
+        g.enter(); DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); g.leave() }
+        g.enter(); DispatchQueue.global().async { e = err.fileHandleForReading.readDataToEndOfFile(); g.leave() }
+        p.waitUntilExit()
+        g.wait()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Decodes mdctl's `--json` output.
+    func json<T: Decodable>(_ args: [String], as: T.Type) throws -> T {
+        let r = ctl(args + ["--json"])
+        guard r.status == 0 else { throw HarnessError("mdctl \(args) failed (\(r.status)): \(r.stderr)") }
+        return try WireCoding.decoder().decode(T.self, from: Data(r.stdout.utf8))
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Polls `condition` until true (not a sleep-as-synchronisation: it waits on an observable state).
+func waitUntil(timeout: Double, _ what: String, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(20_000)
+    }
+    throw HarnessError("timed out waiting for \(what)")
+}
