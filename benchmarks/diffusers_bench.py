@@ -11,15 +11,24 @@ import resource
 import statistics
 import time
 
+import sys
+
 import torch
 from diffusers import AutoencoderKL, AutoencoderTiny, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "training"))
+from mdiff import MDUNet2DConditionModel  # noqa: E402
 
 
 def load_components(folder):
     with open(os.path.join(folder, "text_encoder", "config.json")) as f:
         te = CLIPTextModel(CLIPTextConfig(**{k: v for k, v in json.load(f).items() if not k.startswith("_")})).eval()
-    unet = UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(os.path.join(folder, "unet"))).eval()
+    unet_cfg = UNet2DConditionModel.load_config(os.path.join(folder, "unet"))
+    if any(k.startswith("md_") for k in unet_cfg):
+        unet = MDUNet2DConditionModel(**unet_cfg).eval()  # the PyTorch reference of the MobileDiffusion options
+    else:
+        unet = UNet2DConditionModel.from_config(unet_cfg).eval()
     vae_cfg = AutoencoderKL.load_config(os.path.join(folder, "vae"))
     vae_cls = AutoencoderTiny if vae_cfg.get("_class_name") == "AutoencoderTiny" else AutoencoderKL
     vae = vae_cls.from_config(vae_cfg).eval()
@@ -37,16 +46,18 @@ def main():
     torch.set_num_threads(a.threads)
     te, unet, vae = load_components(a.folder)
     factor = 2 ** (len(vae.config.block_out_channels) - 1)
-    size = a.size or unet.config.sample_size * factor
+    size = a.size or (unet.config["sample_size"] if isinstance(unet.config, dict) else unet.config.sample_size) * factor
     ids = torch.randint(0, 1000, (1, 77))
-    latents = torch.randn(1, unet.config.in_channels, size // factor, size // factor)
+    ucfg = unet.config if isinstance(unet.config, dict) else dict(unet.config)
+    latents = torch.randn(1, ucfg["in_channels"], size // factor, size // factor)
     times = {"text_encoder": [], "unet": [], "decode": []}
     with torch.inference_mode():
         for run in range(a.runs + 1):
             t0 = time.perf_counter()
             emb = te(ids)[0]
             t1 = time.perf_counter()
-            out = unet(latents, torch.tensor([999.0]), encoder_hidden_states=emb).sample
+            out = unet(latents, torch.tensor([999.0]), encoder_hidden_states=emb)
+            out = out if torch.is_tensor(out) else out.sample
             t2 = time.perf_counter()
             vae.decode(out / vae.config.scaling_factor)
             t3 = time.perf_counter()

@@ -37,8 +37,11 @@ public final class JobStore: @unchecked Sendable {
             try db.exec("PRAGMA synchronous = FULL")
             try db.exec("PRAGMA foreign_keys = ON")
             // A 64 MiB page cache keeps bulk submits' index pages in memory; checkpointing every 10,000 WAL
-            // pages (instead of 1,000) amortises the database fsync over many job transactions.
+            // pages (instead of 1,000) amortises the database fsync over many job transactions; the WAL file is
+            // truncated back to 64 MiB after a checkpoint. (A background checkpointing connection was measured
+            // slower here: its database fsyncs compete with the commits' WAL fsyncs on one disk.)
             try db.exec("PRAGMA cache_size = -65536")
+            try db.exec("PRAGMA journal_size_limit = 67108864")
             try db.exec("PRAGMA wal_autocheckpoint = 10000")
             if options.verifyOnOpen { try verify() }
             try Schema.migrate(db)

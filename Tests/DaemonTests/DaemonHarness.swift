@@ -97,13 +97,15 @@ final class DaemonHarness {
         p.standardInput = stdin == nil ? FileHandle.nullDevice : inp
         do { try p.run() } catch { return Result(status: -1, stdout: "", stderr: "\(error)") }
         if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)); try? inp.fileHandleForWriting.close() }
-        var o = Data(), e = Data()
+        // Both pipes drain concurrently so that a chatty child cannot block on a full pipe.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let o = Box(), e = Box()
         let g = DispatchGroup()
-        g.enter(); DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-        g.enter(); DispatchQueue.global().async { e = err.fileHandleForReading.readDataToEndOfFile(); g.leave() }
+        g.enter(); DispatchQueue.global().async { o.data = out.fileHandleForReading.readDataToEndOfFile(); g.leave() }
+        g.enter(); DispatchQueue.global().async { e.data = err.fileHandleForReading.readDataToEndOfFile(); g.leave() }
         p.waitUntilExit()
         g.wait()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return Result(status: p.terminationStatus, stdout: String(decoding: o.data, as: UTF8.self), stderr: String(decoding: e.data, as: UTF8.self))
     }
 
     /// Decodes mdctl's `--json` output.

@@ -3,7 +3,8 @@
 /// → + residual.
 struct Transformer2DModel {
     struct Block {
-        let norm1: LayerNorm, attn1: Attention
+        /// Self-attention (nil: MobileDiffusion's cross-attention-only blocks).
+        let selfAttention: (norm: LayerNorm, attn: Attention)?
         let norm2: LayerNorm, attn2: Attention
         let norm3: LayerNorm, ff: FeedForward
         /// attn1 attends to the text (diffusers' `only_cross_attention`) instead of to itself.
@@ -19,6 +20,9 @@ struct Transformer2DModel {
     struct Options {
         var heads: Int, layers: Int, contextDim: Int, groups: Int
         var linearProjection: Bool, onlyCross: Bool
+        var selfAttention = true, sharedKV = false
+        var ffActivation = FeedForwardActivation.geglu, ffMult = 4
+        var attentionActivation = AttentionActivation.softmax
     }
 
     init(_ w: WeightStore, _ p: String, channels c: Int, _ o: Options) throws {
@@ -34,13 +38,17 @@ struct Transformer2DModel {
         }
         blocks = try (0..<o.layers).map { i in
             let b = "\(p).transformer_blocks.\(i)"
+            let selfAttention = o.selfAttention ? (
+                norm: try w.layerNorm(b + ".norm1", dim: c, eps: 1e-5),
+                attn: try Attention(w, b + ".attn1", dim: c, contextDim: o.onlyCross ? o.contextDim : nil, heads: o.heads, innerDim: c,
+                                    sharedKV: o.sharedKV, activation: o.attentionActivation)) : nil
             return Block(
-                norm1: try w.layerNorm(b + ".norm1", dim: c, eps: 1e-5),
-                attn1: try Attention(w, b + ".attn1", dim: c, contextDim: o.onlyCross ? o.contextDim : nil, heads: o.heads, innerDim: c),
+                selfAttention: selfAttention,
                 norm2: try w.layerNorm(b + ".norm2", dim: c, eps: 1e-5),
-                attn2: try Attention(w, b + ".attn2", dim: c, contextDim: o.contextDim, heads: o.heads, innerDim: c),
+                attn2: try Attention(w, b + ".attn2", dim: c, contextDim: o.contextDim, heads: o.heads, innerDim: c,
+                                     sharedKV: o.sharedKV, activation: o.attentionActivation),
                 norm3: try w.layerNorm(b + ".norm3", dim: c, eps: 1e-5),
-                ff: try FeedForward(w, b + ".ff", dim: c),
+                ff: try FeedForward(w, b + ".ff", dim: c, mult: o.ffMult, activation: o.ffActivation),
                 onlyCross: o.onlyCross)
         }
     }
@@ -50,7 +58,7 @@ struct Transformer2DModel {
         // Both projection styles are per-token linear maps here, so the order of permute and proj is immaterial.
         var t = projIn(Resample.toTokens(norm(x)))  // [N, HW, C]
         for b in blocks {
-            Elementwise.add(&t, b.attn1(b.norm1(t), context: b.onlyCross ? context : nil))
+            if let sa = b.selfAttention { Elementwise.add(&t, sa.attn(sa.norm(t), context: b.onlyCross ? context : nil)) }
             Elementwise.add(&t, b.attn2(b.norm2(t), context: context))
             Elementwise.add(&t, b.ff(b.norm3(t)))
         }

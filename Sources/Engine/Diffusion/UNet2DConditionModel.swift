@@ -47,7 +47,7 @@ public final class UNet2DConditionModel: @unchecked Sendable {
             var block = Block(resnets: [], attentions: [], resample: nil)
             for j in 0..<c.layersPerBlock[i] {
                 block.resnets.append(try ResnetBlock2D(w, "\(p).resnets.\(j)", in: j == 0 ? input : output, out: output,
-                                                       tembChannels: c.timeEmbedDim, groups: c.groups, eps: c.normEps))
+                                                       tembChannels: c.timeEmbedDim, groups: c.groups, eps: c.normEps, separable: c.separableConv[i]))
                 if type == "CrossAttnDownBlock2D" {
                     block.attentions.append(try Transformer2DModel(w, "\(p).attentions.\(j)", channels: output,
                                                                    UNet2DConditionModel.options(c, i)))
@@ -63,9 +63,11 @@ public final class UNet2DConditionModel: @unchecked Sendable {
     private static func loadMid(_ w: WeightStore, _ c: UNetConfig) throws -> Block {
         let ch = c.blockOutChannels.last!, last = c.blockOutChannels.count - 1
         var o = options(c, last)
-        o.onlyCross = false  // diffusers' mid_block_only_cross_attention defaults to False
+        o.onlyCross = false  // UNetMidBlock2DCrossAttn never uses only_cross_attention
+        o.layers = c.midLayers
+        o.selfAttention = c.midSelfAttention
         return Block(
-            resnets: try (0..<2).map { try ResnetBlock2D(w, "mid_block.resnets.\($0)", in: ch, out: ch, tembChannels: c.timeEmbedDim, groups: c.groups, eps: c.normEps) },
+            resnets: try (0..<2).map { try ResnetBlock2D(w, "mid_block.resnets.\($0)", in: ch, out: ch, tembChannels: c.timeEmbedDim, groups: c.groups, eps: c.normEps, separable: c.separableConv[last]) },
             attentions: [try Transformer2DModel(w, "mid_block.attentions.0", channels: ch, o)],
             resample: nil)
     }
@@ -85,7 +87,7 @@ public final class UNet2DConditionModel: @unchecked Sendable {
                 let skip = j == layers - 1 ? input : output
                 let resIn = j == 0 ? prev : output
                 block.resnets.append(try ResnetBlock2D(w, "\(p).resnets.\(j)", in: resIn + skip, out: output,
-                                                       tembChannels: c.timeEmbedDim, groups: c.groups, eps: c.normEps))
+                                                       tembChannels: c.timeEmbedDim, groups: c.groups, eps: c.normEps, separable: c.separableConv[level]))
                 if type == "CrossAttnUpBlock2D" {
                     block.attentions.append(try Transformer2DModel(w, "\(p).attentions.\(j)", channels: output, options(c, level)))
                 }
@@ -97,6 +99,7 @@ public final class UNet2DConditionModel: @unchecked Sendable {
 
     static func options(_ c: UNetConfig, _ i: Int) -> Transformer2DModel.Options {
         .init(heads: c.heads[i], layers: c.transformerLayers[i], contextDim: c.crossAttentionDim, groups: c.groups,
-              linearProjection: c.useLinearProjection, onlyCross: c.onlyCrossAttention[i])
+              linearProjection: c.useLinearProjection, onlyCross: c.onlyCrossAttention[i], selfAttention: c.selfAttention[i],
+              sharedKV: c.sharedKV, ffActivation: c.ffActivation, ffMult: c.ffMult, attentionActivation: c.attentionActivation)
     }
 }

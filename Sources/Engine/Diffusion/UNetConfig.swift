@@ -15,6 +15,19 @@ public struct UNetConfig: Sendable {
     public var groups: Int, normEps: Float
     public var flipSinToCos: Bool, freqShift: Float
     public var downsamplePadding: Int
+    // MobileDiffusion options (extra `md_*` keys; see training/mdiff/unet.py and the README).
+    /// ResNet 3x3 convs as depthwise + pointwise, per level.
+    public var separableConv: [Bool]
+    /// Self-attention in transformer blocks, per level (false: cross-attention and feed-forward only).
+    public var selfAttention: [Bool]
+    public var midSelfAttention: Bool
+    /// Transformer layers in the mid block.
+    public var midLayers: Int
+    /// One projection for keys and values (V = K).
+    public var sharedKV: Bool
+    public var ffActivation: FeedForwardActivation
+    public var ffMult: Int
+    public var attentionActivation: AttentionActivation
     /// Time embedding width: block_out_channels[0] * 4.
     public var timeEmbedDim: Int { blockOutChannels[0] * 4 }
 
@@ -47,6 +60,25 @@ public struct UNetConfig: Sendable {
         flipSinToCos = try c.bool("flip_sin_to_cos", default: true)
         freqShift = Float(try c.double("freq_shift", default: 0))
         downsamplePadding = try c.int("downsample_padding", default: 1)
+        separableConv = try c.boolOrList("md_separable_conv", count: n, default: false)
+        selfAttention = try c.boolOrList("md_self_attention", count: n, default: true)
+        midSelfAttention = try c.bool("md_mid_block_self_attention", default: true)
+        midLayers = try c.optionalInt("md_mid_block_layers") ?? transformerLayers[n - 1]
+        sharedKV = try c.bool("md_shared_kv", default: false)
+        let ff = try c.string("md_ff_activation", default: "geglu")
+        guard let ffa = FeedForwardActivation(rawValue: ff) else {
+            throw EngineError.config(path: c.path, field: "md_ff_activation", reason: "'\(ff)' is not supported (geglu, swiglu)")
+        }
+        ffActivation = ffa
+        ffMult = try c.int("md_ff_mult", default: 4)
+        let aa = try c.string("md_attention_activation", default: "softmax")
+        guard let att = AttentionActivation(rawValue: aa) else {
+            throw EngineError.config(path: c.path, field: "md_attention_activation", reason: "'\(aa)' is not supported (softmax, relu)")
+        }
+        attentionActivation = att
+        guard ffMult >= 1, midLayers >= 1 else {
+            throw EngineError.config(path: c.path, field: "md_ff_mult", reason: "md_ff_mult and md_mid_block_layers must be ≥ 1")
+        }
         try Self.rejectUnsupported(c)
         for (i, ch) in blockOutChannels.enumerated() where ch % heads[i] != 0 {
             throw EngineError.config(path: c.path, field: "attention_head_dim", reason: "block \(i): \(ch) channels are not divisible by \(heads[i]) heads")
@@ -88,4 +120,17 @@ public struct UNetConfig: Sendable {
             throw EngineError.config(path: c.path, field: "cross_attention_dim", reason: "a per-block list is not supported; use one integer")
         }
     }
+}
+
+/// The gate nonlinearity of the transformer feed-forward: hidden · act(gate).
+public enum FeedForwardActivation: String, Sendable {
+    case geglu, swiglu
+}
+
+/// How attention weights are formed from scores s = q·kᵀ/√d.
+public enum AttentionActivation: String, Sendable {
+    /// softmax(s) over keys.
+    case softmax
+    /// ReLU attention: relu(s) / L_k (L_k = number of keys).
+    case relu
 }

@@ -5,7 +5,9 @@ public enum AttentionKernel {
     /// q: [N, Lq, H*d], k, v: [N, Lk, H*d] → [N, Lq, H*d]. `causal` masks key j > query i (CLIP).
     ///
     /// Scores are materialised one head and one tile of at most `tile` query rows at a time.
-    public static func forward(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false) -> Tensor {
+    /// `activation: .relu` forms weights as relu(s)/L_k instead of softmax(s) (MobileDiffusion's ReLU attention).
+    public static func forward(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
+                               activation: AttentionActivation = .softmax) -> Tensor {
         let n = q.shape[0], lq = q.shape[1], lk = k.shape[1], inner = q.shape[2], d = inner / heads
         let scale = 1 / Float(d).squareRoot()
         let tile = max(1, min(lq, (1 << 22) / max(lk, 1)))
@@ -25,7 +27,12 @@ public enum AttentionKernel {
                             GEMM.sgemm(transB: true, m: rows, n: lk, k: d, alpha: scale, a: qb + r0 * inner, lda: inner,
                                        b: kb, ldb: inner, c: sbase, ldc: lk)
                             for r in 0..<rows {
-                                softmaxRow(sbase + r * lk, count: lk, valid: causal ? min(lk, r0 + r + 1) : lk)
+                                let valid = causal ? min(lk, r0 + r + 1) : lk
+                                if activation == .softmax {
+                                    softmaxRow(sbase + r * lk, count: lk, valid: valid)
+                                } else {
+                                    reluRow(sbase + r * lk, count: lk, valid: valid, scale: 1 / Float(lk))
+                                }
                             }
                             // out[rows, d] = scores · v
                             GEMM.sgemm(m: rows, n: d, k: lk, a: sbase, lda: lk, b: vb, ldb: inner,
@@ -53,8 +60,17 @@ public enum AttentionKernel {
         if valid < count { (p + valid).update(repeating: 0, count: count - valid) }
     }
 
+    /// relu(s)·scale over the first `valid` entries; the rest become 0.
+    @inline(__always)
+    static func reluRow(_ p: UnsafeMutablePointer<Float>, count: Int, valid: Int, scale: Float) {
+        let s = VectorMath.V(repeating: scale)
+        VectorMath.map(p, count: valid) { $0.replacing(with: 0, where: $0 .< 0) * s }
+        if valid < count { (p + valid).update(repeating: 0, count: count - valid) }
+    }
+
     /// Naive reference: per query, per head, Double accumulation.
-    public static func naive(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false) -> Tensor {
+    public static func naive(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
+                             activation: AttentionActivation = .softmax) -> Tensor {
         let n = q.shape[0], lq = q.shape[1], lk = k.shape[1], inner = q.shape[2], d = inner / heads
         var out = Tensor(zeros: q.shape)
         for b in 0..<n { for h in 0..<heads { for i in 0..<lq {
@@ -65,7 +81,8 @@ public enum AttentionKernel {
                 s[j] = acc / Double(d).squareRoot()
             }
             let m = s.max()!
-            let ex = s.map { exp($0 - m) }, total = ex.reduce(0, +)
+            let ex = activation == .softmax ? s.map { exp($0 - m) } : s.map { max($0, 0) }
+            let total = activation == .softmax ? ex.reduce(0, +) : Double(lk)
             for e in 0..<d {
                 var acc = 0.0
                 for j in 0..<lk { acc += ex[j] / total * Double(v.data[(b * lk + j) * inner + h * d + e]) }

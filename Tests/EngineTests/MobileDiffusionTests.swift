@@ -1,0 +1,68 @@
+import XCTest
+@testable import Engine
+
+/// MobileDiffusion options (training/mdiff) alone and together, against the PyTorch reference.
+final class MobileDiffusionTests: XCTestCase {
+    static let variants = ["separable", "no-self-attention", "mid-layers", "shared-kv", "swiglu6", "relu-attention", "conv-projection", "all"]
+
+    func testEachOptionMatchesThePyTorchReference() throws {
+        for name in Self.variants {
+            let folder = Fixtures.path("md-unets/\(name)")
+            let unet = try UNet2DConditionModel(folder: folder)
+            let ref = "md-unets/\(name)/reference.safetensors"
+            let out = unet(try Fixtures.tensor(ref, "sample"), timesteps: try Fixtures.tensor(ref, "timesteps").data,
+                           context: try Fixtures.tensor(ref, "context"))
+            assertClose(out, try Fixtures.tensor(ref, "output"), "MobileDiffusion UNet [\(name)]")
+        }
+    }
+
+    func testOptionsShapeTheModel() throws {
+        let all = try UNet2DConditionModel(folder: Fixtures.path("md-unets/all"))
+        XCTAssertEqual(all.config.separableConv, [false, true, true])
+        XCTAssertEqual(all.config.selfAttention, [true, false, true])
+        XCTAssertEqual(all.config.midLayers, 3)
+        XCTAssertTrue(all.config.sharedKV)
+        XCTAssertEqual(all.config.ffActivation, .swiglu)
+        XCTAssertEqual(all.config.ffMult, 6)
+        XCTAssertEqual(all.config.attentionActivation, .relu)
+        XCTAssertEqual(all.mid?.attentions.first?.blocks.count, 3)
+        XCTAssertNil(all.down[1].attentions.first?.blocks.first?.selfAttention, "cross-attention-only blocks have no attn1")
+        XCTAssertNil(all.down[1].attentions.first?.blocks.first?.attn2.v, "K = V: no to_v")
+    }
+
+    func testWholePipelineMatchesThePyTorchPipeline() throws {
+        let m = try TextToImage(folder: Fixtures.path("models/md-tiny"))
+        let info = try Fixtures.json("models/md-tiny/reference.json")
+        for c in info["renders"] as! [[String: Any]] {
+            let req = RenderRequest(prompt: c["prompt"] as! String, negativePrompt: c["negative_prompt"] as? String,
+                                    seed: (c["seed"] as! NSNumber).uint64Value, steps: c["steps"] as! Int,
+                                    guidance: Float(c["guidance"] as! Double), width: c["width"] as? Int, height: c["height"] as? Int)
+            let image = try m.render(req)
+            let expected = try Fixtures.tensor("models/md-tiny/reference.safetensors", c["key"] as! String)
+            var off = 0, maxDiff = 0
+            for (a, b) in zip(image.rgb, expected.data) {
+                let d = abs(Int(a) - Int(b))
+                maxDiff = max(maxDiff, d)
+                if d > 1 { off += 1 }
+            }
+            print("[parity] md-tiny render seed \(req.seed) steps \(req.steps) cfg \(req.guidance): max level diff \(maxDiff), \(off) pixels beyond ±1")
+            XCTAssertLessThanOrEqual(Double(off) / Double(image.rgb.count), 0.001)
+        }
+    }
+
+    func testReluAttentionAndDepthwiseAgainstNaive() {
+        var rng = SplitMix(seed: 3)
+        func random(_ shape: [Int]) -> Tensor { Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.nextFloat() * 2 - 1 }) }
+        for (lq, lk, heads, d) in [(7, 5, 2, 3), (33, 77, 3, 8), (1, 1, 1, 4)] {
+            let q = random([2, lq, heads * d]), k = random([2, lk, heads * d]), v = random([2, lk, heads * d])
+            let fast = AttentionKernel.forward(q: q, k: k, v: v, heads: heads, activation: .relu)
+            let slow = AttentionKernel.naive(q: q, k: k, v: v, heads: heads, activation: .relu)
+            XCTAssertLessThan(fast.maxAbsDiff(slow), 1e-5, "relu attention \(lq)x\(lk)")
+        }
+        for (c, h, w, stride) in [(5, 9, 7, 1), (3, 4, 11, 2), (16, 1, 1, 1), (2, 13, 3, 1)] {
+            let conv = Conv2d(weight: random([c, 1, 3, 3]), bias: nil, stride: stride, padding: 1, groups: c)
+            let x = random([2, c, h, w])
+            XCTAssertLessThan(conv(x).maxAbsDiff(conv.naive(x)), 1e-5, "depthwise \(c)x\(h)x\(w) s\(stride)")
+        }
+    }
+}
