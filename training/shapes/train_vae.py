@@ -1,0 +1,100 @@
+"""Stage 1 of the default model: an AutoencoderKL with an 8-channel latent, factor 8 (128x128 → 16x16x8), and a
+lightweight decoder, trained on rendered shapes (held-out colour–shape pairs excluded).
+
+Loss: L1 + L2 + an edge term (L1 between Sobel gradients, so corners stay sharp) + a small KL. Resumable:
+checkpoints go to $MDD_TRAIN_DIR/vae (default ~/mdd-train/vae) every --save-every steps; rerunning continues.
+
+  python -m shapes.train_vae --steps 3000          (from training/)
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+from diffusers import AutoencoderKL
+
+from .data import batch
+
+VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(16, 32, 64, 64), layers_per_block=1,
+                  down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=16,
+                  sample_size=128, mid_block_add_attention=False)
+
+
+def sobel(x):
+    kx = torch.tensor([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=x.dtype).view(1, 1, 3, 3).repeat(3, 1, 1, 1)
+    gx = F.conv2d(x, kx, padding=1, groups=3)
+    gy = F.conv2d(x, kx.transpose(2, 3), padding=1, groups=3)
+    return gx, gy
+
+
+def psnr(a, b):
+    mse = F.mse_loss((a.clamp(-1, 1) + 1) / 2, (b + 1) / 2).item()
+    return 10 * math.log10(1 / max(mse, 1e-10))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=24)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--save-every", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    out = os.path.join(os.environ.get("MDD_TRAIN_DIR", os.path.expanduser("~/mdd-train")), "vae")
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    vae = AutoencoderKL(**VAE_CONFIG)
+    opt = torch.optim.AdamW(vae.parameters(), lr=a.lr, weight_decay=0.0)
+    step, elapsed = 0, 0.0
+    ckpt = os.path.join(out, "checkpoint.pt")
+    if os.path.exists(ckpt):
+        state = torch.load(ckpt)
+        vae.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        step, elapsed = state["step"], state["elapsed"]
+        print(f"resumed at step {step}")
+    log = open(os.path.join(out, "log.jsonl"), "a")
+    x_val, _, _ = batch(seed=999, step=0, size=32)  # a fixed held-out-from-training validation batch (other seed)
+    while step < a.steps:
+        t0 = time.time()
+        lr = a.lr * 0.5 * (1 + math.cos(math.pi * step / a.steps))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, _, _ = batch(seed=1, step=step, size=a.batch)
+        post = vae.encode(x).latent_dist
+        z = post.sample()
+        y = vae.decode(z).sample
+        gx, gy = sobel(x)
+        hx, hy = sobel(y)
+        kl = post.kl().mean() / (16 * 16 * 8)
+        loss = F.l1_loss(y, x) + F.mse_loss(y, x) + 0.5 * (F.l1_loss(hx, gx) + F.l1_loss(hy, gy)) + 1e-4 * kl
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        elapsed += time.time() - t0
+        if step % 25 == 0:
+            print(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {elapsed / 60:.1f} min", flush=True)
+        if step % a.save_every == 0 or step == a.steps:
+            with torch.no_grad():
+                v = psnr(vae.decode(vae.encode(x_val).latent_dist.mode()).sample, x_val)
+            rec = {"step": step, "loss": loss.item(), "val_psnr": v, "minutes": elapsed / 60, "images_seen": step * a.batch}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed}, ckpt + ".tmp")
+            os.replace(ckpt + ".tmp", ckpt)
+            print("saved", rec, flush=True)
+    with torch.no_grad():
+        zs = torch.cat([vae.encode(batch(seed=7, step=i, size=32)[0]).latent_dist.mode() for i in range(4)])
+    scaling = 1.0 / zs.std().item()
+    vae.register_to_config(scaling_factor=scaling)
+    vae.save_pretrained(os.path.join(out, "final"))
+    print(f"done: scaling_factor {scaling:.4f}")
+
+
+if __name__ == "__main__":
+    main()
