@@ -37,3 +37,25 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Float = 1e-4, atol:
     print("[parity] \(label): max|diff| = \(diff), max|ref| = \(scale), ratio = \(scale > 0 ? diff / scale : diff)")
     XCTAssertLessThanOrEqual(diff, rtol * scale + atol, "\(label): max diff \(diff) vs max|ref| \(scale)", file: file, line: line)
 }
+
+/// Renders every case of a model's reference.json and checks ±1 level on ≥ 99.9 % of the 8-bit values.
+func assertRendersMatch(_ m: TextToImage, model name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    let info = try Fixtures.json("models/\(name)/reference.json")
+    for c in info["renders"] as! [[String: Any]] {
+        let req = RenderRequest(prompt: c["prompt"] as! String, negativePrompt: c["negative_prompt"] as? String,
+                                seed: (c["seed"] as! NSNumber).uint64Value, steps: c["steps"] as! Int,
+                                guidance: Float(c["guidance"] as! Double), width: c["width"] as? Int, height: c["height"] as? Int)
+        let image = try m.render(req)
+        let expected = try Fixtures.tensor("models/\(name)/reference.safetensors", c["key"] as! String)
+        XCTAssertEqual(image.rgb.count, expected.count, file: file, line: line)
+        var off = 0, maxDiff = 0
+        for (a, b) in zip(image.rgb, expected.data) {
+            let d = abs(Int(a) - Int(b))
+            maxDiff = max(maxDiff, d)
+            if d > 1 { off += 1 }
+        }
+        let ok = 1 - Double(off) / Double(max(image.rgb.count, 1))
+        print("[parity] \(name) render seed \(req.seed) steps \(req.steps) cfg \(req.guidance): max level diff \(maxDiff), within ±1 on \(ok * 100)%")
+        XCTAssertGreaterThanOrEqual(ok, 0.999, "\(name) seed \(req.seed)", file: file, line: line)
+    }
+}

@@ -31,23 +31,7 @@ final class MobileDiffusionTests: XCTestCase {
     }
 
     func testWholePipelineMatchesThePyTorchPipeline() throws {
-        let m = try TextToImage(folder: Fixtures.path("models/md-tiny"))
-        let info = try Fixtures.json("models/md-tiny/reference.json")
-        for c in info["renders"] as! [[String: Any]] {
-            let req = RenderRequest(prompt: c["prompt"] as! String, negativePrompt: c["negative_prompt"] as? String,
-                                    seed: (c["seed"] as! NSNumber).uint64Value, steps: c["steps"] as! Int,
-                                    guidance: Float(c["guidance"] as! Double), width: c["width"] as? Int, height: c["height"] as? Int)
-            let image = try m.render(req)
-            let expected = try Fixtures.tensor("models/md-tiny/reference.safetensors", c["key"] as! String)
-            var off = 0, maxDiff = 0
-            for (a, b) in zip(image.rgb, expected.data) {
-                let d = abs(Int(a) - Int(b))
-                maxDiff = max(maxDiff, d)
-                if d > 1 { off += 1 }
-            }
-            print("[parity] md-tiny render seed \(req.seed) steps \(req.steps) cfg \(req.guidance): max level diff \(maxDiff), \(off) pixels beyond ±1")
-            XCTAssertLessThanOrEqual(Double(off) / Double(image.rgb.count), 0.001)
-        }
+        try assertRendersMatch(try TextToImage(folder: Fixtures.path("models/md-tiny")), model: "md-tiny")
     }
 
     func testReluAttentionAndDepthwiseAgainstNaive() {

@@ -45,27 +45,7 @@ final class ModelParityTests: XCTestCase {
     }
 
     func testFinalImagesWithinOneLevel() throws {
-        for name in Self.models {
-            let m = try model(name)
-            let info = try Fixtures.json("models/\(name)/reference.json")
-            for c in info["renders"] as! [[String: Any]] {
-                let req = RenderRequest(prompt: c["prompt"] as! String, negativePrompt: c["negative_prompt"] as? String,
-                                        seed: (c["seed"] as! NSNumber).uint64Value, steps: c["steps"] as! Int,
-                                        guidance: Float(c["guidance"] as! Double), width: c["width"] as? Int, height: c["height"] as? Int)
-                let image = try m.render(req)
-                let expected = try ref(name, c["key"] as! String)
-                XCTAssertEqual(image.rgb.count, expected.count)
-                var off = 0, maxDiff = 0
-                for (a, b) in zip(image.rgb, expected.data) {
-                    let d = abs(Int(a) - Int(b))
-                    maxDiff = max(maxDiff, d)
-                    if d > 1 { off += 1 }
-                }
-                let ok = 1 - Double(off) / Double(image.rgb.count)
-                print("[parity] \(name) render seed \(req.seed) steps \(req.steps) cfg \(req.guidance): max level diff \(maxDiff), within ±1 on \(ok * 100)%")
-                XCTAssertGreaterThanOrEqual(ok, 0.999, "\(name) seed \(req.seed)")
-            }
-        }
+        for name in Self.models { try assertRendersMatch(try model(name), model: name) }
     }
 
     func testRenderIsDeterministicAndCarriesMetadata() throws {

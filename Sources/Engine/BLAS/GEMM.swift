@@ -23,6 +23,7 @@ public enum GEMM {
         case .success(let b): blas = b
         case .failure(let e): fatalError("GEMM called without OpenBLAS: \(e)")
         }
+        blas.useThreads(forFlops: 2 * m * n * k)
         // CBLAS enums: RowMajor = 101, NoTrans = 111, Trans = 112.
         blas.sgemm(101, transA ? 112 : 111, transB ? 112 : 111, Int32(m), Int32(n), Int32(k), alpha,
                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

@@ -1,0 +1,64 @@
+"""Exports the trained default model as a diffusers-format folder (F16 safetensors) that the Swift engine loads:
+tokenizer (CLIP BPE vocab.json + merges.txt), text_encoder, unet (md_* config keys), vae, scheduler (one-step
+DDIM, v-prediction, cosine betas), model_index.json.
+
+  python -m shapes.export --out ../models/shapes-md [--checkpoint unet|distill]      (from training/)
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+
+import torch
+from diffusers import AutoencoderKL
+from safetensors.torch import save_file
+
+from .model_configs import SCHEDULER_CONFIG, UNET_CONFIG, tokenizer_vocab
+from .train_unet import build, train_dir
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixtures"))
+from clip_vocab import write_vocab_merges  # noqa: E402
+
+
+def save_f16(state, path):
+    save_file({k: v.detach().to(torch.float16).contiguous() for k, v in state.items()}, path)
+
+
+def export(out, stage="unet"):
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    tok, te, unet = build()
+    ckpt = torch.load(os.path.join(train_dir(stage), "checkpoint.pt"))
+    te.load_state_dict(ckpt["ema_te"])
+    unet.load_state_dict(ckpt["ema_unet"])
+    vocab, merges = tokenizer_vocab()
+    write_vocab_merges(os.path.join(out, "tokenizer"), vocab, merges)
+    with open(os.path.join(out, "tokenizer", "tokenizer_config.json"), "w") as f:
+        json.dump({"model_max_length": 77, "pad_token": "<|endoftext|>", "bos_token": "<|startoftext|>",
+                   "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "tokenizer_class": "CLIPTokenizer"}, f, indent=1)
+    os.makedirs(os.path.join(out, "text_encoder"))
+    te.config.save_pretrained(os.path.join(out, "text_encoder"))
+    save_f16(te.state_dict(), os.path.join(out, "text_encoder", "model.safetensors"))
+    unet.save_config(os.path.join(out, "unet"))
+    save_f16(unet.state_dict(), os.path.join(out, "unet", "diffusion_pytorch_model.safetensors"))
+    vae = AutoencoderKL.from_pretrained(os.path.join(train_dir("vae"), "final"))
+    os.makedirs(os.path.join(out, "vae"))
+    vae.save_config(os.path.join(out, "vae"))
+    save_f16(vae.state_dict(), os.path.join(out, "vae", "diffusion_pytorch_model.safetensors"))
+    os.makedirs(os.path.join(out, "scheduler"))
+    with open(os.path.join(out, "scheduler", "scheduler_config.json"), "w") as f:
+        json.dump({"_class_name": "DDIMScheduler", **SCHEDULER_CONFIG}, f, indent=1)
+    with open(os.path.join(out, "model_index.json"), "w") as f:
+        json.dump({"_class_name": "StableDiffusionPipeline", "_name_or_path": "shapes-md"}, f, indent=1)
+    assert UNET_CONFIG["sample_size"] == unet.config["sample_size"]
+    total = sum(os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(out) for n in ns)
+    print(f"exported {out}: {total / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--checkpoint", default="unet")
+    a = ap.parse_args()
+    export(a.out, a.checkpoint)

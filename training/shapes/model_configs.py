@@ -1,0 +1,29 @@
+"""Architecture of the embedded default model ("shapes-md"): a small MobileDiffusion-style UNet on 16x16x8
+latents, a small CLIP text encoder, the VAE of train_vae.py, and a one-step DDIM scheduler (v-prediction, cosine)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixtures"))
+from clip_vocab import clip_bpe  # noqa: E402
+
+TOKENIZER_MERGES = 3000  # the first CLIP merges: common English subwords; anything else falls back to bytes
+
+TEXT_CONFIG = dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=4,
+                   max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=256)
+
+UNET_CONFIG = dict(
+    sample_size=16, in_channels=8, out_channels=8, block_out_channels=[64, 128, 256], layers_per_block=[1, 1, 2],
+    down_block_types=["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+    up_block_types=["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+    attention_head_dim=[2, 4, 8], transformer_layers_per_block=[1, 1, 1], cross_attention_dim=256,
+    use_linear_projection=True, norm_num_groups=32,
+    md_separable_conv=[False, True, True], md_self_attention=[False, False, True], md_mid_block_layers=2,
+    md_shared_kv=True, md_ff_activation="swiglu", md_ff_mult=4, md_attention_activation="softmax",
+)
+
+SCHEDULER_CONFIG = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction",
+                        timestep_spacing="trailing", clip_sample=False, set_alpha_to_one=True, steps_offset=0)
+
+
+def tokenizer_vocab():
+    return clip_bpe(max_merges=TOKENIZER_MERGES)

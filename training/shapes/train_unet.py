@@ -1,0 +1,110 @@
+"""Stage 2 of the default model: diffusion pre-training of the text encoder and the MobileDiffusion UNet on the
+VAE's 16x16x8 latents (v-prediction, cosine schedule, 10 % prompt dropout for guidance, EMA weights, decaying
+learning rate). Resumable: $MDD_TRAIN_DIR/unet/checkpoint.pt; rerun to continue.
+
+  python -m shapes.train_unet --steps 20000          (from training/; needs $MDD_TRAIN_DIR/vae/final)
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+from diffusers import AutoencoderKL, DDIMScheduler
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+from mdiff import MDUNet2DConditionModel
+
+from .data import batch
+from .model_configs import SCHEDULER_CONFIG, TEXT_CONFIG, UNET_CONFIG, tokenizer_vocab
+
+
+def train_dir(name):
+    d = os.path.join(os.environ.get("MDD_TRAIN_DIR", os.path.expanduser("~/mdd-train")), name)
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def build():
+    vocab, merges = tokenizer_vocab()
+    tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)
+    te = CLIPTextModel(CLIPTextConfig(vocab_size=len(vocab), bos_token_id=len(vocab) - 2, eos_token_id=len(vocab) - 1,
+                                      pad_token_id=len(vocab) - 1, **TEXT_CONFIG))
+    unet = MDUNet2DConditionModel(**UNET_CONFIG)
+    return tok, te, unet
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=20000)
+    ap.add_argument("--batch", type=int, default=48)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--save-every", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    out = train_dir("unet")
+    vae = AutoencoderKL.from_pretrained(os.path.join(train_dir("vae"), "final")).eval().requires_grad_(False)
+    sched = DDIMScheduler(**SCHEDULER_CONFIG)
+    alphas = sched.alphas_cumprod
+    torch.manual_seed(0)
+    tok, te, unet = build()
+    params = list(te.parameters()) + list(unet.parameters())
+    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01)
+    ema = copy.deepcopy((te, unet))
+    step, elapsed = 0, 0.0
+    ckpt = os.path.join(out, "checkpoint.pt")
+    if os.path.exists(ckpt):
+        s = torch.load(ckpt)
+        te.load_state_dict(s["te"]); unet.load_state_dict(s["unet"]); opt.load_state_dict(s["opt"])
+        ema[0].load_state_dict(s["ema_te"]); ema[1].load_state_dict(s["ema_unet"])
+        step, elapsed = s["step"], s["elapsed"]
+        print(f"resumed at step {step}")
+    print(f"UNet {sum(p.numel() for p in unet.parameters()) / 1e6:.1f} M, text encoder {sum(p.numel() for p in te.parameters()) / 1e6:.1f} M", flush=True)
+    log = open(os.path.join(out, "log.jsonl"), "a")
+    scale = vae.config.scaling_factor
+    while step < a.steps:
+        t0 = time.time()
+        warm = min(1.0, (step + 1) / 500)
+        lr = a.lr * warm * 0.5 * (1 + math.cos(math.pi * step / a.steps))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, prompts, _ = batch(seed=2, step=step, size=a.batch)
+        prompts = ["" if torch.rand(()) < 0.1 else p for p in prompts]  # unconditional for guidance
+        with torch.no_grad():
+            z = vae.encode(x).latent_dist.sample() * scale
+        ids = tok(prompts, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+        t = torch.randint(0, 1000, (a.batch,))
+        noise = torch.randn_like(z)
+        ab = alphas[t].view(-1, 1, 1, 1)
+        zt = ab.sqrt() * z + (1 - ab).sqrt() * noise
+        v = ab.sqrt() * noise - (1 - ab).sqrt() * z
+        pred = unet(zt, t.float(), te(ids)[0])
+        loss = F.mse_loss(pred, v)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        with torch.no_grad():
+            for m, e in zip((te, unet), ema):
+                for p, q in zip(m.parameters(), e.parameters()):
+                    q.mul_(a.ema).add_(p, alpha=1 - a.ema)
+        step += 1
+        elapsed += time.time() - t0
+        if step % 25 == 0:
+            print(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {elapsed / 60:.1f} min, {step * a.batch / max(elapsed, 1e-9):.1f} img/s", flush=True)
+        if step % a.save_every == 0 or step == a.steps:
+            log.write(json.dumps({"step": step, "loss": loss.item(), "minutes": elapsed / 60, "images_seen": step * a.batch}) + "\n")
+            log.flush()
+            state = {"te": te.state_dict(), "unet": unet.state_dict(), "opt": opt.state_dict(), "ema_te": ema[0].state_dict(),
+                     "ema_unet": ema[1].state_dict(), "step": step, "elapsed": elapsed}
+            torch.save(state, ckpt + ".tmp")
+            os.replace(ckpt + ".tmp", ckpt)
+
+
+if __name__ == "__main__":
+    main()
