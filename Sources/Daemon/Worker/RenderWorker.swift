@@ -107,7 +107,12 @@ final class RenderWorker: @unchecked Sendable {
             lock.withLock { snapshotValue.completed += 1 }
             log.info("job \(l.job.id) done", metadata: ["batch": "\(l.job.batch)", "seed": "\(l.job.seed)", "total_ms": "\(Int(out.timings.totalMs))"])
             do {
-                return shouldStop ? try { try store.complete(l, output: out); return nil }() : try store.complete(l, output: out, thenClaimFor: id)
+                // While draining, settle this job without claiming another.
+                if shouldStop {
+                    try store.complete(l, output: out)
+                    return nil
+                }
+                return try store.complete(l, output: out, thenClaimFor: id)
             } catch QueueError.staleLease {
                 log.warning("job \(l.job.id): lease lost before completion (canceled or expired); result discarded")
                 return nil
