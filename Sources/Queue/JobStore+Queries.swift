@@ -94,8 +94,9 @@ extension JobStore {
         }
         let failed = Int(try db.scalarInt("SELECT count(*) FROM jobs WHERE state = 'failed' AND \(clause)", args) ?? 0)
         let n = cols[5].count
-        // Rate over the window, or for "all" over the span since the first of these jobs was claimed.
-        let span = seconds ?? max(now - first, 1)
+        // Rate over the window, or over the span since the first of these jobs was claimed when that is shorter
+        // (a daemon that started 10 s ago and finished 100 jobs runs at 10/s, not 100/min).
+        let span = max(min(seconds ?? .infinity, now - first), 1)
         var stages: [String: Percentiles] = [:]
         if n > 0 {
             for (i, key) in ["queue_wait", "text", "unet", "decode", "png", "total"].enumerated() {

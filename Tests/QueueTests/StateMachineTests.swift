@@ -174,10 +174,10 @@ final class StateMachineTests: XCTestCase {
         let s = try q.stats()
         let minute = try XCTUnwrap(s.windows.first { $0.window == "1m" })
         XCTAssertEqual(minute.completed, 4)
-        XCTAssertEqual(minute.imagesPerMinute, 4, accuracy: 1e-9)
+        XCTAssertEqual(minute.imagesPerMinute, 12, accuracy: 1e-9, "4 jobs over the 20 s since the first claim")
         XCTAssertEqual(minute.stages["total"]?.p50, 10)
         XCTAssertEqual(s.remaining, 6)
-        XCTAssertEqual(s.etaSeconds ?? 0, 90, accuracy: 1e-6)
+        XCTAssertEqual(s.etaSeconds ?? 0, 30, accuracy: 1e-6)
         var exported: [Job] = []
         try q.export(batch: "b") { exported.append($0) }
         XCTAssertEqual(exported.count, 10)
