@@ -54,6 +54,21 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testWinogradMatchesNaiveAndDirect() {
+        // (cin, cout, h, w): odd sizes exercise partial tiles at the right and bottom edges.
+        for (cin, cout, h, w) in [(16, 24, 7, 9), (32, 16, 1, 1), (16, 16, 8, 8), (24, 40, 13, 2), (16, 17, 33, 31)] {
+            let weight = random([cout, cin, 3, 3]), bias = random([cout]).data
+            let fast = Conv2d(weight: weight, bias: bias, stride: 1, padding: 1, useWinograd: true)
+            let direct = Conv2d(weight: weight, bias: bias, stride: 1, padding: 1, useWinograd: false)
+            XCTAssertNotNil(fast.winograd)
+            XCTAssertNil(direct.winograd)
+            let x = random([2, cin, h, w])
+            let y = fast(x)
+            XCTAssertLessThan(y.maxAbsDiff(fast.naive(x)), 1e-4, "winograd \(cin)→\(cout) \(h)x\(w) vs naive")
+            XCTAssertLessThan(y.maxAbsDiff(direct(x)), 1e-4, "winograd vs im2col")
+        }
+    }
+
     func testAttentionMatchesNaive() {
         let cases: [(Int, Int, Int, Int, Bool)] = [(5, 5, 2, 3, true), (17, 9, 3, 4, false), (1, 77, 1, 8, false), (33, 33, 4, 5, true)]
         for (lq, lk, heads, d, causal) in cases {

@@ -2,7 +2,8 @@
 ///
 /// Row-major: C[m, n] = alpha * op(A)[m, k] · op(B)[k, n] + beta * C, with op(X) = X or Xᵀ.
 public enum GEMM {
-    /// Multiply-add FLOPs (2·m·n·k) issued through `sgemm` since the last reset; read by benchmarks.
+    /// Nominal multiply-add FLOPs (2·m·n·k through `sgemm`, and a direct convolution's count for Winograd layers)
+    /// since the process started; read by benchmarks.
     nonisolated(unsafe) public static var flops: Int = 0
 
     /// Row-major sgemm through OpenBLAS. `lda`, `ldb`, `ldc` are row strides of A, B, C as stored.

@@ -9,13 +9,19 @@ public struct Conv2d: Sendable {
     public let stride: Int
     public let padding: Int
     public let groups: Int
+    /// Winograd-transformed kernel [16, Cout, Cin] when the layer qualifies (3x3, stride 1, pad 1, ungrouped).
+    let winograd: [Float]?
 
-    public init(weight: Tensor, bias: [Float]?, stride: Int = 1, padding: Int = 0, groups: Int = 1) {
+    public init(weight: Tensor, bias: [Float]?, stride: Int = 1, padding: Int = 0, groups: Int = 1,
+                useWinograd: Bool = Winograd.enabledByDefault) {
         self.weight = weight
         self.bias = bias
         self.stride = stride
         self.padding = padding
         self.groups = groups
+        let cout = weight.shape[0], cin = weight.shape[1] * groups
+        winograd = useWinograd && Winograd.applies(kernel: weight.shape[2], stride: stride, padding: padding, groups: groups, cin: cin, cout: cout)
+            ? Winograd.transformKernel(weight.data, cout: cout, cin: cin) : nil
     }
 
     public var outChannels: Int { weight.shape[0] }
@@ -36,7 +42,9 @@ public struct Conv2d: Sendable {
                 for b in 0..<x.n {
                     let src = xp.baseAddress! + b * x.c * x.h * x.w
                     let dst = op.baseAddress! + b * outChannels * ho * wo
-                    if groups == 1 {
+                    if let u = winograd {
+                        u.withUnsafeBufferPointer { Winograd.convolve(src, cin: inChannels, h: x.h, w: x.w, u: $0.baseAddress!, cout: outChannels, bias: bias, dst) }
+                    } else if groups == 1 {
                         convGEMM(src, h: x.h, w: x.w, dst, ho: ho, wo: wo)
                     } else if groups == inChannels && groups == outChannels {
                         DepthwiseConv.forward(src, channels: inChannels, h: x.h, w: x.w, weight: weight.data,
