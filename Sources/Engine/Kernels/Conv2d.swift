@@ -12,15 +12,15 @@ public struct Conv2d: Sendable {
     /// Winograd-transformed kernel [16, Cout, Cin] when the layer qualifies (3x3, stride 1, pad 1, ungrouped).
     let winograd: [Float]?
 
-    public init(weight: Tensor, bias: [Float]?, stride: Int = 1, padding: Int = 0, groups: Int = 1,
-                useWinograd: Bool = Winograd.enabledByDefault) {
+    /// `useWinograd`: nil follows `MDD_WINOGRAD` (off unless set to 1).
+    public init(weight: Tensor, bias: [Float]?, stride: Int = 1, padding: Int = 0, groups: Int = 1, useWinograd: Bool? = nil) {
         self.weight = weight
         self.bias = bias
         self.stride = stride
         self.padding = padding
         self.groups = groups
         let cout = weight.shape[0], cin = weight.shape[1] * groups
-        winograd = useWinograd && Winograd.applies(kernel: weight.shape[2], stride: stride, padding: padding, groups: groups, cin: cin, cout: cout)
+        winograd = (useWinograd ?? Winograd.enabledByDefault) && Winograd.applies(kernel: weight.shape[2], stride: stride, padding: padding, groups: groups, cin: cin, cout: cout)
             ? Winograd.transformKernel(weight.data, cout: cout, cin: cin) : nil
     }
 
