@@ -46,6 +46,23 @@ final class DaemonRobustnessTests: XCTestCase {
         XCTAssertEqual(h.ctl(["status"]).status, 0, "root (and the daemon's uid) stay allowed")
     }
 
+    func testUnwritableOutputFailsTheJobClearlyAndTheDaemonKeepsServing() throws {
+        let h = try DaemonHarness(test: self)
+        try h.start()
+        // A file where the batch's output folder should be: every write of that batch fails.
+        try FileManager.default.createDirectory(atPath: h.stateDir + "/outputs", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: h.stateDir + "/outputs/blocked", contents: Data("x".utf8))
+        XCTAssertEqual(h.ctl(["submit", "cannot be written", "--batch", "blocked", "--max-attempts", "2"]).status, 0)
+        XCTAssertEqual(h.ctl(["wait", "--batch", "blocked", "--quiet", "--timeout", "60"]).status, 7, "the job ends failed")
+        let job = try XCTUnwrap(try h.json(["ls", "--batch", "blocked"], as: ListReply.self).jobs.first)
+        XCTAssertEqual(job.state, "failed")
+        XCTAssertEqual(job.attempts, 2, "an I/O failure is retried before it fails")
+        XCTAssertTrue(job.error?.contains("blocked") ?? false, job.error ?? "no error")
+        // Other batches still render.
+        XCTAssertEqual(h.ctl(["submit", "fine", "--batch", "ok"]).status, 0)
+        XCTAssertEqual(h.ctl(["wait", "--batch", "ok", "--quiet", "--timeout", "60"]).status, 0)
+    }
+
     func testSocketAndDirectoryPermissions() throws {
         let h = try DaemonHarness(test: self)
         try h.start()
