@@ -230,6 +230,23 @@ class MDUNet2DConditionModel(nn.Module):
         emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
         return torch.cat([emb[:, half:], emb[:, :half]], dim=-1) if self.config["flip_sin_to_cos"] else emb
 
+    def encode(self, sample, timestep, encoder_hidden_states):
+        """The down path and mid block only: [B, C_last, h, w] features (a DiffusionGAN discriminator's trunk)."""
+        t = timestep if torch.is_tensor(timestep) else torch.tensor([timestep], dtype=torch.float32)
+        t = t.expand(sample.shape[0])
+        temb = self.time_embedding.linear_2(F.silu(self.time_embedding.linear_1(self.time_features(t))))
+        x = self.conv_in(sample)
+        for blk in self.down_blocks:
+            for j, r in enumerate(blk.resnets):
+                x = r(x, temb)
+                if blk.attentions is not None:
+                    x = blk.attentions[j](x, encoder_hidden_states)
+            if blk.downsamplers is not None:
+                x = blk.downsamplers[0].conv(x)
+        x = self.mid_block.resnets[0](x, temb)
+        x = self.mid_block.attentions[0](x, encoder_hidden_states)
+        return self.mid_block.resnets[1](x, temb)
+
     def forward(self, sample, timestep, encoder_hidden_states):
         t = timestep if torch.is_tensor(timestep) else torch.tensor([timestep], dtype=torch.float32)
         t = t.expand(sample.shape[0])

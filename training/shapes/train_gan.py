@@ -1,0 +1,117 @@
+"""Stage 3 of the default model: DiffusionGAN (UFOGen-style) fine-tuning for one-step sampling.
+
+Generator and discriminator both start from the pre-trained UNet (stage 2, EMA weights). For real latents x0 and
+t ~ U[0, 999]: x_t ~ q(x_t | x0); the generator predicts v̂ and x̂0 = √ᾱ_t·x_t − √(1−ᾱ_t)·v̂. Real and generated
+samples are re-noised to an earlier step s = ⌊t·u⌋ (u ~ U[0, 1)) with q(x_s | x0) and q(x_s | x̂0); the
+discriminator (the UNet's down path and mid block + a linear head, conditioned on s and the text) separates
+them with the non-saturating loss. The generator minimises that adversarial loss plus λ·‖x̂0 − x0‖²
+(reconstruction). Sampling is then one DDIM step at t = 999, which is exactly the x̂0 above.
+Resumable in $MDD_TRAIN_DIR/distill; export with `python -m shapes.export --checkpoint distill`.
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from diffusers import AutoencoderKL, DDIMScheduler
+
+from .data import batch
+from .model_configs import SCHEDULER_CONFIG
+from .train_unet import build, train_dir
+
+
+class Discriminator(nn.Module):
+    def __init__(self, unet):
+        super().__init__()
+        self.trunk = unet
+        ch = unet.config["block_out_channels"][-1]
+        self.head = nn.Sequential(nn.GroupNorm(32, ch), nn.SiLU(), nn.Conv2d(ch, ch, 3, padding=1), nn.SiLU(),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ch, 1))
+
+    def forward(self, x, t, context):
+        return self.head(self.trunk.encode(x, t, context)).squeeze(-1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-5)
+    ap.add_argument("--rec", type=float, default=1.0, help="weight of the reconstruction loss")
+    ap.add_argument("--save-every", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    out = train_dir("distill")
+    vae = AutoencoderKL.from_pretrained(os.path.join(train_dir("vae"), "final")).eval().requires_grad_(False)
+    alphas = DDIMScheduler(**SCHEDULER_CONFIG).alphas_cumprod
+    tok, te, unet = build()
+    pre = torch.load(os.path.join(train_dir("unet"), "checkpoint.pt"))
+    te.load_state_dict(pre["ema_te"])
+    unet.load_state_dict(pre["ema_unet"])
+    te.requires_grad_(False)  # the text encoder stays as pre-trained
+    disc = Discriminator(copy.deepcopy(unet))
+    g_opt = torch.optim.AdamW(unet.parameters(), lr=a.lr, betas=(0.0, 0.99))
+    d_opt = torch.optim.AdamW(disc.parameters(), lr=a.lr, betas=(0.0, 0.99))
+    ema = copy.deepcopy(unet).requires_grad_(False)
+    step, elapsed = 0, 0.0
+    ckpt = os.path.join(out, "checkpoint.pt")
+    if os.path.exists(ckpt):
+        s = torch.load(ckpt)
+        unet.load_state_dict(s["unet"]); disc.load_state_dict(s["disc"]); ema.load_state_dict(s["ema_unet"])
+        g_opt.load_state_dict(s["g_opt"]); d_opt.load_state_dict(s["d_opt"])
+        step, elapsed = s["step"], s["elapsed"]
+        print(f"resumed at step {step}")
+    log = open(os.path.join(out, "log.jsonl"), "a")
+    scale = vae.config.scaling_factor
+    while step < a.steps:
+        t0 = time.time()
+        x, prompts, _ = batch(seed=3, step=step, size=a.batch)
+        with torch.no_grad():
+            x0 = vae.encode(x).latent_dist.sample() * scale
+            ctx = te(tok(prompts, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids)[0]
+        t = torch.randint(0, 1000, (a.batch,))
+        s = (t.float() * torch.rand(a.batch)).long()
+        at, as_ = alphas[t].view(-1, 1, 1, 1), alphas[s].view(-1, 1, 1, 1)
+        xt = at.sqrt() * x0 + (1 - at).sqrt() * torch.randn_like(x0)
+        x0_hat = at.sqrt() * xt - (1 - at).sqrt() * unet(xt, t.float(), ctx)
+        real = as_.sqrt() * x0 + (1 - as_).sqrt() * torch.randn_like(x0)
+        fake = as_.sqrt() * x0_hat + (1 - as_).sqrt() * torch.randn_like(x0)
+        # Discriminator step.
+        d_loss = F.softplus(-disc(real, s.float(), ctx)).mean() + F.softplus(disc(fake.detach(), s.float(), ctx)).mean()
+        d_opt.zero_grad()
+        d_loss.backward()
+        d_opt.step()
+        # Generator step: fool the discriminator and stay close to the data.
+        adv = F.softplus(-disc(fake, s.float(), ctx)).mean()
+        rec = F.mse_loss(x0_hat, x0)
+        g_loss = adv + a.rec * rec
+        g_opt.zero_grad()
+        g_loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        g_opt.step()
+        with torch.no_grad():
+            for p, q in zip(unet.parameters(), ema.parameters()):
+                q.mul_(0.999).add_(p, alpha=0.001)
+        step += 1
+        elapsed += time.time() - t0
+        if step % 25 == 0:
+            print(f"step {step} d {d_loss.item():.3f} adv {adv.item():.3f} rec {rec.item():.4f} {elapsed / 60:.1f} min", flush=True)
+        if step % a.save_every == 0 or step == a.steps:
+            log.write(json.dumps({"step": step, "d_loss": d_loss.item(), "adv": adv.item(), "rec": rec.item(), "minutes": elapsed / 60,
+                                  "images_seen": step * a.batch}) + "\n")
+            log.flush()
+            # Export reads ema_te/ema_unet, as for stage 2.
+            state = {"unet": unet.state_dict(), "disc": disc.state_dict(), "ema_unet": ema.state_dict(), "ema_te": te.state_dict(),
+                     "te": te.state_dict(), "g_opt": g_opt.state_dict(), "d_opt": d_opt.state_dict(), "step": step, "elapsed": elapsed}
+            torch.save(state, ckpt + ".tmp")
+            os.replace(ckpt + ".tmp", ckpt)
+
+
+if __name__ == "__main__":
+    main()
