@@ -21,16 +21,16 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         guard config == nil || randomWeights else { throw ValidationError("--config needs --random-weights (configs carry no weights)") }
         let folder = try config ?? ModelLocator.resolve(model)
-        let blas = try runOrExit { try BLAS.get() }
+        let blas = try reportingEngineErrors { try BLAS.get() }
         if let threads { blas.threads = threads }
         let loadStart = Date()
-        let engine = try runOrExit { try TextToImage(folder: folder, source: randomWeights ? .random(seed: weightsSeed) : .file) }
+        let engine = try reportingEngineErrors { try TextToImage(folder: folder, source: randomWeights ? .random(seed: weightsSeed) : .file) }
         let loadSeconds = Date().timeIntervalSince(loadStart)
         let request = RenderRequest(prompt: "a red circle to the left of a blue square", seed: 1, steps: steps,
                                     guidance: guidance, width: width, height: height)
-        _ = try runOrExit { try engine.render(request) }
+        _ = try reportingEngineErrors { try engine.render(request) }
         var results: [RenderedImage] = []
-        for _ in 0..<max(1, runs) { results.append(try runOrExit { try engine.render(request) }) }
+        for _ in 0..<max(1, runs) { results.append(try reportingEngineErrors { try engine.render(request) }) }
         let peak = blas.measurePeakGFLOPS()
         let report = BenchReport(engine: engine, blas: blas, results: results, peakGFLOPS: peak, loadSeconds: loadSeconds)
         if json {

@@ -12,17 +12,17 @@ struct MDD: ParsableCommand {
     static let version = "0.1.0"
 }
 
-/// Exits with a clear message for engine errors instead of a stack of Swift types.
-func runOrExit<T>(_ body: () throws -> T) throws -> T {
+/// Runs engine calls so that their errors reach the user as their own message (file, tensor, field).
+func reportingEngineErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let e as EngineError {
-        throw ValidationErrorLike(message: e.description)
+        throw CommandFailure(message: e.description)
     }
 }
 
-/// An error whose description is shown as-is by ArgumentParser.
-struct ValidationErrorLike: Error, CustomStringConvertible {
+/// A command's failure, shown by ArgumentParser as its message alone.
+struct CommandFailure: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
 }

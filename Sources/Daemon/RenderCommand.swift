@@ -19,10 +19,10 @@ struct RenderCommand: ParsableCommand {
 
     func run() throws {
         let folder = try ModelLocator.resolve(model)
-        let engine = try runOrExit { try TextToImage(folder: folder) }
+        let engine = try reportingEngineErrors { try TextToImage(folder: folder) }
         let request = RenderRequest(prompt: prompt, negativePrompt: negativePrompt, seed: seed, steps: steps,
                                     guidance: guidance, width: width, height: height)
-        let image = try runOrExit { try engine.render(request) }
+        let image = try reportingEngineErrors { try engine.render(request) }
         try AtomicFile.write(image.png, to: out)
         if json {
             let data = try JSONEncoder().encode(image.timings)
@@ -45,7 +45,7 @@ enum ModelLocator {
         for candidate in defaultCandidates() where FileManager.default.fileExists(atPath: candidate + "/model_index.json") {
             return candidate
         }
-        throw ValidationErrorLike(message: "no model given and the embedded model was not found (looked in \(defaultCandidates().joined(separator: ", "))); pass --model DIR")
+        throw CommandFailure(message: "no model given and the embedded model was not found (looked in \(defaultCandidates().joined(separator: ", "))); pass --model DIR")
     }
 
     /// The installed location, then the repository's models/ beside the executable's build folder.

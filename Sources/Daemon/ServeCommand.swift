@@ -20,7 +20,7 @@ struct ServeCommand: ParsableCommand {
         do {
             c = try DaemonConfiguration.load(file: config, stateDir: stateDir, socket: socket, model: model)
         } catch {
-            throw ValidationErrorLike(message: "\(error)")
+            throw CommandFailure(message: "\(error)")
         }
         if let workers { c.workers = workers }
         if let leaseSeconds { c.leaseSeconds = leaseSeconds }
@@ -35,10 +35,14 @@ struct ServeCommand: ParsableCommand {
         let log = Logger(label: "mdd")
         do {
             let status = try Daemon(configuration: c, log: log).run()
-            Foundation.exit(status)
+            // _exit, not exit: a render abandoned by a forced stop may be inside OpenBLAS, whose exit-time
+            // destructor then waits on it forever. Everything durable is already committed or fsynced.
+            fflush(nil)
+            _exit(status)
         } catch {
             log.critical("cannot start: \(error)")
-            Foundation.exit(1)
+            fflush(nil)
+            _exit(1)
         }
     }
 }

@@ -15,8 +15,17 @@ public final class ControlClient {
     public func call<Body: Codable & Sendable, Reply: Codable & Sendable>(_ kind: RequestKind, _ body: Body, as: Reply.Type) throws -> Reply {
         let id = nextId
         nextId += 1
-        try socket.send(try WireCoding.encoder().encode(Request(id: id, kind: kind, body: body)))
-        switch try socket.receive() {
+        let frame: FramedSocket.Frame
+        do {
+            try socket.send(try WireCoding.encoder().encode(Request(id: id, kind: kind, body: body)))
+            frame = try socket.receive()
+        } catch {
+            // The daemon may have answered (e.g. refused the peer) and closed before the request was written:
+            // its reply, if any, says more than EPIPE.
+            guard let answer = try? socket.receive(), case .message = answer else { throw error }
+            frame = answer
+        }
+        switch frame {
         case .closed: throw WireError(.internalError, "the daemon closed the connection")
         case .tooLarge(let n): throw WireError(.tooLarge, "reply of \(n) bytes exceeds the limit")
         case .message(let data):

@@ -10,6 +10,8 @@ final class DaemonHarness {
     let model: String
     let binDir: String
     private(set) var process: Process?
+    /// Every daemon this harness started (restarts included), killed at teardown.
+    private var started: [Process] = []
     private var logPath: String { dir + "/mdd.log" }
 
     init(test: XCTestCase, model: String? = nil) throws {
@@ -21,8 +23,12 @@ final class DaemonHarness {
         binDir = Self.productsDir()
         self.model = model ?? Self.fixtureModel("md8-tiny")
         let d = dir
-        test.addTeardownBlock { [weak self] in
-            self?.kill(SIGKILL)
+        // Strong capture: the harness may be gone by teardown, but its daemons must not outlive the test.
+        test.addTeardownBlock { [self] in
+            for p in started where p.isRunning {
+                Foundation.kill(p.processIdentifier, SIGKILL)
+                p.waitUntilExit()
+            }
             try? FileManager.default.removeItem(atPath: d)
         }
     }
@@ -53,11 +59,23 @@ final class DaemonHarness {
         p.standardOutput = log
         try p.run()
         process = p
+        started.append(p)
         try waitUntil(timeout: 60, "daemon ready") { [self] in
             guard p.isRunning else { throw HarnessError("mdd exited early: \(self.log())") }
             return ctl(["health"]).status == 0
         }
         return p
+    }
+
+    /// Waits for a daemon to exit, failing (and killing it) after `timeout` seconds instead of hanging the suite.
+    func waitForExit(_ p: Process, timeout: Double = 60) throws {
+        do {
+            try waitUntil(timeout: timeout, "mdd to exit") { !p.isRunning }
+        } catch {
+            Foundation.kill(p.processIdentifier, SIGKILL)
+            throw HarnessError("mdd did not exit within \(timeout) s: \(log().suffix(600))")
+        }
+        p.waitUntilExit()
     }
 
     func kill(_ signal: Int32) {

@@ -96,8 +96,10 @@ final class DaemonRobustnessTests: XCTestCase {
         let jobs = try store.list(JobFilter(batch: "crash", limit: 1000))
         XCTAssertEqual(jobs.count, 300)
         XCTAssertEqual(jobs.filter { $0.state == .succeeded }.count, 300)
-        let files = try FileManager.default.contentsOfDirectory(atPath: h.stateDir + "/outputs/crash").filter { $0.hasSuffix(".png") }
-        XCTAssertEqual(files.count, 300, "one PNG per job, no temp files or duplicates")
+        let all = try FileManager.default.contentsOfDirectory(atPath: h.stateDir + "/outputs/crash")
+        let files = all.filter { $0.hasSuffix(".png") }
+        XCTAssertEqual(files.count, 300, "one PNG per job, no duplicates")
+        XCTAssertEqual(all.filter { $0.hasSuffix(".tmp") }, [], "no temp files left behind")
         for j in jobs {
             let data = try XCTUnwrap(FileManager.default.contents(atPath: j.outputPath ?? ""))
             XCTAssertEqual(SHA256Hex.of(data), j.outputSHA256)
@@ -113,7 +115,7 @@ final class DaemonRobustnessTests: XCTestCase {
         try waitUntil(timeout: 30, "a render in progress") { try h.json(["workers"], as: WorkersReply.self).workers.first?.state == "rendering" }
         let start = Date()
         kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        try h.waitForExit(p)
         XCTAssertEqual(p.terminationStatus, 0)
         XCTAssertLessThan(Date().timeIntervalSince(start), 30)
         let store = try JobStore(path: h.stateDir + "/queue.sqlite")
@@ -129,7 +131,7 @@ final class DaemonRobustnessTests: XCTestCase {
         XCTAssertEqual(h.ctl(["submit", "big", "--batch", "release", "--width", "1024", "--height", "1024"]).status, 0)
         try waitUntil(timeout: 30, "a render in progress") { try h.json(["workers"], as: WorkersReply.self).workers.first?.state == "rendering" }
         kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        try h.waitForExit(p)
         XCTAssertEqual(p.terminationStatus, 0)
         let job = try XCTUnwrap(try JobStore(path: h.stateDir + "/queue.sqlite").list(JobFilter(batch: "release")).first)
         XCTAssertEqual(job.state, .pending)

@@ -43,6 +43,6 @@ final class SystemdTests: XCTestCase {
         kill(p.processIdentifier, SIGTERM)
         while let m = receive() { messages.append(m); if m.contains("STOPPING=1") { break } }
         XCTAssertTrue(messages.contains { $0.contains("STOPPING=1") }, "\(messages)")
-        p.waitUntilExit()
+        try h.waitForExit(p)
     }
 }

@@ -5,6 +5,7 @@ import Glibc
 
 /// Crash-safe file replacement: write a temp file in the same directory, fsync it, rename it over the target,
 /// fsync the directory. A crash at any point leaves either the old file (or none) or the complete new one.
+/// The temp name is fixed per target (`.<name>.tmp`), so a retry after a crash reuses and removes the leftover.
 enum AtomicFile {
     struct Failure: Error, CustomStringConvertible {
         let path: String, operation: String, code: Int32
@@ -13,7 +14,7 @@ enum AtomicFile {
 
     static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
         let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        let tmp = "\(dir)/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+        let tmp = "\(dir)/.\((path as NSString).lastPathComponent).tmp"
         let fd = try retry("open", tmp) { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
         do {
             try writeAll(fd, bytes, path: tmp)

@@ -103,7 +103,14 @@ final class ControlServer: @unchecked Sendable {
         client.setReceiveTimeout(seconds: 60)
         if let denial = access.check(fd: client.fd) {
             log.warning("rejected client: \(denial)")
-            reply(client, ErrorResponse(id: 0, error: WireError(.forbidden, denial)))
+            // Answer the client's first request rather than closing at once: a client still sending when the
+            // socket closes would only see EPIPE, not the reason.
+            client.setReceiveTimeout(seconds: 2)
+            var id = 0
+            if case .message(let data)? = try? client.receive(), let header = try? WireCoding.decoder().decode(RequestHeader.self, from: data) {
+                id = header.id ?? 0
+            }
+            reply(client, ErrorResponse(id: id, error: WireError(.forbidden, denial)))
             return
         }
         while !stopping {
