@@ -59,13 +59,18 @@ extension JobStore {
         }
     }
 
+    /// The windows `stats` reports.
+    public static let allWindows: [(String, Double?)] = [("1m", 60), ("5m", 300), ("1h", 3600), ("all", nil)]
+
     /// Throughput and per-stage latency percentiles over 1 min, 5 min, 1 h and all time, plus the ETA.
-    public func stats(batch: String? = nil) throws -> QueueStats {
+    /// `recentOnly` computes just the 1 min and 5 min windows (what a frequently polled status needs: the
+    /// all-time window reads every finished row).
+    public func stats(batch: String? = nil, recentOnly: Bool = false) throws -> QueueStats {
         try locked {
             let now = clock()
             let batchId = try batch.map { try self.batchId($0) }
             var windows: [WindowStats] = []
-            for (name, seconds) in [("1m", 60.0), ("5m", 300.0), ("1h", 3600.0), ("all", nil as Double?)] {
+            for (name, seconds) in Self.allWindows.prefix(recentOnly ? 2 : 4) {
                 windows.append(try window(name, seconds: seconds, now: now, batchId: batchId))
             }
             var remainingSQL = "SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')"

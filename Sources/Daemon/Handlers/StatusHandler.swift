@@ -5,7 +5,7 @@ import Wire
 enum StatusHandler {
     static func handle(_ r: StatusRequest, _ c: DaemonContext) throws -> StatusReply {
         let s = try c.store.status()
-        let stats = try c.store.stats(batch: r.batch)
+        let stats = try c.store.stats(batch: r.batch, recentOnly: true)
         let recent = stats.windows.first { $0.window == "1m" && $0.completed > 0 } ?? stats.windows.first { $0.window == "5m" }
         var batches = s.batches.map { BatchInfo(name: $0.name, createdAt: $0.createdAt, paused: $0.paused, counts: WireMapping.counts($0.counts)) }
         if let name = r.batch {
