@@ -13,7 +13,7 @@ extension JobStore {
                 order.append(b.int(0))
             }
             var total = StateCounts()
-            let c = try db.prepare("SELECT batch_id, state, count(*) FROM jobs GROUP BY batch_id, state")
+            let c = try db.prepare("SELECT batch_id, state, n FROM batch_counts")
             try c.bind([])
             while try c.step() {
                 batches[c.int(0)]?.counts.add(c.text(1), Int(c.int(2)))
@@ -73,7 +73,7 @@ extension JobStore {
             for (name, seconds) in Self.allWindows.prefix(recentOnly ? 2 : 4) {
                 windows.append(try window(name, seconds: seconds, now: now, batchId: batchId))
             }
-            var remainingSQL = "SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')"
+            var remainingSQL = "SELECT coalesce(sum(n), 0) FROM batch_counts WHERE state IN ('pending', 'running')"
             var args: [SQLValue] = []
             if let batchId { remainingSQL += " AND batch_id = ?"; args.append(.int(batchId)) }
             let remaining = Int(try db.scalarInt(remainingSQL, args) ?? 0)

@@ -52,6 +52,11 @@ extension JobStore {
             insert.bind(10, Int64(job.priority ?? batch.priority))
             enqueued += try insert.runBound()
         }
+        // New rows are all pending: count them once per chunk (see Schema v2).
+        try db.prepare("""
+            INSERT INTO batch_counts (batch_id, state, n) VALUES (?, 'pending', ?)
+            ON CONFLICT (batch_id, state) DO UPDATE SET n = n + excluded.n
+            """).run([.int(batchId), .int(Int64(enqueued))])
         return enqueued
     }
 

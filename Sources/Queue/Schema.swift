@@ -51,6 +51,29 @@ enum Schema {
         CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
         CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """,
+        // v2: per-batch state counts kept in the same transaction as the job change, replacing the (batch_id, state)
+        // index: status reads a handful of rows instead of scanning an index of every job. State changes and
+        // deletes are counted by triggers; inserts (only bulk submit makes them) by one upsert per chunk, since a
+        // per-row trigger made a 1,000,000-row submit 2.5x slower.
+        """
+        CREATE TABLE batch_counts (
+            batch_id INTEGER NOT NULL REFERENCES batches(id),
+            state    TEXT NOT NULL,
+            n        INTEGER NOT NULL,
+            PRIMARY KEY (batch_id, state)
+        ) WITHOUT ROWID;
+        INSERT INTO batch_counts (batch_id, state, n) SELECT batch_id, state, count(*) FROM jobs GROUP BY batch_id, state;
+        CREATE TRIGGER jobs_count_update AFTER UPDATE OF state ON jobs WHEN OLD.state <> NEW.state BEGIN
+            UPDATE batch_counts SET n = n - 1 WHERE batch_id = OLD.batch_id AND state = OLD.state;
+            INSERT INTO batch_counts (batch_id, state, n) VALUES (NEW.batch_id, NEW.state, 1)
+                ON CONFLICT (batch_id, state) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs BEGIN
+            UPDATE batch_counts SET n = n - 1 WHERE batch_id = OLD.batch_id AND state = OLD.state;
+        END;
+        DROP INDEX jobs_batch_state;
+        CREATE INDEX jobs_batch ON jobs (batch_id, id);
+        """,
     ]
 
     static var version: Int { migrations.count }

@@ -15,6 +15,38 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(jobs[0].timings?.totalMs, 10)
         let lease = try XCTUnwrap(try q.claim(worker: "new"))
         XCTAssertEqual(lease.job.id, 5)
+        // v2's counts table was filled from the v1 rows and follows later transitions.
+        let c = try q.status().counts
+        XCTAssertEqual([c.pending, c.running, c.succeeded, c.failed, c.canceled], [1, 1, 2, 1, 1])
+    }
+
+    func testCountsTableAgreesWithTheRowsAfterEveryKindOfTransition() throws {
+        let clock = TestClock()
+        var opts = JobStore.Options()
+        opts.leaseSeconds = 5
+        let q = try makeStore(clock: clock, options: opts)
+        _ = try q.submit(batch: BatchSpec(name: "a"), jobs: prompts(20))
+        _ = try q.submit(batch: BatchSpec(name: "b", maxAttempts: 1), jobs: prompts(10))
+        for i in 0..<12 {
+            guard let l = try q.claim(worker: "w") else { break }
+            switch i % 4 {
+            case 0: try q.complete(l, output: output(l.job.id))
+            case 1: _ = try q.fail(l, error: "x", retryable: i % 8 == 1)
+            case 2: try q.release(l)
+            default: break  // left running, then expired below
+            }
+        }
+        clock.advance(10)
+        _ = try q.recoverExpiredLeases()
+        try q.cancel(.batch("b"))
+        _ = try q.retry(.all, includeCanceled: true)
+        _ = try q.cancel(.job(3))
+        let s = try q.db.prepare("SELECT (SELECT count(*) FROM (SELECT batch_id, state, count(*) AS c FROM jobs GROUP BY batch_id, state) g WHERE c <> coalesce((SELECT n FROM batch_counts k WHERE k.batch_id = g.batch_id AND k.state = g.state), -1)) + (SELECT count(*) FROM batch_counts k WHERE n <> (SELECT count(*) FROM jobs j WHERE j.batch_id = k.batch_id AND j.state = k.state))")
+        try s.bind([])
+        XCTAssertTrue(try s.step())
+        XCTAssertEqual(s.int(0), 0, "batch_counts disagrees with the job rows")
+        s.reset()
+        XCTAssertEqual(try q.status().counts.total, 30)
     }
 
     func testCorruptDatabaseIsRefusedClearly() throws {
