@@ -15,6 +15,7 @@ struct BenchQueueCommand: ParsableCommand {
         var jobs: Int, submitSeconds: Double, submitJobsPerSecond: Double
         var claims: Int, claimCompleteSeconds: Double, claimCompleteJobsPerSecond: Double
         var separateTransactionsJobsPerSecond: Double
+        var batchedJobsPerSecond: Double, batchSize: Int
         var databaseBytes: Int, bytesPerMillionJobs: Double
     }
 
@@ -51,10 +52,22 @@ struct BenchQueueCommand: ParsableCommand {
         }
         let separateSeconds = Date().timeIntervalSince(t)
 
+        // Batched: claim and complete `batch` jobs per transaction (what a worker with a prefetch and a completer does).
+        let batch = 32
+        var batchedDone = 0
+        t = Date()
+        while batchedDone < claims {
+            let leases = try store.claim(worker: "bench3", limit: batch)
+            if leases.isEmpty { break }
+            try store.complete(leases.map { ($0, output($0.job.id)) })
+            batchedDone += leases.count
+        }
+        let batchedSeconds = Date().timeIntervalSince(t)
         let size = ["", "-wal", "-shm"].compactMap { try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? Int }.reduce(0, +)
         let r = Report(jobs: jobs, submitSeconds: submitSeconds, submitJobsPerSecond: Double(jobs) / submitSeconds,
                        claims: done, claimCompleteSeconds: combined, claimCompleteJobsPerSecond: Double(done) / combined,
                        separateTransactionsJobsPerSecond: Double(separate) / separateSeconds,
+                       batchedJobsPerSecond: Double(batchedDone) / batchedSeconds, batchSize: batch,
                        databaseBytes: size, bytesPerMillionJobs: Double(size) / Double(max(jobs, 1)) * 1e6)
         if json {
             let enc = JSONEncoder()
@@ -64,6 +77,7 @@ struct BenchQueueCommand: ParsableCommand {
             print(String(format: "submit: %d prompts in %.2f s (%.0f/s)", jobs, submitSeconds, r.submitJobsPerSecond))
             print(String(format: "claim+complete (one transaction per job): %d jobs in %.2f s (%.0f jobs/s)", done, combined, r.claimCompleteJobsPerSecond))
             print(String(format: "claim, then complete (two transactions): %.0f jobs/s", r.separateTransactionsJobsPerSecond))
+            print(String(format: "batched claim + batched complete (%d jobs per transaction): %.0f jobs/s", batch, r.batchedJobsPerSecond))
             print(String(format: "database: %.1f MB (%.0f MB per million jobs), synchronous=FULL, WAL", Double(size) / 1e6, r.bytesPerMillionJobs / 1e6))
         }
     }

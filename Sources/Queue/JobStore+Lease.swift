@@ -55,7 +55,7 @@ extension JobStore {
         }
     }
 
-    private func completeLocked(_ lease: Lease, output: JobOutput) throws {
+    func completeLocked(_ lease: Lease, output: JobOutput) throws {
         let t = output.timings
         let n = try db.prepare("""
             UPDATE jobs SET state = 'succeeded', finished_at = ?, output_path = ?, output_sha256 = ?, error = NULL,

@@ -24,6 +24,22 @@ final class StateMachineTests: XCTestCase {
         XCTAssertEqual(try q.status().counts.pending, 2)
     }
 
+    func testBatchedClaimAndCompleteAreFencedPerJob() throws {
+        let q = try makeStore()
+        _ = try q.submit(batch: BatchSpec(name: "b"), jobs: prompts(10))
+        let first = try q.claim(worker: "w", limit: 4)
+        XCTAssertEqual(first.map(\.job.id), [1, 2, 3, 4])
+        XCTAssertTrue(first.allSatisfy { $0.job.state == .running && $0.job.attempts == 1 })
+        XCTAssertEqual(try q.cancel(.job(2)), 1)
+        let stale = try q.complete(first.map { ($0, output($0.job.id)) })
+        XCTAssertEqual(stale, [2], "the canceled job's result is discarded, the others commit")
+        let c = try q.status().counts
+        XCTAssertEqual([c.succeeded, c.canceled, c.pending], [3, 1, 6])
+        XCTAssertEqual(try q.claim(worker: "w", limit: 100).count, 6)
+        try q.setPaused(true)
+        XCTAssertEqual(try q.claim(worker: "w", limit: 5).count, 0)
+    }
+
     func testPriorityThenFIFO() throws {
         let q = try makeStore()
         _ = try q.submit(batch: BatchSpec(name: "low"), jobs: prompts(2, prefix: "low"))
