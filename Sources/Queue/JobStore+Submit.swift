@@ -26,31 +26,36 @@ extension JobStore {
         try db.prepare("INSERT OR IGNORE INTO batches (name, created_at, defaults) VALUES (?, ?, ?)")
             .run([.text(batch.name), .double(now), .text(Self.defaultsJSON(batch))])
         let batchId = try self.batchId(batch.name)
-        let insert = try db.prepare("""
-            INSERT OR IGNORE INTO jobs (batch_id, key, prompt, negative_prompt, seed, width, height, steps, guidance,
-                                        priority, state, max_attempts, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
-            """)
+        // Multi-row INSERTs (32 rows a statement) cut SQLite's per-statement overhead roughly in half.
+        let wide = try db.prepare(Self.insertSQL(rows: Self.rowsPerInsert)), single = try db.prepare(Self.insertSQL(rows: 1))
+        for s in [wide, single] {
+            s.bind(1, batchId)
+            s.bind(2, now)
+            s.bind(3, Int64(batch.maxAttempts))
+        }
         var enqueued = 0
         var rng = SystemRandomNumberGenerator()
-        // Row-invariant parameters are bound once; SQLite keeps bindings across resets.
-        insert.bind(1, batchId)
-        insert.bind(12, now)
-        insert.bind(11, Int64(batch.maxAttempts))
-        for (i, job) in jobs.enumerated() {
-            let index = startIndex + i
-            // The seed is resolved once, here; a duplicate key keeps the seed stored the first time.
-            let seed = job.seed ?? batch.baseSeed.map { $0 &+ Int64(index) } ?? Int64(rng.next() >> 1)
-            insert.bind(2, job.key ?? "line:\(index + 1)")
-            insert.bind(3, job.prompt)
-            insert.bind(4, job.negativePrompt)
-            insert.bind(5, seed)
-            insert.bind(6, job.width ?? batch.width)
-            insert.bind(7, job.height ?? batch.height)
-            insert.bind(8, Int64(job.steps ?? batch.steps))
-            insert.bind(9, job.guidance ?? batch.guidance)
-            insert.bind(10, Int64(job.priority ?? batch.priority))
-            enqueued += try insert.runBound()
+        var i = jobs.startIndex
+        while i < jobs.endIndex {
+            let rows = jobs.endIndex - i >= Self.rowsPerInsert ? Self.rowsPerInsert : 1
+            let stmt = rows == 1 ? single : wide
+            for r in 0..<rows {
+                let job = jobs[i + r], index = startIndex + (i - jobs.startIndex) + r
+                // The seed is resolved once, here; a duplicate key keeps the seed stored the first time.
+                let seed = job.seed ?? batch.baseSeed.map { $0 &+ Int64(index) } ?? Int64(rng.next() >> 1)
+                let p = Int32(4 + r * 9)
+                stmt.bind(p, job.key ?? "line:\(index + 1)")
+                stmt.bind(p + 1, job.prompt)
+                stmt.bind(p + 2, job.negativePrompt)
+                stmt.bind(p + 3, seed)
+                stmt.bind(p + 4, job.width ?? batch.width)
+                stmt.bind(p + 5, job.height ?? batch.height)
+                stmt.bind(p + 6, Int64(job.steps ?? batch.steps))
+                stmt.bind(p + 7, job.guidance ?? batch.guidance)
+                stmt.bind(p + 8, Int64(job.priority ?? batch.priority))
+            }
+            enqueued += try stmt.runBound()
+            i += rows
         }
         // New rows are all pending: count them once per chunk (see Schema v2).
         try db.prepare("""
@@ -58,6 +63,22 @@ extension JobStore {
             ON CONFLICT (batch_id, state) DO UPDATE SET n = n + excluded.n
             """).run([.int(batchId), .int(Int64(enqueued))])
         return enqueued
+    }
+
+    static let rowsPerInsert = 32
+
+    /// `INSERT OR IGNORE … VALUES (…), (…)` for `rows` jobs: ?1 batch id, ?2 created_at, ?3 max_attempts shared;
+    /// row r's nine values are ?(4 + 9r) … ?(12 + 9r).
+    static func insertSQL(rows: Int) -> String {
+        let tuples = (0..<rows).map { r -> String in
+            let p = 4 + 9 * r
+            return "(?1, ?\(p), ?\(p + 1), ?\(p + 2), ?\(p + 3), ?\(p + 4), ?\(p + 5), ?\(p + 6), ?\(p + 7), ?\(p + 8), 'pending', ?3, ?2)"
+        }
+        return """
+            INSERT OR IGNORE INTO jobs (batch_id, key, prompt, negative_prompt, seed, width, height, steps, guidance,
+                                        priority, state, max_attempts, created_at)
+            VALUES \(tuples.joined(separator: ", "))
+            """
     }
 
     static func defaultsJSON(_ b: BatchSpec) -> String {
