@@ -9,9 +9,11 @@ struct MDCtl: ParsableCommand {
         commandName: "mdctl",
         abstract: "Control the mdd rendering daemon.",
         discussion: """
-            The socket is --socket PATH (before or after the verb), $MDD_SOCKET, $XDG_RUNTIME_DIR/mdd/mdd.sock, or
-            /run/mdd/mdd.sock as root. Exit codes: 0 ok, 1 error, 3 daemon not reachable, 4 not found,
-            5 invalid input, 6 permission denied, 7 (wait) some jobs failed or were canceled, 64 usage.
+            The socket is --socket PATH (before or after the verb), $MDD_SOCKET, $XDG_RUNTIME_DIR/mdd/mdd.sock, \
+            or /run/mdd/mdd.sock as root.
+
+            Exit codes: 0 ok, 1 error, 3 daemon not reachable, 4 not found, 5 invalid input (nothing submitted), \
+            6 permission denied, 7 (wait, submit --wait) some jobs failed or were canceled, 64 usage.
             """,
         subcommands: [Submit.self, Status.self, Ls.self, Show.self, Watch.self, Wait.self, Cancel.self, Retry.self,
                       Pause.self, Resume.self, Stats.self, Export.self, Workers.self, Health.self, Shutdown.self])

@@ -105,10 +105,11 @@ final class DaemonHarness {
 
     func mdd(_ args: [String]) -> Result { run(binDir + "/mdd", args) }
 
-    func run(_ exe: String, _ args: [String], stdin: String? = nil) -> Result {
+    func run(_ exe: String, _ args: [String], stdin: String? = nil, environment: [String: String] = [:]) -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out
         p.standardError = err

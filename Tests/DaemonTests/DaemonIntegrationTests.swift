@@ -98,6 +98,18 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("not a usable mdd database"), r.stderr)
     }
 
+    /// `mdctl --help` and `mdctl submit --help` are part of the interface: compare with the committed snapshots
+    /// (regenerate with `COLUMNS=80 .build/debug/mdctl --help > Tests/DaemonTests/Snapshots/mdctl-help.txt`).
+    func testHelpSnapshots() throws {
+        let h = try DaemonHarness(test: self)
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+        for (args, file) in [(["--help"], "mdctl-help.txt"), (["submit", "--help"], "mdctl-submit-help.txt")] {
+            let expected = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+            // Help wraps to $COLUMNS: pin it so the snapshot does not depend on the terminal.
+            XCTAssertEqual(h.run(h.binDir + "/mdctl", args, environment: ["COLUMNS": "80"]).stdout, expected, file)
+        }
+    }
+
     func testHelpListsEveryVerb() {
         let h = try! DaemonHarness(test: self)
         let help = h.run(h.binDir + "/mdctl", ["--help"]).stdout
