@@ -20,6 +20,9 @@ struct RenderCommand: ParsableCommand {
     func run() throws {
         let folder = try ModelLocator.resolve(model)
         let engine = try reportingEngineErrors { try TextToImage(folder: folder) }
+        if let blas = try? BLAS.get() {
+            FileHandle.standardError.write(Data("mdd: BLAS kernel OpenBLAS \(blas.coreName) (\(blas.coreSource)), \(blas.threads) threads\n".utf8))
+        }
         let request = RenderRequest(prompt: prompt, negativePrompt: negativePrompt, seed: seed, steps: steps,
                                     guidance: guidance, width: width, height: height)
         let image = try reportingEngineErrors { try engine.render(request) }
