@@ -1,21 +1,36 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Wire
 
-/// `mdd render`: one prompt → one PNG, with diffusers' pipeline defaults where one applies.
+/// `mdd render`: one prompt → one PNG, or a prompt file → a folder of PNGs (`--prompts`, `--out-dir`), with
+/// diffusers' pipeline defaults where one applies. The batch form loads the model once; it is what the default
+/// model's evaluation uses, so images scored there are exactly what the engine renders.
 struct RenderCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "render", abstract: "Render one image to a PNG file.")
+    static let configuration = CommandConfiguration(
+        commandName: "render", abstract: "Render one image to a PNG file, or every prompt of a prompt file into a folder.")
 
     @Option(help: "diffusers-format model folder (default: the embedded model).") var model: String?
-    @Option(help: "Text prompt.") var prompt: String
+    @Option(help: "Text prompt (one image; use with --out).") var prompt: String?
+    @Option(help: "Prompt file (.txt, .jsonl or .csv, as for mdctl submit; use with --out-dir). Image i is <out-dir>/<i>.png, i from 0, zero-padded to 6 digits; its seed is the line's seed, else --seed + i.")
+    var prompts: String?
     @Option(name: .customLong("negative-prompt"), help: "Negative prompt (used when --guidance > 1).") var negativePrompt: String?
     @Option(help: "Seed for the initial noise (torch.Generator-compatible).") var seed: UInt64 = 0
     @Option(help: "Denoising steps (1 for one-step models).") var steps: Int = 1
     @Option(help: "Classifier-free guidance scale; ≤ 1 disables guidance.") var guidance: Float = 0
     @Option(help: "Width in pixels (default: the model's native size).") var width: Int?
     @Option(help: "Height in pixels (default: the model's native size).") var height: Int?
-    @Option(help: "Output PNG path.") var out: String
-    @Flag(help: "Print per-stage timings as JSON.") var json = false
+    @Option(help: "Output PNG path (with --prompt).") var out: String?
+    @Option(name: .customLong("out-dir"), help: "Output folder (with --prompts); created if missing.") var outDir: String?
+    @Flag(help: "Print per-stage timings as JSON (one line per image).") var json = false
+
+    func validate() throws {
+        switch (prompt, prompts) {
+        case (.some, .none): guard out != nil, outDir == nil else { throw ValidationError("--prompt takes --out (not --out-dir)") }
+        case (.none, .some): guard outDir != nil, out == nil else { throw ValidationError("--prompts takes --out-dir (not --out)") }
+        default: throw ValidationError("give exactly one of --prompt (with --out) or --prompts (with --out-dir)")
+        }
+    }
 
     func run() throws {
         let folder = try ModelLocator.resolve(model)
@@ -23,8 +38,37 @@ struct RenderCommand: ParsableCommand {
         if let blas = try? BLAS.get() {
             FileHandle.standardError.write(Data("mdd: BLAS kernel OpenBLAS \(blas.coreName) (\(blas.coreSource)), \(blas.threads) threads\n".utf8))
         }
-        let request = RenderRequest(prompt: prompt, negativePrompt: negativePrompt, seed: seed, steps: steps,
-                                    guidance: guidance, width: width, height: height)
+        if let prompt, let out {
+            try renderOne(engine, prompt: prompt, negative: negativePrompt, seed: seed, steps: steps, guidance: guidance,
+                          width: width, height: height, to: out)
+        } else if let prompts, let outDir {
+            try renderFile(engine, prompts, into: outDir)
+        }
+    }
+
+    private func renderFile(_ engine: TextToImage, _ path: String, into dir: String) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let file: PromptFile
+        do { file = try PromptFile(path: path) } catch { throw CommandFailure(message: "\(error)") }
+        var index = 0
+        do {
+            try file.forEach { _, job in
+                defer { index += 1 }
+                let jobSeed = job.seed.map { UInt64(bitPattern: $0) } ?? seed &+ UInt64(index)
+                try renderOne(engine, prompt: job.prompt, negative: job.negativePrompt ?? negativePrompt, seed: jobSeed,
+                              steps: job.steps ?? steps, guidance: job.guidance.map(Float.init) ?? guidance,
+                              width: job.width ?? width, height: job.height ?? height,
+                              to: dir + "/" + String(format: "%06d.png", index))
+            }
+        } catch let error as PromptFile.ParseError {
+            throw CommandFailure(message: "\(error)")
+        }
+    }
+
+    private func renderOne(_ engine: TextToImage, prompt: String, negative: String?, seed: UInt64, steps: Int, guidance: Float,
+                           width: Int?, height: Int?, to out: String) throws {
+        let request = RenderRequest(prompt: prompt, negativePrompt: negative, seed: seed, steps: steps, guidance: guidance,
+                                    width: width, height: height)
         let image = try reportingEngineErrors { try engine.render(request) }
         try AtomicFile.write(image.png, to: out)
         if json {

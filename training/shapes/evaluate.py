@@ -85,10 +85,11 @@ def score(scene, objects):
     if scene.kind == "single":
         o = scene.objects[0]
         if not objects:
-            return {"color_shape": False, "position": False}
+            return {"color_shape": False, "position": False} if scene.position_named else {"color_shape": False}
         top = max(objects, key=lambda x: x["area"])
         cs = top["color"] == o.color and top["shape"] == o.shape
-        return {"color_shape": cs, "position": cs and (top["cell"] == o.cell if scene.position_named else True)}
+        # Position is scored only where the prompt names one (else "center" is a default, not an instruction).
+        return {"color_shape": cs, "position": cs and top["cell"] == o.cell} if scene.position_named else {"color_shape": cs}
     if scene.kind == "count":
         o = scene.objects[0]
         n = sum(1 for x in objects if x["color"] == o.color and x["shape"] == o.shape)
@@ -106,11 +107,20 @@ def score(scene, objects):
 
 
 def summarize(results):
-    """results: list of (scene, verdict) → {kind: {metric: accuracy}} with counts."""
-    table = {}
+    """results: list of (scene, verdict) → {kind: {"n": scenes, metric: accuracy, "n_<metric>": scenes scored}}."""
+    hits, counts = {}, {}
     for scene, verdict in results:
-        t = table.setdefault(scene.kind, {"n": 0})
-        t["n"] += 1
+        h, c = hits.setdefault(scene.kind, {}), counts.setdefault(scene.kind, {})
+        c["n"] = c.get("n", 0) + 1
         for k, v in verdict.items():
-            t[k] = t.get(k, 0) + int(v)
-    return {kind: {k: (v / t["n"] if k != "n" else v) for k, v in t.items()} for kind, t in table.items()}
+            h[k] = h.get(k, 0) + int(v)
+            c[k] = c.get(k, 0) + 1
+    out = {}
+    for kind, c in counts.items():
+        row = {"n": c["n"]}
+        for k, v in hits[kind].items():
+            row[k] = v / c[k]
+            if c[k] != c["n"]:
+                row["n_" + k] = c[k]
+        out[kind] = row
+    return out

@@ -14,7 +14,7 @@ import torch
 from diffusers import AutoencoderKL
 from safetensors.torch import save_file
 
-from .model_configs import SCHEDULER_CONFIG, UNET_CONFIG, tokenizer_vocab
+from .model_configs import SCHEDULER_CONFIG, TOKEN_LENGTH, UNET_CONFIG, tokenizer_vocab
 from .train_unet import build, train_dir
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixtures"))
@@ -35,7 +35,7 @@ def export(out, stage="unet"):
     vocab, merges = tokenizer_vocab()
     write_vocab_merges(os.path.join(out, "tokenizer"), vocab, merges)
     with open(os.path.join(out, "tokenizer", "tokenizer_config.json"), "w") as f:
-        json.dump({"model_max_length": 77, "pad_token": "<|endoftext|>", "bos_token": "<|startoftext|>",
+        json.dump({"model_max_length": TOKEN_LENGTH, "pad_token": "<|endoftext|>", "bos_token": "<|startoftext|>",
                    "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "tokenizer_class": "CLIPTokenizer"}, f, indent=1)
     os.makedirs(os.path.join(out, "text_encoder"))
     te.config.save_pretrained(os.path.join(out, "text_encoder"))

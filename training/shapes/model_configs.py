@@ -8,8 +8,12 @@ from clip_vocab import clip_bpe  # noqa: E402
 
 TOKENIZER_MERGES = 3000  # the first CLIP merges: common English subwords; anything else falls back to bytes
 
+# Prompts of this domain take at most 31 tokens with these merges (measured over 20,000 prompts), so the text
+# encoder is 40 positions long, not CLIP's 77: the text encoder and every cross-attention cost ~half as much.
+TOKEN_LENGTH = 40
+
 TEXT_CONFIG = dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=4,
-                   max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=256)
+                   max_position_embeddings=TOKEN_LENGTH, hidden_act="quick_gelu", projection_dim=256)
 
 UNET_CONFIG = dict(
     sample_size=16, in_channels=8, out_channels=8, block_out_channels=[64, 128, 256], layers_per_block=[1, 1, 2],

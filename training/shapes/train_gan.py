@@ -1,7 +1,7 @@
 """Stage 3 of the default model: DiffusionGAN (UFOGen-style) fine-tuning for one-step sampling.
 
-Generator and discriminator both start from the pre-trained UNet (stage 2, EMA weights). For real latents x0 and
-t ~ U[0, 999]: x_t ~ q(x_t | x0); the generator predicts v̂ and x̂0 = √ᾱ_t·x_t − √(1−ᾱ_t)·v̂. Real and generated
+Generator and discriminator both start from the pre-trained UNet (stage 2, EMA weights). For real latents x0 (the cached
+dataset) and t = 999 with probability --p-final (the step one-step sampling uses), else t ~ U[0, 999]: x_t ~ q(x_t | x0); the generator predicts v̂ and x̂0 = √ᾱ_t·x_t − √(1−ᾱ_t)·v̂. Real and generated
 samples are re-noised to an earlier step s = ⌊t·u⌋ (u ~ U[0, 1)) with q(x_s | x0) and q(x_s | x̂0); the
 discriminator (the UNet's down path and mid block + a linear head, conditioned on s and the text) separates
 them with the non-saturating loss. The generator minimises that adversarial loss plus λ·‖x̂0 − x0‖²
@@ -18,10 +18,10 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from diffusers import AutoencoderKL, DDIMScheduler
+from diffusers import DDIMScheduler
 
-from .data import batch
-from .model_configs import SCHEDULER_CONFIG
+from .latents import LatentCache
+from .model_configs import SCHEDULER_CONFIG, TOKEN_LENGTH
 from .train_unet import build, train_dir
 
 
@@ -45,10 +45,13 @@ def main():
     ap.add_argument("--rec", type=float, default=1.0, help="weight of the reconstruction loss")
     ap.add_argument("--save-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data-seed", type=int, default=2, help="which latent cache (shapes.latents --seed)")
+    ap.add_argument("--p-final", type=float, default=0.5,
+                    help="share of samples at t = 999, the only step one-step sampling uses; the rest t ~ U[0, 999]")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = train_dir("distill")
-    vae = AutoencoderKL.from_pretrained(os.path.join(train_dir("vae"), "final")).eval().requires_grad_(False)
+    data = LatentCache(a.data_seed)
     alphas = DDIMScheduler(**SCHEDULER_CONFIG).alphas_cumprod
     tok, te, unet = build()
     pre = torch.load(os.path.join(train_dir("unet"), "checkpoint.pt"))
@@ -68,14 +71,13 @@ def main():
         step, elapsed = s["step"], s["elapsed"]
         print(f"resumed at step {step}")
     log = open(os.path.join(out, "log.jsonl"), "a")
-    scale = vae.config.scaling_factor
     while step < a.steps:
         t0 = time.time()
-        x, prompts, _ = batch(seed=3, step=step, size=a.batch)
+        torch.manual_seed(1000 + step)  # timesteps, noise and dropout depend on the step alone: resuming is exact
+        x0, prompts = data.batch(step, a.batch, seed=3)
         with torch.no_grad():
-            x0 = vae.encode(x).latent_dist.sample() * scale
-            ctx = te(tok(prompts, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids)[0]
-        t = torch.randint(0, 1000, (a.batch,))
+            ctx = te(tok(prompts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids)[0]
+        t = torch.where(torch.rand(a.batch) < a.p_final, 999, torch.randint(0, 1000, (a.batch,)))
         s = (t.float() * torch.rand(a.batch)).long()
         at, as_ = alphas[t].view(-1, 1, 1, 1), alphas[s].view(-1, 1, 1, 1)
         xt = at.sqrt() * x0 + (1 - at).sqrt() * torch.randn_like(x0)

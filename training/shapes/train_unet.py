@@ -1,8 +1,8 @@
 """Stage 2 of the default model: diffusion pre-training of the text encoder and the MobileDiffusion UNet on the
-VAE's 16x16x8 latents (v-prediction, cosine schedule, 10 % prompt dropout for guidance, EMA weights, decaying
+VAE's 16x16x8 latents (cached by shapes.latents) (v-prediction, cosine schedule, 10 % prompt dropout for guidance, EMA weights, decaying
 learning rate). Resumable: $MDD_TRAIN_DIR/unet/checkpoint.pt; rerun to continue.
 
-  python -m shapes.train_unet --steps 20000          (from training/; needs $MDD_TRAIN_DIR/vae/final)
+  python -m shapes.train_unet --steps 20000          (from training/; needs $MDD_TRAIN_DIR/latents-2.pt)
 """
 import argparse
 import copy
@@ -13,13 +13,13 @@ import time
 
 import torch
 import torch.nn.functional as F
-from diffusers import AutoencoderKL, DDIMScheduler
+from diffusers import DDIMScheduler
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from mdiff import MDUNet2DConditionModel
 
-from .data import batch
-from .model_configs import SCHEDULER_CONFIG, TEXT_CONFIG, UNET_CONFIG, tokenizer_vocab
+from .latents import LatentCache
+from .model_configs import SCHEDULER_CONFIG, TEXT_CONFIG, TOKEN_LENGTH, UNET_CONFIG, tokenizer_vocab
 
 
 def train_dir(name):
@@ -30,7 +30,7 @@ def train_dir(name):
 
 def build():
     vocab, merges = tokenizer_vocab()
-    tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=77)
+    tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=TOKEN_LENGTH)
     te = CLIPTextModel(CLIPTextConfig(vocab_size=len(vocab), bos_token_id=len(vocab) - 2, eos_token_id=len(vocab) - 1,
                                       pad_token_id=len(vocab) - 1, **TEXT_CONFIG))
     unet = MDUNet2DConditionModel(**UNET_CONFIG)
@@ -40,15 +40,16 @@ def build():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=20000)
-    ap.add_argument("--batch", type=int, default=48)
-    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--data-seed", type=int, default=2, help="which latent cache (shapes.latents --seed)")
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--save-every", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = train_dir("unet")
-    vae = AutoencoderKL.from_pretrained(os.path.join(train_dir("vae"), "final")).eval().requires_grad_(False)
+    data = LatentCache(a.data_seed)
     sched = DDIMScheduler(**SCHEDULER_CONFIG)
     alphas = sched.alphas_cumprod
     torch.manual_seed(0)
@@ -66,18 +67,16 @@ def main():
         print(f"resumed at step {step}")
     print(f"UNet {sum(p.numel() for p in unet.parameters()) / 1e6:.1f} M, text encoder {sum(p.numel() for p in te.parameters()) / 1e6:.1f} M", flush=True)
     log = open(os.path.join(out, "log.jsonl"), "a")
-    scale = vae.config.scaling_factor
     while step < a.steps:
         t0 = time.time()
-        warm = min(1.0, (step + 1) / 500)
+        torch.manual_seed(1000 + step)  # timesteps, noise and dropout depend on the step alone: resuming is exact
+        warm = min(1.0, (step + 1) / 300)
         lr = a.lr * warm * 0.5 * (1 + math.cos(math.pi * step / a.steps))
         for g in opt.param_groups:
             g["lr"] = lr
-        x, prompts, _ = batch(seed=2, step=step, size=a.batch)
+        z, prompts = data.batch(step, a.batch)
         prompts = ["" if torch.rand(()) < 0.1 else p for p in prompts]  # unconditional for guidance
-        with torch.no_grad():
-            z = vae.encode(x).latent_dist.sample() * scale
-        ids = tok(prompts, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+        ids = tok(prompts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids
         t = torch.randint(0, 1000, (a.batch,))
         noise = torch.randn_like(z)
         ab = alphas[t].view(-1, 1, 1, 1)

@@ -1,0 +1,71 @@
+"""A cached latent dataset for stages 2 and 3: N scenes rendered and encoded once by the stage-1 VAE, so the
+diffusion and GAN stages spend their CPU on the UNet, not on re-encoding images.
+
+Stores the posterior mean and standard deviation (F16, [N, 8, 16, 16] each, already multiplied by the VAE's
+scaling factor) and the prompts, in $MDD_TRAIN_DIR/latents-<seed>.pt (written atomically).
+
+  python -m shapes.latents --count 60000          (from training/; needs $MDD_TRAIN_DIR/vae/final)
+"""
+import argparse
+import os
+import time
+
+import torch
+from diffusers import AutoencoderKL
+
+from .data import batch
+
+
+def train_root():
+    return os.environ.get("MDD_TRAIN_DIR", os.path.expanduser("~/mdd-train"))
+
+
+def cache_path(seed):
+    return os.path.join(train_root(), f"latents-{seed}.pt")
+
+
+class LatentCache:
+    """Random minibatches of (latent sample, prompt) from the cache; deterministic per (seed, step)."""
+
+    def __init__(self, seed):
+        d = torch.load(cache_path(seed))
+        self.mean, self.std, self.prompts = d["mean"], d["std"], d["prompts"]
+
+    def __len__(self):
+        return len(self.prompts)
+
+    def batch(self, step, size, seed=0):
+        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        idx = torch.randint(0, len(self), (size,), generator=g)
+        z = self.mean[idx].float() + self.std[idx].float() * torch.randn((size,) + self.mean.shape[1:], generator=g)
+        return z, [self.prompts[i] for i in idx.tolist()]
+
+
+@torch.no_grad()
+def build(count, seed, chunk=64):
+    vae = AutoencoderKL.from_pretrained(os.path.join(train_root(), "vae", "final")).eval()
+    scale = vae.config.scaling_factor
+    means, stds, prompts = [], [], []
+    t0 = time.time()
+    for step in range((count + chunk - 1) // chunk):
+        x, p, _ = batch(seed=seed, step=step, size=min(chunk, count - step * chunk))
+        post = vae.encode(x).latent_dist
+        means.append((post.mean * scale).half())
+        stds.append((post.std * scale).half())
+        prompts += p
+        if step % 50 == 0:
+            print(f"{len(prompts)} / {count} encoded, {len(prompts) / (time.time() - t0):.0f} img/s", flush=True)
+    out = cache_path(seed)
+    torch.save({"mean": torch.cat(means), "std": torch.cat(stds), "prompts": prompts, "scaling_factor": scale}, out + ".tmp")
+    os.replace(out + ".tmp", out)
+    print(f"wrote {out}: {len(prompts)} latents in {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=60000)
+    ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    build(a.count, a.seed)
