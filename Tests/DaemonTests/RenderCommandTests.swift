@@ -1,0 +1,45 @@
+import Foundation
+import XCTest
+
+/// `mdd render --prompts FILE --out-dir DIR`: the batch form that the default model's evaluation uses.
+final class RenderCommandTests: XCTestCase {
+    func testPromptFileRendersWhatSingleRendersWould() throws {
+        let h = try DaemonHarness(test: self)
+        let file = h.dir + "/prompts.jsonl"
+        try """
+        {"prompt": "a red circle", "seed": 42}
+        {"prompt": "two blue squares"}
+
+        {"prompt": "a green triangle", "seed": 7}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let out = h.dir + "/images"
+        let batch = h.mdd(["render", "--model", h.model, "--prompts", file, "--out-dir", out, "--seed", "100"])
+        XCTAssertEqual(batch.status, 0, batch.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["000000.png", "000001.png", "000002.png"],
+                       "blank lines are skipped, images are numbered by prompt")
+        // A line without a seed takes --seed + its index (1 here); the others keep their own.
+        for (index, prompt, seed) in [(0, "a red circle", 42), (1, "two blue squares", 101), (2, "a green triangle", 7)] {
+            let single = h.dir + "/single-\(index).png"
+            let r = h.mdd(["render", "--model", h.model, "--prompt", prompt, "--seed", "\(seed)", "--out", single])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(FileManager.default.contents(atPath: single),
+                           FileManager.default.contents(atPath: out + String(format: "/%06d.png", index)), "image \(index)")
+        }
+    }
+
+    func testBadLineNamesFileAndLine() throws {
+        let h = try DaemonHarness(test: self)
+        let file = h.dir + "/bad.jsonl"
+        try "{\"prompt\": \"ok\"}\n{\"prompt\": 3}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let r = h.mdd(["render", "--model", h.model, "--prompts", file, "--out-dir", h.dir + "/out"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("bad.jsonl:2:"), r.stderr)
+    }
+
+    func testPromptAndPromptsAreExclusive() throws {
+        let h = try DaemonHarness(test: self)
+        let r = h.mdd(["render", "--model", h.model, "--prompt", "x", "--prompts", "y.txt", "--out", h.dir + "/x.png"])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("exactly one of --prompt"), r.stderr)
+    }
+}
