@@ -2,7 +2,7 @@
 
 Setup (once):  python3 -m venv ~/fxenv && ~/fxenv/bin/pip install -r training/fixtures/requirements.txt
 Usage:         ~/fxenv/bin/python benchmarks/diffusers_bench.py configs/sd-turbo [--threads 2] [--runs 3] [--json]
-Compare with:  .build/release/mdd bench --config configs/sd-turbo --random-weights
+Side by side on the same weights: benchmarks/compare.py (which calls this with --weights)
 """
 import argparse
 import json
@@ -21,7 +21,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "training"))
 from mdiff import MDUNet2DConditionModel  # noqa: E402
 
 
-def load_components(folder):
+def load_weights(module, path):
+    from safetensors.torch import load_file
+    missing, unexpected = module.load_state_dict({k: v.float() for k, v in load_file(path).items()}, strict=False)
+    if missing or unexpected:
+        sys.exit(f"{path}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+
+
+def load_components(folder, weights=False):
     with open(os.path.join(folder, "text_encoder", "config.json")) as f:
         te = CLIPTextModel(CLIPTextConfig(**{k: v for k, v in json.load(f).items() if not k.startswith("_")})).eval()
     unet_cfg = UNet2DConditionModel.load_config(os.path.join(folder, "unet"))
@@ -32,6 +39,10 @@ def load_components(folder):
     vae_cfg = AutoencoderKL.load_config(os.path.join(folder, "vae"))
     vae_cls = AutoencoderTiny if vae_cfg.get("_class_name") == "AutoencoderTiny" else AutoencoderKL
     vae = vae_cls.from_config(vae_cfg).eval()
+    if weights:
+        load_weights(te, os.path.join(folder, "text_encoder", "model.safetensors"))
+        load_weights(unet, os.path.join(folder, "unet", "diffusion_pytorch_model.safetensors"))
+        load_weights(vae, os.path.join(folder, "vae", "diffusion_pytorch_model.safetensors"))
     return te, unet, vae
 
 
@@ -42,12 +53,13 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--size", type=int, default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--weights", action="store_true", help="load the folder's safetensors (else random init)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    te, unet, vae = load_components(a.folder)
+    te, unet, vae = load_components(a.folder, a.weights)
     factor = 2 ** (len(vae.config.block_out_channels) - 1)
     size = a.size or (unet.config["sample_size"] if isinstance(unet.config, dict) else unet.config.sample_size) * factor
-    ids = torch.randint(0, 1000, (1, 77))
+    ids = torch.randint(0, 1000, (1, te.config.max_position_embeddings))
     ucfg = unet.config if isinstance(unet.config, dict) else dict(unet.config)
     latents = torch.randn(1, ucfg["in_channels"], size // factor, size // factor)
     times = {"text_encoder": [], "unet": [], "decode": []}

@@ -1,0 +1,117 @@
+"""Side-by-side benchmark: our engine (`mdd bench`) and diffusers/PyTorch on the SAME weights, in one session.
+
+For a configs-only folder (configs/sd-turbo, configs/mobilediffusion-512) it first materialises random weights
+(PyTorch's default initialisation, torch.manual_seed(--weights-seed)) into a temporary diffusers folder — F32
+safetensors plus the CLIP tokenizer files — so both engines load identical bytes. A folder that already holds
+weights (models/shapes-md) is used as is. Each engine runs in its own process (so peak RSS is its own), with the
+same thread count, one warm-up and --runs timed runs; the table prints median milliseconds per stage, our
+GFLOP/s from the engine's FLOP count, peak RSS, and the ratios ours/diffusers (< 1 means we are faster).
+
+Setup (once):  python3 -m venv ~/fxenv && ~/fxenv/bin/pip install -r training/fixtures/requirements.txt
+               swift build -c release --product mdd
+Usage:         ~/fxenv/bin/python benchmarks/compare.py configs/mobilediffusion-512 [--runs 3] [--threads 2]
+               ~/fxenv/bin/python benchmarks/compare.py models/shapes-md --runs 20
+Not run by CI: it needs PyTorch and minutes of CPU.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+STAGES = ["text_encoder", "unet", "decode"]
+
+
+def has_weights(folder):
+    return any(n.endswith(".safetensors") for _, _, ns in os.walk(folder) for n in ns)
+
+
+def materialise(config_folder, out, seed):
+    """Random weights for every component of a configs-only folder, written as a loadable diffusers folder."""
+    import torch
+    from safetensors.torch import save_file
+
+    sys.path.insert(0, HERE)
+    sys.path.insert(0, os.path.join(ROOT, "training", "fixtures"))
+    from clip_vocab import clip_bpe, write_vocab_merges
+    from diffusers_bench import load_components
+
+    torch.manual_seed(seed)
+    shutil.copytree(config_folder, out, dirs_exist_ok=True)
+    te, unet, vae = load_components(config_folder)
+    files = {"text_encoder/model.safetensors": te, "unet/diffusion_pytorch_model.safetensors": unet,
+             "vae/diffusion_pytorch_model.safetensors": vae}
+    for path, module in files.items():
+        save_file({k: v.contiguous() for k, v in module.state_dict().items()}, os.path.join(out, path))
+    if not os.path.isdir(os.path.join(out, "tokenizer")):
+        vocab, merges = clip_bpe()
+        write_vocab_merges(os.path.join(out, "tokenizer"), vocab, merges)
+
+
+def run_json(cmd, env=None):
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout[res.stdout.index("{"):])
+
+
+def ours(mdd, folder, runs, threads):
+    r = run_json([mdd, "bench", "--model", folder, "--runs", str(runs), "--threads", str(threads), "--json"])
+    st = {s["name"]: s for s in r["stages"]}
+    ms = {"text_encoder": st["tokenize"]["medianMs"] + st["text_encoder"]["medianMs"], "unet": st["unet"]["medianMs"],
+          "decode": st["decode"]["medianMs"]}
+    return {"ms": ms, "gflop": {k: st[k].get("gflop") for k in STAGES}, "rss": r["peakRSSMB"], "peak": r["sgemmPeakGFLOPS"],
+            "core": r["blasCore"], "size": f"{r['width']}x{r['height']}"}
+
+
+def theirs(python, folder, runs, threads):
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    r = run_json([python, os.path.join(HERE, "diffusers_bench.py"), folder, "--runs", str(runs), "--threads", str(threads),
+                  "--weights", "--json"], env)
+    return {"ms": {k: r["median_ms"][k] for k in STAGES}, "rss": r["peak_rss_mb"], "engine": r["engine"]}
+
+
+def table(name, a, b):
+    print(f"\n{name} at {a['size']}, same weights, OpenBLAS '{a['core']}', measured sgemm peak {a['peak']:.0f} GFLOP/s; "
+          f"vs {b['engine']}")
+    print(f"{'stage':<14}{'ours ms':>10}{'diffusers ms':>14}{'ours/diff':>11}{'ours GFLOP/s':>14}{'% of peak':>11}")
+    for k in STAGES + ["total"]:
+        x = sum(a["ms"].values()) if k == "total" else a["ms"][k]
+        y = sum(b["ms"].values()) if k == "total" else b["ms"][k]
+        flop = sum(v or 0 for v in a["gflop"].values()) if k == "total" else a["gflop"][k]
+        rate = flop / (x / 1000) if flop else None
+        print(f"{k:<14}{x:>10.1f}{y:>14.1f}{x / y:>11.2f}" + (f"{rate:>14.1f}{100 * rate / a['peak']:>10.1f}%" if rate else ""))
+    print(f"{'peak RSS MB':<14}{a['rss']:>10.0f}{b['rss']:>14.0f}{a['rss'] / b['rss']:>11.2f}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("folder", help="configs-only folder (random weights are made) or a model folder with weights")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--weights-seed", type=int, default=0)
+    ap.add_argument("--mdd", default=os.path.join(ROOT, ".build", "release", "mdd"))
+    ap.add_argument("--keep", help="write the materialised weights here and keep them (default: a temporary folder)")
+    a = ap.parse_args()
+    tmp = None
+    folder = a.folder
+    if not has_weights(folder):
+        folder = a.keep or tempfile.mkdtemp(prefix="mdd-compare-")
+        tmp = None if a.keep else folder
+        print(f"materialising random weights (seed {a.weights_seed}) for {a.folder} in {folder} ...", flush=True)
+        materialise(a.folder, folder, a.weights_seed)
+    try:
+        b = theirs(sys.executable, folder, a.runs, a.threads)
+        x = ours(a.mdd, folder, a.runs, a.threads)
+        table(os.path.basename(a.folder.rstrip("/")), x, b)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
