@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
         let blas = try reportingEngineErrors { try BLAS.get() }
         if let threads { blas.threads = threads }
         let loadStart = Date()
-        let engine = try reportingEngineErrors { try TextToImage(folder: folder, source: randomWeights ? .random(seed: weightsSeed) : .file) }
+        let engine = try reportingEngineErrors { try TextToImage(folder: folder, source: randomWeights ? .random(seed: weightsSeed) : .file, embeddingCacheBytes: 0) }
         let loadSeconds = Date().timeIntervalSince(loadStart)
         let request = RenderRequest(prompt: "a red circle to the left of a blue square", seed: 1, steps: steps,
                                     guidance: guidance, width: width, height: height)

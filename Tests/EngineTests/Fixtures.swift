@@ -39,14 +39,16 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Float = 1e-4, atol:
 }
 
 /// Renders every case of a model's reference.json and checks ±1 level on ≥ 99.9 % of the 8-bit values.
-func assertRendersMatch(_ m: TextToImage, model name: String, file: StaticString = #filePath, line: UInt = #line) throws {
-    let info = try Fixtures.json("models/\(name)/reference.json")
+func assertRendersMatch(_ m: TextToImage, reference: String? = nil, model name: String, file: StaticString = #filePath,
+                        line: UInt = #line) throws {
+    let dir = reference ?? "models/\(name)"
+    let info = try Fixtures.json("\(dir)/reference.json")
     for c in info["renders"] as! [[String: Any]] {
         let req = RenderRequest(prompt: c["prompt"] as! String, negativePrompt: c["negative_prompt"] as? String,
                                 seed: (c["seed"] as! NSNumber).uint64Value, steps: c["steps"] as! Int,
                                 guidance: Float(c["guidance"] as! Double), width: c["width"] as? Int, height: c["height"] as? Int)
         let image = try m.render(req)
-        let expected = try Fixtures.tensor("models/\(name)/reference.safetensors", c["key"] as! String)
+        let expected = try Fixtures.tensor("\(dir)/reference.safetensors", c["key"] as! String)
         XCTAssertEqual(image.rgb.count, expected.count, file: file, line: line)
         var off = 0, maxDiff = 0
         for (a, b) in zip(image.rgb, expected.data) {

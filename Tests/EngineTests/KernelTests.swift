@@ -156,3 +156,40 @@ final class VectorMathTests: XCTestCase {
         }
     }
 }
+
+/// The text-embedding cache: hits return exactly what a miss computes; least recently used entries go first.
+final class EmbeddingCacheTests: XCTestCase {
+    func testHitsAreExactAndLRUEvicts() throws {
+        let cache = EmbeddingCache(capacityBytes: 2 * 4 * MemoryLayout<Float>.size)  // room for two [1, 2, 2] entries
+        var computed = 0
+        func ctx(_ ids: [Int32]) -> Tensor {
+            cache.context(for: ids) { computed += 1; return Tensor(shape: [1, 2, 2], data: ids.map(Float.init) + [0, 0, 0]) }
+        }
+        let a = ctx([1]), b = ctx([2])
+        XCTAssertEqual(ctx([1]).data, a.data)
+        XCTAssertEqual(computed, 2)
+        _ = ctx([3])  // evicts [2], the least recently used
+        XCTAssertEqual(cache.stats, EmbeddingCache.Stats(hits: 1, misses: 3, entries: 2, bytes: 32))
+        _ = ctx([1])
+        XCTAssertEqual(computed, 3, "[1] was used after [2], so it stayed")
+        _ = ctx([2])
+        XCTAssertEqual(computed, 4, "[2] was evicted")
+        XCTAssertEqual(b.data, ctx([2]).data)
+    }
+
+    func testDisabledCacheAlwaysComputes() {
+        let cache = EmbeddingCache(capacityBytes: 0)
+        var computed = 0
+        for _ in 0..<3 { _ = cache.context(for: [7]) { computed += 1; return Tensor(shape: [1, 1, 1], data: [1]) } }
+        XCTAssertEqual(computed, 3)
+    }
+
+    func testRenderWithCacheHitIsBitIdentical() throws {
+        let m = try TextToImage(folder: Fixtures.path("models/sd-tiny"))
+        let req = RenderRequest(prompt: "a cached prompt", negativePrompt: "blurry", seed: 5, steps: 2, guidance: 3)
+        let miss = try m.render(req)
+        let hit = try m.render(req)
+        XCTAssertGreaterThanOrEqual(m.embeddings.stats.hits, 2)
+        XCTAssertEqual(miss.png, hit.png)
+    }
+}

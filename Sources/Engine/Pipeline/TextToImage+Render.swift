@@ -17,8 +17,9 @@ extension TextToImage {
         if cfg { ids.insert(tokenizer.encode(r.negativePrompt ?? ""), at: 0) }
         t.tokenizeMs = clock.lap()
 
-        // 2. Text encoder → context [B, 77, D].
-        let context = try textEncoder(ids)
+        // 2. Text encoder → context [B, L, D], one prompt at a time through the embedding cache (a batch of two
+        //    would give the same values; encoding rows alone makes cache hits bit-identical to misses).
+        let context = Tensor.concat(first: try ids.map { row in try embeddings.context(for: row) { try textEncoder([row]) } })
         t.textEncoderMs = clock.lap()
         work.textEncoderFlops = GEMM.flops - flops
         flops = GEMM.flops

@@ -17,14 +17,19 @@ public final class TextToImage: @unchecked Sendable {
     /// SHA-256 over the weight files (text encoder, UNet, VAE), identifying the exact weights.
     public let weightsSHA256: String
     let lock = NSLock()
+    /// Text-encoder outputs by token ids (see EmbeddingCache); shared by every render of this instance.
+    public let embeddings: EmbeddingCache
 
     /// Path of the scheduler config in use (the folder's, unless overridden).
     public let schedulerConfigPath: String
 
     /// Loads every component of a diffusers-format folder; errors name the file and field or tensor.
     /// `source: .random(seed:)` builds the model from its configs alone, with deterministic random weights.
-    public init(folder: String, source: WeightSource = .file, schedulerConfig: String? = nil) throws {
+    /// `embeddingCacheBytes` bounds the text-embedding cache (0 turns it off, as benchmarks do).
+    public init(folder: String, source: WeightSource = .file, schedulerConfig: String? = nil,
+                embeddingCacheBytes: Int = 64 << 20) throws {
         self.folder = folder
+        embeddings = EmbeddingCache(capacityBytes: embeddingCacheBytes)
         _ = try BLAS.get()
         _ = MemoryTuning.applied
         var isDir: ObjCBool = false
