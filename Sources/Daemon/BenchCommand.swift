@@ -16,6 +16,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Steps.") var steps = 1
     @Option(help: "Guidance scale.") var guidance: Float = 0
     @Option(help: "BLAS threads (default: OpenBLAS's choice).") var threads: Int?
+    @Option(help: "Throughput mode: this many engines render --runs images each, in parallel threads (as `mdd serve --workers`); prints images/s.")
+    var workers: Int?
     @Flag(help: "Print one JSON document.") var json = false
 
     func run() throws {
@@ -23,6 +25,7 @@ struct BenchCommand: ParsableCommand {
         let folder = try config ?? ModelLocator.resolve(model)
         let blas = try reportingEngineErrors { try BLAS.get() }
         if let threads { blas.threads = threads }
+        if let workers { return try throughput(folder: folder, workers: workers, blas: blas) }
         let loadStart = Date()
         let engine = try reportingEngineErrors { try TextToImage(folder: folder, source: randomWeights ? .random(seed: weightsSeed) : .file, embeddingCacheBytes: 0) }
         let loadSeconds = Date().timeIntervalSince(loadStart)
@@ -41,4 +44,51 @@ struct BenchCommand: ParsableCommand {
             print(report.table())
         }
     }
+
+    /// Images per second with `workers` engines rendering distinct seeds at once (one warm-up image each first).
+    private func throughput(folder: String, workers: Int, blas: BLAS) throws {
+        guard (1...64).contains(workers) else { throw ValidationError("--workers must be 1…64") }
+        let source: WeightSource = randomWeights ? .random(seed: weightsSeed) : .file
+        let engines = try (0..<workers).map { _ in try reportingEngineErrors { try TextToImage(folder: folder, source: source, embeddingCacheBytes: 0) } }
+        @Sendable func request(_ i: Int) -> RenderRequest {
+            RenderRequest(prompt: "a red circle number \(i)", seed: UInt64(i), steps: steps, guidance: guidance, width: width, height: height)
+        }
+        let perWorker = max(1, runs)
+        let failures = ErrorBox()
+        let ready = DispatchGroup(), go = DispatchSemaphore(value: 0), done = DispatchGroup()
+        for (w, engine) in engines.enumerated() {
+            ready.enter(); done.enter()
+            Thread {
+                // Warm-up, not timed.
+                do { _ = try engine.render(request(1_000_000 + w)) } catch { failures.set(error) }
+                ready.leave()
+                go.wait()
+                for i in 0..<perWorker {
+                    do { _ = try engine.render(request(w * perWorker + i)) } catch { failures.set(error) }
+                }
+                done.leave()
+            }.start()
+        }
+        ready.wait()
+        let start = Date()
+        for _ in engines { go.signal() }
+        done.wait()
+        let seconds = Date().timeIntervalSince(start)
+        if let e = failures.error { throw CommandFailure(message: "\(e)") }
+        let images = workers * perWorker
+        let rate = Double(images) / seconds
+        if json {
+            print(#"{"workers": \#(workers), "blasThreads": \#(blas.threads), "images": \#(images), "seconds": \#(seconds), "imagesPerSecond": \#(rate)}"#)
+        } else {
+            print(String(format: "%@: %d workers x %d BLAS threads: %d images in %.2f s = %.1f images/s (%.1f ms/image/worker)",
+                         engines[0].modelName, workers, blas.threads, images, seconds, rate, seconds * 1000 / Double(perWorker)))
+        }
+    }
+}
+
+/// The first error raised on any benchmark thread.
+private final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var error: Error?
+    func set(_ e: Error) { lock.withLock { if error == nil { error = e } } }
 }

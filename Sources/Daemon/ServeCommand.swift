@@ -9,8 +9,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("state-dir"), help: "Queue database and outputs (default: $XDG_STATE_HOME/mdd, /var/lib/mdd as root).") var stateDir: String?
     @Option(help: "Control socket (default: $MDD_SOCKET, $XDG_RUNTIME_DIR/mdd/mdd.sock, /run/mdd/mdd.sock as root).") var socket: String?
     @Option(help: "diffusers-format model folder (default: the embedded model).") var model: String?
-    @Option(help: "JSON config file (keys: state_dir, socket, model, output_dir, workers, lease_seconds, drain_timeout_seconds, allowed_uids, allowed_gids, log_level).") var config: String?
-    @Option(help: "Render workers.") var workers: Int?
+    @Option(help: "JSON config file (keys: state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds, drain_timeout_seconds, allowed_uids, allowed_gids, log_level).") var config: String?
+    @Option(help: "Render workers, each with its own copy of the model (measure with `mdd bench --workers`).") var workers: Int?
+    @Option(name: .customLong("blas-threads"), help: "OpenBLAS threads per large matrix product (default: all cores).") var blasThreads: Int?
     @Option(name: .customLong("lease-seconds"), help: "Lease length; renewed while rendering.") var leaseSeconds: Double?
     @Option(name: .customLong("drain-timeout"), help: "Seconds a graceful stop waits for running jobs before releasing them.") var drainTimeout: Double?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String?
@@ -23,6 +24,7 @@ struct ServeCommand: ParsableCommand {
             throw CommandFailure(message: "\(error)")
         }
         if let workers { c.workers = workers }
+        if let blasThreads { c.blasThreads = blasThreads }
         if let leaseSeconds { c.leaseSeconds = leaseSeconds }
         if let drainTimeout { c.drainTimeoutSeconds = drainTimeout }
         if let logLevel { c.logLevel = logLevel }

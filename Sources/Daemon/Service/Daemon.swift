@@ -30,18 +30,23 @@ final class Daemon: @unchecked Sendable {
         options.leaseSeconds = c.leaseSeconds
         let store = try JobStore(path: c.databasePath, options: options)
         try recover(store)
-        log.info("loading model", metadata: ["path": "\(c.modelPath)"])
-        let engine = try TextToImage(folder: c.modelPath)
+        log.info("loading model", metadata: ["path": "\(c.modelPath)", "workers": "\(c.workers)"])
+        // One engine per worker: an engine renders one image at a time (its scratch buffers are its own), and the
+        // engine's non-GEMM work runs on the calling thread, so two workers keep two cores busy on small models.
+        let engines = try (0..<c.workers).map { _ in try TextToImage(folder: c.modelPath) }
+        let engine = engines[0]
         let blas = try BLAS.get()
+        if let t = c.blasThreads { blas.threads = t }
         log.info("model ready", metadata: ["model": "\(engine.modelName)", "sha256": "\(engine.weightsSHA256.prefix(16))",
-                                           "blas": "OpenBLAS \(blas.coreName) (\(blas.coreSource)), \(blas.threads) threads"])
+                                           "blas": "OpenBLAS \(blas.coreName) (\(blas.coreSource)), \(blas.threads) threads per GEMM",
+                                           "workers": "\(c.workers)"])
         let wake = WakeSignal()
         let context = DaemonContext(configuration: c, store: store, engine: engine, wake: wake, log: log) { [events] drain in
             events.send(.shutdown(drain: drain))
         }
         let output = OutputStore(root: c.outputDir)
         context.workers = (0..<c.workers).map { i in
-            RenderWorker(id: "\(Self.hostname()):\(getpid()):w\(i)", store: store, engine: engine, output: output, wake: wake, log: log)
+            RenderWorker(id: "\(Self.hostname()):\(getpid()):w\(i)", store: store, engine: engines[i], output: output, wake: wake, log: log)
         }
         let server = ControlServer(path: c.socketPath, router: RequestRouter(context: context),
                                    access: PeerAccess(extraUIDs: c.allowedUIDs, extraGIDs: c.allowedGIDs), log: log)

@@ -8,6 +8,9 @@ struct DaemonConfiguration: Sendable {
     var modelPath: String
     var outputDir: String
     var workers = 1
+    /// OpenBLAS threads per large GEMM (nil: OpenBLAS's default, all cores). With several workers, 1 avoids
+    /// oversubscribing the cores.
+    var blasThreads: Int?
     var leaseSeconds = 60.0
     var drainTimeoutSeconds = 120.0
     /// Extra uids/gids allowed on the socket besides the daemon's own uid and root.
@@ -17,7 +20,7 @@ struct DaemonConfiguration: Sendable {
 
     var databasePath: String { stateDir + "/queue.sqlite" }
 
-    /// Keys of the config file (JSON): state_dir, socket, model, output_dir, workers, lease_seconds,
+    /// Keys of the config file (JSON): state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds,
     /// drain_timeout_seconds, allowed_uids, allowed_gids, log_level.
     static func load(file: String?, stateDir: String?, socket: String?, model: String?) throws -> DaemonConfiguration {
         var json: [String: Any] = [:]
@@ -45,12 +48,14 @@ struct DaemonConfiguration: Sendable {
             modelPath: try ModelLocator.resolve(model ?? str("model")),
             outputDir: try str("output_dir") ?? state + "/outputs")
         if let w = try num("workers") { c.workers = Int(w) }
+        if let t = try num("blas_threads") { c.blasThreads = Int(t) }
         if let l = try num("lease_seconds") { c.leaseSeconds = l }
         if let d = try num("drain_timeout_seconds") { c.drainTimeoutSeconds = d }
         c.allowedUIDs = (json["allowed_uids"] as? [NSNumber])?.map(\.uint32Value) ?? []
         c.allowedGIDs = (json["allowed_gids"] as? [NSNumber])?.map(\.uint32Value) ?? []
         if let l = try str("log_level") { c.logLevel = l }
         guard (1...16).contains(c.workers) else { throw ConfigError("workers must be 1…16, got \(c.workers)") }
+        if let t = c.blasThreads, !(1...256).contains(t) { throw ConfigError("blas_threads must be 1…256, got \(t)") }
         guard c.leaseSeconds >= 1 else { throw ConfigError("lease_seconds must be ≥ 1") }
         return c
     }
