@@ -1,8 +1,8 @@
 """A cached latent dataset for stages 2 and 3: N scenes rendered and encoded once by the stage-1 VAE, so the
 diffusion and GAN stages spend their CPU on the UNet, not on re-encoding images.
 
-Stores the posterior mean and standard deviation (F16, [N, 8, 16, 16] each, already multiplied by the VAE's
-scaling factor) and the prompts, in $MDD_TRAIN_DIR/latents-<seed>.pt (written atomically).
+Stores the posterior mean (F16, [N, 8, 16, 16], already multiplied by the VAE's scaling factor; the VAE was
+trained on its mean, see train_vae.py) and the prompts, in $MDD_TRAIN_DIR/latents-<seed>.pt (written atomically).
 
   python -m shapes.latents --count 60000          (from training/; needs $MDD_TRAIN_DIR/vae/final)
 """
@@ -25,11 +25,11 @@ def cache_path(seed):
 
 
 class LatentCache:
-    """Random minibatches of (latent sample, prompt) from the cache; deterministic per (seed, step)."""
+    """Random minibatches of (latent, prompt) from the cache; deterministic per (seed, step)."""
 
     def __init__(self, seed):
         d = torch.load(cache_path(seed))
-        self.mean, self.std, self.prompts = d["mean"], d["std"], d["prompts"]
+        self.mean, self.prompts = d["mean"], d["prompts"]
 
     def __len__(self):
         return len(self.prompts)
@@ -37,26 +37,24 @@ class LatentCache:
     def batch(self, step, size, seed=0):
         g = torch.Generator().manual_seed(seed * 1_000_003 + step)
         idx = torch.randint(0, len(self), (size,), generator=g)
-        z = self.mean[idx].float() + self.std[idx].float() * torch.randn((size,) + self.mean.shape[1:], generator=g)
-        return z, [self.prompts[i] for i in idx.tolist()]
+        return self.mean[idx].float(), [self.prompts[i] for i in idx.tolist()]
 
 
 @torch.no_grad()
 def build(count, seed, chunk=64):
     vae = AutoencoderKL.from_pretrained(os.path.join(train_root(), "vae", "final")).eval()
     scale = vae.config.scaling_factor
-    means, stds, prompts = [], [], []
+    means, prompts = [], []
     t0 = time.time()
     for step in range((count + chunk - 1) // chunk):
         x, p, _ = batch(seed=seed, step=step, size=min(chunk, count - step * chunk))
         post = vae.encode(x).latent_dist
         means.append((post.mean * scale).half())
-        stds.append((post.std * scale).half())
         prompts += p
         if step % 50 == 0:
             print(f"{len(prompts)} / {count} encoded, {len(prompts) / (time.time() - t0):.0f} img/s", flush=True)
     out = cache_path(seed)
-    torch.save({"mean": torch.cat(means), "std": torch.cat(stds), "prompts": prompts, "scaling_factor": scale}, out + ".tmp")
+    torch.save({"mean": torch.cat(means), "prompts": prompts, "scaling_factor": scale}, out + ".tmp")
     os.replace(out + ".tmp", out)
     print(f"wrote {out}: {len(prompts)} latents in {time.time() - t0:.0f} s")
 

@@ -15,13 +15,15 @@ TOKEN_LENGTH = 40
 TEXT_CONFIG = dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=4,
                    max_position_embeddings=TOKEN_LENGTH, hidden_act="quick_gelu", projection_dim=256)
 
+# Sized for CPU training (measured, 2 threads, batch 64, fwd+bwd with the text encoder): this config 41 img/s,
+# 10.1 M; with layers_per_block [1, 1, 2] and full 3x3 convs at 16x16 it was 13.7 M and 25 img/s.
 UNET_CONFIG = dict(
-    sample_size=16, in_channels=8, out_channels=8, block_out_channels=[64, 128, 256], layers_per_block=[1, 1, 2],
+    sample_size=16, in_channels=8, out_channels=8, block_out_channels=[64, 128, 256], layers_per_block=[1, 1, 1],
     down_block_types=["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
     up_block_types=["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
     attention_head_dim=[2, 4, 8], transformer_layers_per_block=[1, 1, 1], cross_attention_dim=256,
     use_linear_projection=True, norm_num_groups=32,
-    md_separable_conv=[False, True, True], md_self_attention=[False, False, True], md_mid_block_layers=2,
+    md_separable_conv=[True, True, True], md_self_attention=[False, False, True], md_mid_block_layers=2,
     md_shared_kv=True, md_ff_activation="swiglu", md_ff_mult=4, md_attention_activation="softmax",
 )
 

@@ -39,8 +39,9 @@ public final class TextToImage: @unchecked Sendable {
         let index = try? ConfigReader(path: folder + "/model_index.json")
         modelName = (index?.json["_name_or_path"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? URL(fileURLWithPath: folder).lastPathComponent
         let hasTokenizer = FileManager.default.fileExists(atPath: folder + "/tokenizer")
-        tokenizer = source != .file && !hasTokenizer ? try CLIPTokenizer.byteLevel() : try CLIPTokenizer.load(folder: folder + "/tokenizer")
         textEncoder = try CLIPTextModel(folder: folder + "/text_encoder", source: source)
+        tokenizer = source != .file && !hasTokenizer ? try CLIPTokenizer.byteLevel(maxLength: textEncoder.config.maxPositions)
+                                                     : try CLIPTokenizer.load(folder: folder + "/tokenizer")
         unet = try UNet2DConditionModel(folder: folder + "/unet", source: source)
         vae = try loadVAEDecoder(folder: folder + "/vae", source: source)
         schedulerConfigPath = schedulerConfig ?? folder + "/scheduler/scheduler_config.json"

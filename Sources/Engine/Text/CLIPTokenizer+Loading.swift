@@ -31,12 +31,12 @@ extension CLIPTokenizer {
 
     /// A character-level CLIP tokenizer (the 512 byte-level symbols, no merges) for configs that ship no
     /// vocabulary, e.g. benchmarking with random weights.
-    public static func byteLevel() throws -> CLIPTokenizer {
+    public static func byteLevel(maxLength: Int = 77) throws -> CLIPTokenizer {
         var vocab: [String: Int32] = [:]
         for (i, s) in (ByteAlphabet.table + ByteAlphabet.table.map { $0 + "</w>" }).enumerated() { vocab[s] = Int32(i) }
         vocab["<|startoftext|>"] = 512
         vocab["<|endoftext|>"] = 513
-        return try CLIPTokenizer(vocab: vocab, merges: [])
+        return try CLIPTokenizer(vocab: vocab, merges: [], maxLength: maxLength)
     }
 
     /// A special token written as a string or as an AddedToken dict {"content": …}.
