@@ -61,8 +61,10 @@ def analyse(img):
     bg = background_color(img)
     d_bg = np.linalg.norm(img - bg, axis=-1)
     d_pal = np.linalg.norm(img[:, :, None, :] - PALETTE[None, None], axis=-1)
-    # A palette colour equal to the background cannot be an object colour.
-    d_pal[:, :, np.linalg.norm(PALETTE - bg, axis=-1) < 30] = np.inf
+    # A palette colour close to the background cannot be an object colour (the grammar never draws an object in
+    # the background's colour): black (20,20,20) on a black (0,0,0) background is 35 apart, and soft dark edges
+    # of generated objects would otherwise read as "black" ghost objects.
+    d_pal[:, :, np.linalg.norm(PALETTE - bg, axis=-1) < 40] = np.inf
     label = d_pal.argmin(-1)
     is_obj = d_pal.min(-1) < d_bg
     objects = []

@@ -41,7 +41,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-5)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--ema", type=float, default=0.995, help="EMA decay of the generator (short runs need a short horizon)")
     ap.add_argument("--rec", type=float, default=1.0, help="weight of the reconstruction loss")
     ap.add_argument("--save-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
@@ -99,7 +100,7 @@ def main():
         g_opt.step()
         with torch.no_grad():
             for p, q in zip(unet.parameters(), ema.parameters()):
-                q.mul_(0.999).add_(p, alpha=0.001)
+                q.mul_(a.ema).add_(p, alpha=1 - a.ema)
         step += 1
         elapsed += time.time() - t0
         if step % 25 == 0:

@@ -1,0 +1,59 @@
+"""Stage-1 quality on held-out images: PSNR and SSIM of VAE reconstructions (posterior mean → decoder), over
+scenes of both splits (seen colour–shape pairs, and the held-out pairs no training image contains), plus ShapesEval
+on the reconstructions: the ceiling the diffusion model can reach through this decoder.
+
+  python -m shapes.eval_vae [--count 300]          (from training/)
+"""
+import argparse
+import json
+import os
+import random
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import AutoencoderKL
+
+from .evaluate import analyse, score, summarize
+from .grammar import sample_scene
+from .latents import train_root
+from .render import render
+
+
+def ssim(a, b):
+    """Mean SSIM of [B, 3, H, W] images in [0, 1], 11x11 Gaussian window (σ 1.5), per channel (Wang et al. 2004)."""
+    g = torch.exp(-((torch.arange(11) - 5.0) ** 2) / (2 * 1.5 ** 2))
+    w = (g[:, None] * g[None, :] / g.sum() ** 2).expand(3, 1, 11, 11)
+    mu_a, mu_b = F.conv2d(a, w, groups=3), F.conv2d(b, w, groups=3)
+    saa = F.conv2d(a * a, w, groups=3) - mu_a ** 2
+    sbb = F.conv2d(b * b, w, groups=3) - mu_b ** 2
+    sab = F.conv2d(a * b, w, groups=3) - mu_a * mu_b
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    return (((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (saa + sbb + c2))).mean(dim=(1, 2, 3))
+
+
+@torch.no_grad()
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=300)
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    vae = AutoencoderKL.from_pretrained(os.path.join(train_root(), "vae", "final")).eval()
+    rng = random.Random(4242)  # a seed no training batch uses
+    report = {}
+    for split in ["train", "heldout"]:
+        scenes = [sample_scene(rng, split=split, kind=["single", "count", "relation"][i % 3]) for i in range(a.count)]
+        imgs = np.stack([render(rng, s) for s in scenes])
+        x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 127.5 - 1
+        y = torch.cat([vae.decode(vae.encode(x[i:i + 50]).latent_dist.mean).sample for i in range(0, len(x), 50)]).clamp(-1, 1)
+        x01, y01 = (x + 1) / 2, (y + 1) / 2
+        mse = ((x01 - y01) ** 2).mean(dim=(1, 2, 3))
+        out = ((y01 * 255).round().byte().permute(0, 2, 3, 1).numpy())
+        results = [(s, score(s, analyse(o))) for s, o in zip(scenes, out)]
+        report[split] = {"images": a.count, "psnr_db": float((10 * torch.log10(1 / mse)).mean()),
+                         "ssim": float(ssim(x01, y01).mean()), "shapes_eval": summarize(results)}
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
