@@ -36,9 +36,11 @@ def ssim(a, b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=300)
+    ap.add_argument("--which", default="final-decoder", help="final (stage 1) or final-decoder (stage 1b)")
     a = ap.parse_args()
-    torch.set_num_threads(2)
-    vae = AutoencoderKL.from_pretrained(os.path.join(train_root(), "vae", "final")).eval()
+    torch.set_num_threads(1)
+    ap_dir = os.path.join(train_root(), "vae", a.which)
+    vae = AutoencoderKL.from_pretrained(ap_dir).eval()
     rng = random.Random(4242)  # a seed no training batch uses
     report = {}
     for split in ["train", "heldout"]:

@@ -46,7 +46,9 @@ def render(mdd, model, items, out, steps, guidance):
     t0 = time.time()
     cmd = [mdd, "render", "--model", model, "--prompts", path, "--out-dir", os.path.join(out, "images"),
            "--steps", str(steps), "--guidance", str(guidance), "--json"]
-    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    # One BLAS thread: 128x128 products are small, and spinning BLAS threads crawl when training shares the cores.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+    res = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     timings = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
     return time.time() - t0, timings
 

@@ -25,13 +25,13 @@ def save_f16(state, path):
     save_file({k: v.detach().to(torch.float16).contiguous() for k, v in state.items()}, path)
 
 
-def export(out, stage="unet"):
+def export(out, stage="unet", weights="ema"):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     tok, te, unet = build()
     ckpt = torch.load(os.path.join(train_dir(stage), "checkpoint.pt"))
-    te.load_state_dict(ckpt["ema_te"])
-    unet.load_state_dict(ckpt["ema_unet"])
+    te.load_state_dict(ckpt["ema_te" if weights == "ema" else "te"])
+    unet.load_state_dict(ckpt["ema_unet" if weights == "ema" else "unet"])
     vocab, merges = tokenizer_vocab()
     write_vocab_merges(os.path.join(out, "tokenizer"), vocab, merges)
     with open(os.path.join(out, "tokenizer", "tokenizer_config.json"), "w") as f:
@@ -42,7 +42,9 @@ def export(out, stage="unet"):
     save_f16(te.state_dict(), os.path.join(out, "text_encoder", "model.safetensors"))
     unet.save_config(os.path.join(out, "unet"))
     save_f16(unet.state_dict(), os.path.join(out, "unet", "diffusion_pytorch_model.safetensors"))
-    vae = AutoencoderKL.from_pretrained(os.path.join(train_dir("vae"), "final"))
+    # The stage-1b decoder when it exists (same encoder and latent space, sharper small shapes).
+    vae_dir = os.path.join(train_dir("vae"), "final-decoder")
+    vae = AutoencoderKL.from_pretrained(vae_dir if os.path.isdir(vae_dir) else os.path.join(train_dir("vae"), "final"))
     os.makedirs(os.path.join(out, "vae"))
     vae.save_config(os.path.join(out, "vae"))
     save_f16(vae.state_dict(), os.path.join(out, "vae", "diffusion_pytorch_model.safetensors"))
@@ -52,6 +54,9 @@ def export(out, stage="unet"):
     with open(os.path.join(out, "model_index.json"), "w") as f:
         json.dump({"_class_name": "StableDiffusionPipeline", "_name_or_path": "shapes-md"}, f, indent=1)
     assert UNET_CONFIG["sample_size"] == unet.config["sample_size"]
+    card = os.path.join(os.path.dirname(__file__), "MODEL_CARD.md")
+    if stage == "distill" and os.path.exists(card):
+        shutil.copy(card, os.path.join(out, "README.md"))
     total = sum(os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(out) for n in ns)
     print(f"exported {out}: {total / 1e6:.1f} MB")
 
@@ -60,5 +65,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--checkpoint", default="unet")
+    ap.add_argument("--weights", default="ema", choices=["ema", "raw"], help="the EMA weights (shipped) or the raw ones")
     a = ap.parse_args()
-    export(a.out, a.checkpoint)
+    export(a.out, a.checkpoint, a.weights)

@@ -98,9 +98,10 @@ def main():
         g_loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         g_opt.step()
+        decay = min(a.ema, (1 + step) / (10 + step))  # EMA warm-up, as in train_unet
         with torch.no_grad():
             for p, q in zip(unet.parameters(), ema.parameters()):
-                q.mul_(a.ema).add_(p, alpha=1 - a.ema)
+                q.mul_(decay).add_(p, alpha=1 - decay)
         step += 1
         elapsed += time.time() - t0
         if step % 25 == 0:
