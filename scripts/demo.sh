@@ -12,16 +12,9 @@ BIN="$ROOT/.build/release"
 DEMO="${MDD_DEMO_DIR:-/tmp/mdd-demo}"
 mkdir -p "$DEMO"
 SOCK="$DEMO/mdd.sock"
-MODEL_ARGS=()
-if [ -f "$ROOT/models/shapes-md/model_index.json" ]; then
-    echo "==> model: the embedded default (models/shapes-md)"
-else
-    # The trained default model has not landed yet: use the random-weight test model so that the whole
-    # service path runs. Its images are noise, not shapes.
-    echo "==> model: Tests/EngineTests/Fixtures/models/md8-tiny (random weights: the images are noise until the trained default model ships)"
-    MODEL_ARGS=(--model "$ROOT/Tests/EngineTests/Fixtures/models/md8-tiny")
-fi
-"$BIN/mdd" serve --state-dir "$DEMO/state" --socket "$SOCK" "${MODEL_ARGS[@]}" >"$DEMO/mdd.log" 2>&1 &
+[ -f "$ROOT/models/shapes-md/model_index.json" ] || { echo "models/shapes-md is missing: the embedded default model ships with the repository" >&2; exit 1; }
+echo "==> model: the embedded default, models/shapes-md (see its README.md for what it can and cannot draw yet)"
+"$BIN/mdd" serve --state-dir "$DEMO/state" --socket "$SOCK" >"$DEMO/mdd.log" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do "$BIN/mdctl" --socket "$SOCK" health >/dev/null 2>&1 && break; sleep 0.1; done

@@ -2,7 +2,9 @@
 # Retrains the embedded default model (models/shapes-md) from scratch on this machine's CPU, with the settings
 # the shipped model was trained with. Checkpoints and the latent cache go to $MDD_TRAIN_DIR (default
 # ~/mdd-train, outside git); every stage resumes where it stopped when rerun. Needs the Python environment of
-# training/fixtures/requirements.txt ($PYTHON, default ~/fxenv/bin/python).
+# training/fixtures/requirements.txt ($PYTHON, default ~/fxenv/bin/python). To train longer, rerun with larger
+# *_STEPS (the cosine schedule stretches to the new end); after extending stage 2, remove $MDD_TRAIN_DIR/distill
+# so that stage 3 starts again from the new teacher.
 #
 #   bash training/shapes/retrain.sh            then   bash training/shapes/evaluate.sh
 set -euo pipefail
@@ -12,9 +14,10 @@ export PYTHONPATH=.
 T=${MDD_TRAIN_DIR:-$HOME/mdd-train}
 
 $PY -m shapes.selfcheck 600 > /dev/null                        # the analyser reads ground truth back first
-$PY -m shapes.train_vae --steps "${VAE_STEPS:-600}"           # stage 1: VAE, 8-channel 16x16 latents
+$PY -m shapes.train_vae --steps "${VAE_STEPS:-900}"           # stage 1: VAE, 8-channel 16x16 latents
+$PY -m shapes.train_decoder --steps "${DECODER_STEPS:-1600}"  # stage 1b: decoder alone, sharper small shapes
 [ -f "$T/latents-2.pt" ] || $PY -m shapes.latents --count "${LATENTS:-32000}"
-$PY -m shapes.train_unet --steps "${UNET_STEPS:-3000}"        # stage 2: diffusion pre-training (the teacher)
+$PY -m shapes.train_unet --steps "${UNET_STEPS:-2000}" --batch 48        # stage 2: diffusion pre-training (the teacher)
 $PY -m shapes.train_gan --steps "${GAN_STEPS:-1000}"          # stage 3: DiffusionGAN one-step fine-tuning
 $PY -m shapes.export --out "$T/teacher" --checkpoint unet      # the multi-step teacher, for evaluation
 $PY -m shapes.export --out ../models/shapes-md --checkpoint distill
