@@ -9,6 +9,9 @@ extension BLAS {
         var best = 0.0
         let deadline = Date().addingTimeInterval(seconds)
         var runs = 0
+        // All configured threads: the last product the engine ran may have been a small one, which left OpenBLAS
+        // on one thread (the probe then read a one-core peak, below what the UNet itself achieved).
+        useThreads(forFlops: Int.max)
         a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
             repeat {
                 let start = DispatchTime.now().uptimeNanoseconds
