@@ -22,7 +22,7 @@ from diffusers import DDIMScheduler
 
 from .latents import LatentCache
 from .model_configs import SCHEDULER_CONFIG, TOKEN_LENGTH
-from .train_unet import build, train_dir
+from .train_unet import build, ema_update, train_dir
 
 
 class Discriminator(nn.Module):
@@ -98,10 +98,7 @@ def main():
         g_loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         g_opt.step()
-        decay = min(a.ema, (1 + step) / (10 + step))  # EMA warm-up, as in train_unet
-        with torch.no_grad():
-            for p, q in zip(unet.parameters(), ema.parameters()):
-                q.mul_(decay).add_(p, alpha=1 - decay)
+        ema_update([(unet, ema)], a.ema, step)
         step += 1
         elapsed += time.time() - t0
         if step % 25 == 0:

@@ -18,12 +18,23 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from mdiff import MDUNet2DConditionModel
 
-from .latents import LatentCache
+from .latents import LatentCache, train_root
 from .model_configs import SCHEDULER_CONFIG, TEXT_CONFIG, TOKEN_LENGTH, UNET_CONFIG, tokenizer_vocab
 
 
+@torch.no_grad()
+def ema_update(pairs, max_decay, step):
+    """EMA of each (model, ema_model) pair with warm-up, decay = min(max_decay, (1 + step) / (10 + step)): a plain
+    0.999 decay would still hold 0.999^2000 = 13 % of the random initialisation after 2,000 steps (a step-400
+    export rendered noise)."""
+    decay = min(max_decay, (1 + step) / (10 + step))
+    for model, ema in pairs:
+        for p, q in zip(model.parameters(), ema.parameters()):
+            q.mul_(decay).add_(p, alpha=1 - decay)
+
+
 def train_dir(name):
-    d = os.path.join(os.environ.get("MDD_TRAIN_DIR", os.path.expanduser("~/mdd-train")), name)
+    d = os.path.join(train_root(), name)
     os.makedirs(d, exist_ok=True)
     return d
 
@@ -88,13 +99,7 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        # EMA with warm-up: a plain 0.999 decay would still hold 0.999^2000 = 13 % of the random initialisation
-        # after 2,000 steps (a step-400 export rendered noise).
-        decay = min(a.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for m, e in zip((te, unet), ema):
-                for p, q in zip(m.parameters(), e.parameters()):
-                    q.mul_(decay).add_(p, alpha=1 - decay)
+        ema_update(zip((te, unet), ema), a.ema, step)
         step += 1
         elapsed += time.time() - t0
         if step % 25 == 0:

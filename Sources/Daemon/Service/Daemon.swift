@@ -33,7 +33,9 @@ final class Daemon: @unchecked Sendable {
         log.info("loading model", metadata: ["path": "\(c.modelPath)", "workers": "\(c.workers)"])
         // One engine per worker: an engine renders one image at a time (its scratch buffers are its own), and the
         // engine's non-GEMM work runs on the calling thread, so two workers keep two cores busy on small models.
-        let engines = try (0..<c.workers).map { _ in try TextToImage(folder: c.modelPath) }
+        // They share one text-embedding cache: a prompt encoded by one worker is a hit for the others.
+        let cache = EmbeddingCache()
+        let engines = try (0..<c.workers).map { _ in try TextToImage(folder: c.modelPath, sharing: cache) }
         let engine = engines[0]
         let blas = try BLAS.get()
         if let t = c.blasThreads { blas.threads = t }

@@ -25,11 +25,12 @@ public final class TextToImage: @unchecked Sendable {
 
     /// Loads every component of a diffusers-format folder; errors name the file and field or tensor.
     /// `source: .random(seed:)` builds the model from its configs alone, with deterministic random weights.
-    /// `embeddingCacheBytes` bounds the text-embedding cache (0 turns it off, as benchmarks do).
+    /// `embeddingCacheBytes` bounds the text-embedding cache (0 turns it off, as benchmarks do); engines of the
+    /// same folder may share one cache instead (`sharing`), as the daemon's workers do.
     public init(folder: String, source: WeightSource = .file, schedulerConfig: String? = nil,
-                embeddingCacheBytes: Int = 64 << 20) throws {
+                embeddingCacheBytes: Int = 64 << 20, sharing cache: EmbeddingCache? = nil) throws {
         self.folder = folder
-        embeddings = EmbeddingCache(capacityBytes: embeddingCacheBytes)
+        embeddings = cache ?? EmbeddingCache(capacityBytes: embeddingCacheBytes)
         _ = try BLAS.get()
         _ = MemoryTuning.applied
         var isDir: ObjCBool = false
