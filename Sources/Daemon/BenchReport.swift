@@ -9,6 +9,8 @@ struct BenchReport: Encodable {
         let gflop: Double?
         let gflops: Double?
         let parameters: Int?
+        /// Share of the stage's time spent inside sgemm (the rest: transforms, norms, activations, copies).
+        let gemmPercent: Double?
     }
 
     let model: String
@@ -26,17 +28,19 @@ struct BenchReport: Encodable {
             let v = results.map { f($0.timings) }.sorted()
             return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
         }
-        let work = results[0].work
-        func stage(_ name: String, _ ms: Double, _ flops: Int?, _ params: Int?) -> Stage {
+        let work = results[results.count / 2].work
+        func stage(_ name: String, _ ms: Double, _ flops: Int?, _ params: Int?, gemmMs: Double? = nil) -> Stage {
             let gflop = flops.map { Double($0) / 1e9 }
-            return Stage(name: name, medianMs: ms, gflop: gflop, gflops: gflop.map { $0 / (ms / 1000) }, parameters: params)
+            return Stage(name: name, medianMs: ms, gflop: gflop, gflops: gflop.map { $0 / (ms / 1000) }, parameters: params,
+                         gemmPercent: gemmMs.map { min(100, $0 / max(ms, 1e-9) * 100) })
         }
         let unetMs = median(\.unetMs)
         stages = [
             stage("tokenize", median(\.tokenizeMs), nil, nil),
-            stage("text_encoder", median(\.textEncoderMs), work.textEncoderFlops, engine.textEncoder.parameters),
-            stage("unet", unetMs, work.unetFlops, engine.unet.parameters),
-            stage("decode", median(\.decodeMs), work.decodeFlops, engine.vae.parameters),
+            stage("text_encoder", median(\.textEncoderMs), work.textEncoderFlops, engine.textEncoder.parameters,
+                  gemmMs: work.textEncoderGemmMs),
+            stage("unet", unetMs, work.unetFlops, engine.unet.parameters, gemmMs: work.unetGemmMs),
+            stage("decode", median(\.decodeMs), work.decodeFlops, engine.vae.parameters, gemmMs: work.decodeGemmMs),
             stage("png", median(\.pngMs), nil, nil),
         ]
         model = engine.modelName
@@ -58,15 +62,16 @@ struct BenchReport: Encodable {
             "model \(model)  \(width)x\(height)  steps \(steps)  runs \(runs)  (load \(String(format: "%.1f", loadSeconds)) s)",
             "BLAS: OpenBLAS \(blasCore), \(blasThreads) threads, measured sgemm peak \(String(format: "%.1f", sgemmPeakGFLOPS)) GFLOP/s",
             "",
-            row("stage", "median ms", "params", "GFLOP", "GFLOP/s"),
+            row("stage", "median ms", "params", "GFLOP", "GFLOP/s", "in GEMM"),
         ]
         for s in stages {
             lines.append(row(s.name, String(format: "%.1f", s.medianMs),
                              s.parameters.map { String(format: "%.2fM", Double($0) / 1e6) } ?? "-",
                              s.gflop.map { String(format: "%.2f", $0) } ?? "-",
-                             s.gflops.map { String(format: "%.1f", $0) } ?? "-"))
+                             s.gflops.map { String(format: "%.1f", $0) } ?? "-",
+                             s.gemmPercent.map { String(format: "%.0f%%", $0) } ?? "-"))
         }
-        lines.append(row("total", String(format: "%.1f", totalMedianMs), "", "", ""))
+        lines.append(row("total", String(format: "%.1f", totalMedianMs), "", "", "", ""))
         lines.append("")
         lines.append(String(format: "UNet at %.1f%% of the sgemm peak; peak RSS %.0f MB", unetPercentOfPeak, peakRSSMB))
         return lines.joined(separator: "\n")

@@ -225,7 +225,7 @@ class MDUNet2DConditionModel(nn.Module):
     def time_features(self, t):
         dim = self.config["block_out_channels"][0]
         half = dim // 2
-        exponent = -math.log(10000) * torch.arange(0, half, dtype=torch.float32) / (half - self.config["freq_shift"])
+        exponent = -math.log(10000) * torch.arange(0, half, dtype=torch.float32, device=t.device) / (half - self.config["freq_shift"])
         emb = t[:, None].float() * torch.exp(exponent)[None, :]
         emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
         return torch.cat([emb[:, half:], emb[:, :half]], dim=-1) if self.config["flip_sin_to_cos"] else emb

@@ -11,7 +11,6 @@ import os
 import time
 
 import torch
-from diffusers import AutoencoderKL
 
 from .data import batch
 
@@ -42,6 +41,8 @@ class LatentCache:
 
 @torch.no_grad()
 def build(count, seed, chunk=64):
+    from diffusers import AutoencoderKL  # only building the cache needs diffusers
+
     vae = AutoencoderKL.from_pretrained(os.path.join(train_root(), "vae", "final")).eval()
     scale = vae.config.scaling_factor
     means, prompts = [], []

@@ -1,5 +1,6 @@
 """Architecture of the embedded default model ("shapes-md"): a small MobileDiffusion-style UNet on 16x16x8
 latents, a small CLIP text encoder, the VAE of train_vae.py, and a one-step DDIM scheduler (v-prediction, cosine)."""
+import math
 import os
 import sys
 
@@ -33,3 +34,15 @@ SCHEDULER_CONFIG = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_
 
 def tokenizer_vocab():
     return clip_bpe(max_merges=TOKENIZER_MERGES)
+
+
+def alphas_cumprod():
+    """ᾱ_t for t = 0..999 of SCHEDULER_CONFIG (diffusers' "squaredcos_cap_v2": β_t = min(1 − ā(t+1)/ā(t), 0.999) with
+    ā(u) = cos²((u/T + 0.008)/1.008 · π/2)), without importing diffusers (the GPU training machine has none).
+    [1000] float32; shapes.gpu_train --check-encoder compares it with DDIMScheduler's."""
+    import torch
+
+    T = SCHEDULER_CONFIG["num_train_timesteps"]
+    abar = lambda u: math.cos((u / T + 0.008) / 1.008 * math.pi / 2) ** 2  # noqa: E731
+    betas = torch.tensor([min(1 - abar(i + 1) / abar(i), 0.999) for i in range(T)], dtype=torch.float32)
+    return torch.cumprod(1.0 - betas, dim=0)

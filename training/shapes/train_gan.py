@@ -18,10 +18,9 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from diffusers import DDIMScheduler
 
 from .latents import LatentCache
-from .model_configs import SCHEDULER_CONFIG, TOKEN_LENGTH
+from .model_configs import TOKEN_LENGTH, alphas_cumprod
 from .train_unet import build, ema_update, train_dir
 
 
@@ -49,13 +48,15 @@ def main():
     ap.add_argument("--data-seed", type=int, default=2, help="which latent cache (shapes.latents --seed)")
     ap.add_argument("--p-final", type=float, default=0.5,
                     help="share of samples at t = 999, the only step one-step sampling uses; the rest t ~ U[0, 999]")
+    ap.add_argument("--name", default="distill", help="run folder under $MDD_TRAIN_DIR")
+    ap.add_argument("--teacher", default="unet", help="the stage-2 run folder whose EMA weights start both networks")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    out = train_dir("distill")
+    out = train_dir(a.name)
     data = LatentCache(a.data_seed)
-    alphas = DDIMScheduler(**SCHEDULER_CONFIG).alphas_cumprod
+    alphas = alphas_cumprod()
     tok, te, unet = build()
-    pre = torch.load(os.path.join(train_dir("unet"), "checkpoint.pt"))
+    pre = torch.load(os.path.join(train_dir(a.teacher), "checkpoint.pt"))
     te.load_state_dict(pre["ema_te"])
     unet.load_state_dict(pre["ema_unet"])
     te.requires_grad_(False)  # the text encoder stays as pre-trained

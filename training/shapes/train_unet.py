@@ -13,13 +13,12 @@ import time
 
 import torch
 import torch.nn.functional as F
-from diffusers import DDIMScheduler
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from mdiff import MDUNet2DConditionModel
 
 from .latents import LatentCache, train_root
-from .model_configs import SCHEDULER_CONFIG, TEXT_CONFIG, TOKEN_LENGTH, UNET_CONFIG, tokenizer_vocab
+from .model_configs import TEXT_CONFIG, TOKEN_LENGTH, UNET_CONFIG, alphas_cumprod, tokenizer_vocab
 
 
 @torch.no_grad()
@@ -29,8 +28,8 @@ def ema_update(pairs, max_decay, step):
     export rendered noise)."""
     decay = min(max_decay, (1 + step) / (10 + step))
     for model, ema in pairs:
-        for p, q in zip(model.parameters(), ema.parameters()):
-            q.mul_(decay).add_(p, alpha=1 - decay)
+        q = list(ema.parameters())
+        torch._foreach_lerp_(q, list(model.parameters()), 1 - decay)  # q ← q·decay + p·(1 − decay)
 
 
 def train_dir(name):
@@ -39,9 +38,15 @@ def train_dir(name):
     return d
 
 
-def build():
-    vocab, merges = tokenizer_vocab()
-    tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=TOKEN_LENGTH)
+def build(tokenizer_folder=None):
+    """(tokenizer, text encoder, UNet), freshly initialised. The tokenizer is built from CLIP's BPE table (needs
+    open_clip) or, with tokenizer_folder, loaded from an exported model's tokenizer/ (the same vocabulary)."""
+    if tokenizer_folder:
+        tok = CLIPTokenizer.from_pretrained(tokenizer_folder)
+        vocab = tok.get_vocab()
+    else:
+        vocab, merges = tokenizer_vocab()
+        tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=TOKEN_LENGTH)
     te = CLIPTextModel(CLIPTextConfig(vocab_size=len(vocab), bos_token_id=len(vocab) - 2, eos_token_id=len(vocab) - 1,
                                       pad_token_id=len(vocab) - 1, **TEXT_CONFIG))
     unet = MDUNet2DConditionModel(**UNET_CONFIG)
@@ -57,12 +62,14 @@ def main():
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--save-every", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--name", default="unet", help="run folder under $MDD_TRAIN_DIR")
+    ap.add_argument("--init", help="start a new run from this checkpoint's EMA weights (e.g. gpu-unet/checkpoint.pt)")
+    ap.add_argument("--warmup", type=int, default=300)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    out = train_dir("unet")
+    out = train_dir(a.name)
     data = LatentCache(a.data_seed)
-    sched = DDIMScheduler(**SCHEDULER_CONFIG)
-    alphas = sched.alphas_cumprod
+    alphas = alphas_cumprod()
     torch.manual_seed(0)
     tok, te, unet = build()
     params = list(te.parameters()) + list(unet.parameters())
@@ -76,12 +83,17 @@ def main():
         ema[0].load_state_dict(s["ema_te"]); ema[1].load_state_dict(s["ema_unet"])
         step, elapsed = s["step"], s["elapsed"]
         print(f"resumed at step {step}")
+    elif a.init:
+        s = torch.load(a.init)
+        for m, e, key in ((te, ema[0], "ema_te"), (unet, ema[1], "ema_unet")):
+            m.load_state_dict(s[key]); e.load_state_dict(s[key])
+        print(f"initialised from {a.init}")
     print(f"UNet {sum(p.numel() for p in unet.parameters()) / 1e6:.1f} M, text encoder {sum(p.numel() for p in te.parameters()) / 1e6:.1f} M", flush=True)
     log = open(os.path.join(out, "log.jsonl"), "a")
     while step < a.steps:
         t0 = time.time()
         torch.manual_seed(1000 + step)  # timesteps, noise and dropout depend on the step alone: resuming is exact
-        warm = min(1.0, (step + 1) / 300)
+        warm = min(1.0, (step + 1) / a.warmup)
         lr = a.lr * warm * 0.5 * (1 + math.cos(math.pi * step / a.steps))
         for g in opt.param_groups:
             g["lr"] = lr

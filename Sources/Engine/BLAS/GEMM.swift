@@ -1,3 +1,5 @@
+import Dispatch
+
 /// The one GEMM entry point: every matrix product of the engine (linear, 1x1/3x3 conv, attention) goes here.
 ///
 /// Row-major: C[m, n] = alpha * op(A)[m, k] · op(B)[k, n] + beta * C, with op(X) = X or Xᵀ.
@@ -5,6 +7,9 @@ public enum GEMM {
     /// Nominal multiply-add FLOPs (2·m·n·k through `sgemm`, and a direct convolution's count for Winograd layers)
     /// since the process started; read by benchmarks.
     nonisolated(unsafe) public static var flops: Int = 0
+    /// Wall-clock nanoseconds spent inside sgemm since the process started (benchmarks: a stage's time minus this
+    /// is what its non-GEMM kernels cost). Like `flops`, unsynchronised: exact for one rendering thread.
+    nonisolated(unsafe) public static var nanoseconds: UInt64 = 0
 
     /// Row-major sgemm through OpenBLAS. `lda`, `ldb`, `ldc` are row strides of A, B, C as stored.
     @inline(__always)
@@ -25,9 +30,11 @@ public enum GEMM {
         case .failure(let e): fatalError("GEMM called without OpenBLAS: \(e)")
         }
         blas.useThreads(forFlops: 2 * m * n * k)
+        let start = DispatchTime.now().uptimeNanoseconds
         // CBLAS enums: RowMajor = 101, NoTrans = 111, Trans = 112.
         blas.sgemm(101, transA ? 112 : 111, transB ? 112 : 111, Int32(m), Int32(n), Int32(k), alpha,
                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        nanoseconds &+= DispatchTime.now().uptimeNanoseconds &- start
     }
 
     /// Naive reference for `sgemm` (triple loop, Double accumulation), used by tests.

@@ -40,6 +40,7 @@ public final class AutoencoderKLDecoder: VAEDecoder, @unchecked Sendable {
             throw EngineError.config(path: c.path, field: "up_block_types", reason: "'\(bad)' is not supported (UpDecoderBlock2D)")
         }
         let w = try WeightStore(path: folder + "/diffusion_pytorch_model.safetensors", source: source)
+        w.winogradConvs = true
         let top = channels.last!, eps: Float = 1e-6
         postQuantConv = try c.bool("use_post_quant_conv", default: true)
             ? try w.conv("post_quant_conv", in: latentChannels, out: latentChannels, kernel: 1) : nil

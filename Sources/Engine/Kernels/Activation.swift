@@ -39,7 +39,12 @@ public enum Activation: String, Sendable {
     }
 
     public func apply(_ t: inout Tensor) {
-        t.data.withUnsafeMutableBufferPointer { apply($0.baseAddress!, count: $0.count) }
+        t.data.withUnsafeMutableBufferPointer { p in
+            Parallel.forSlices(p.count / 64, work: p.count) { s in
+                let end = s.upperBound == p.count / 64 ? p.count : s.upperBound * 64
+                apply(p.baseAddress! + s.lowerBound * 64, count: end - s.lowerBound * 64)
+            }
+        }
     }
 
     /// p = p*scale + shift, then SiLU if asked (GroupNorm's fused epilogue).
@@ -60,7 +65,9 @@ public enum Elementwise {
     public static func add(_ a: inout Tensor, _ b: Tensor) {
         precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
         a.data.withUnsafeMutableBufferPointer { ap in
-            b.data.withUnsafeBufferPointer { bp in for i in 0..<ap.count { ap[i] += bp[i] } }
+            b.data.withUnsafeBufferPointer { bp in
+                Parallel.forSlices(ap.count, work: ap.count) { s in for i in s { ap[i] += bp[i] } }
+            }
         }
     }
 
@@ -71,10 +78,12 @@ public enum Elementwise {
 
     /// x: [N, C, H, W] += v[n, c] broadcast over H, W (a ResNet block's time embedding).
     public static func addChannelBias(_ x: inout Tensor, _ v: Tensor) {
-        let spatial = x.h * x.w, nc = x.n * x.c
+        let spatial = x.h * x.w, nc = x.n * x.c, total = x.count
         precondition(v.count == nc)
         x.data.withUnsafeMutableBufferPointer { xp in
-            for i in 0..<nc { let b = v.data[i]; let p = xp.baseAddress! + i * spatial; for j in 0..<spatial { p[j] += b } }
+            Parallel.forSlices(nc, work: total) { s in
+                for i in s { let b = v.data[i]; let p = xp.baseAddress! + i * spatial; for j in 0..<spatial { p[j] += b } }
+            }
         }
     }
 }

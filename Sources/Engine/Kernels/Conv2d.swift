@@ -9,10 +9,10 @@ public struct Conv2d: Sendable {
     public let stride: Int
     public let padding: Int
     public let groups: Int
-    /// Winograd-transformed kernel [16, Cout, Cin] when the layer qualifies (3x3, stride 1, pad 1, ungrouped).
+    /// Winograd F(4x4,3x3)-transformed kernel [36, Cout, Cin] when the layer qualifies (3x3, stride 1, pad 1, ungrouped).
     let winograd: [Float]?
 
-    /// `useWinograd`: nil follows `MDD_WINOGRAD` (off unless set to 1).
+    /// `useWinograd`: nil follows `MDD_WINOGRAD` (on unless set to 0).
     public init(weight: Tensor, bias: [Float]?, stride: Int = 1, padding: Int = 0, groups: Int = 1, useWinograd: Bool? = nil) {
         self.weight = weight
         self.bias = bias

@@ -25,10 +25,12 @@ public struct GroupNorm: Sendable {
     /// Normalises in place.
     public func apply(_ x: inout Tensor, silu: Bool = false) {
         let n = x.shape[0], c = x.shape[1], spatial = x.count / (n * c)
-        let cg = c / groups, groupSize = cg * spatial
+        let cg = c / groups, groupSize = cg * spatial, total = x.count
         x.data.withUnsafeMutableBufferPointer { p in
-            for b in 0..<n {
-                for g in 0..<groups {
+            // Each (image, group) is normalised by one thread: the same sums in the same order for any thread count.
+            Parallel.forSlices(n * groups, work: total) { slice in
+                for bg in slice {
+                    let b = bg / groups, g = bg % groups
                     let base = p.baseAddress! + (b * c + g * cg) * spatial
                     let (mean, variance) = Moments.meanVariance(base, count: groupSize)
                     let inv = Float(1 / (variance + Double(eps)).squareRoot())

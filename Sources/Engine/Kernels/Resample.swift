@@ -6,12 +6,14 @@ public enum Resample {
         var out = Tensor(empty: [x.n, x.c, 2 * h, 2 * w])
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
-                for p in 0..<planes {
-                    let src = xp.baseAddress! + p * h * w, dst = op.baseAddress! + p * 4 * h * w
-                    for y in 0..<h {
-                        let row = dst + (2 * y) * 2 * w
-                        for xx in 0..<w { let v = src[y * w + xx]; row[2 * xx] = v; row[2 * xx + 1] = v }
-                        (row + 2 * w).update(from: row, count: 2 * w)
+                Parallel.forSlices(planes, work: 4 * x.count) { slice in
+                    for p in slice {
+                        let src = xp.baseAddress! + p * h * w, dst = op.baseAddress! + p * 4 * h * w
+                        for y in 0..<h {
+                            let row = dst + (2 * y) * 2 * w
+                            for xx in 0..<w { let v = src[y * w + xx]; row[2 * xx] = v; row[2 * xx + 1] = v }
+                            (row + 2 * w).update(from: row, count: 2 * w)
+                        }
                     }
                 }
             }

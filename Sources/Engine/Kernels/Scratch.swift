@@ -29,9 +29,10 @@ enum MemoryTuning {
     static let applied: Bool = {
         guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
         let mallopt = unsafeBitCast(sym, to: MalloptFn.self)
-        let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3  // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+        let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3, mmapMax: Int32 = -4  // M_TRIM_THRESHOLD, …
         _ = mallopt(mmapThreshold, 32 << 20)
         _ = mallopt(trimThreshold, Int32.max)
+        _ = mallopt(mmapMax, 0)
         return true
     }()
 }

@@ -1,132 +1,241 @@
 import Foundation
 
-/// Winograd F(2×2, 3×3) convolution for 3×3, stride-1, padding-1, ungrouped layers: 16 GEMMs on transformed
-/// tiles do the work of the direct convolution with 2.25× fewer multiply-adds (Lavin & Gray, 2015).
+/// Winograd F(4×4, 3×3) convolution for 3×3, stride-1, padding-1, ungrouped layers (Lavin & Gray, 2015): 36 GEMMs
+/// on transformed 6×6 tiles do the work of the direct convolution with 4× fewer multiply-adds.
 ///
-/// U = G·g·Gᵀ per (out, in) kernel (4×4), V = Bᵀ·d·B per 4×4 input tile, M[k] = U[k]·V[k] for each of the 16
-/// positions k, output tile Y = Aᵀ·m·A (2×2). F(2,3)'s coefficients are 0, ±½, ±1, so results stay within float
-/// rounding of the direct convolution (tested against `Conv2d.naive`).
+/// U = G·g·Gᵀ per (out, in) kernel (6×6), V = Bᵀ·d·B per 6×6 input tile (tiles overlap by 2, stride 4),
+/// M[k] = U[k]·V[k] for each of the 36 positions k (one sgemm each: [Cout, Cin]·[Cin, tiles]), output tile
+/// Y = Aᵀ·m·A (4×4). The matrices are the standard ones with interpolation points 0, ±1, ±2:
 ///
-/// Off by default (`MDD_WINOGRAD=1` turns it on): measured side by side on mobilediffusion-512 here, the scalar
-/// tile transforms cost more than the saved multiply-adds (decoder 7.0–7.2 s against 5.7–6.8 s with im2col+GEMM;
-/// UNet unchanged). Making it pay needs vectorised, cache-blocked transforms — the performance issue's work.
+///   Bᵀ = [[4, 0,−5, 0, 1, 0],   G = [[ 1/4,    0,    0],   Aᵀ = [[1, 1, 1, 1, 1, 0],
+///         [0,−4,−4, 1, 1, 0],        [−1/6, −1/6, −1/6],         [0, 1,−1, 2,−2, 0],
+///         [0, 4,−4,−1, 1, 0],        [−1/6,  1/6, −1/6],         [0, 1, 1, 4, 4, 0],
+///         [0,−2,−1, 2, 1, 0],        [1/24, 1/12,  1/6],         [0, 1,−1, 8,−8, 1]]
+///         [0, 2,−1,−2, 1, 0],        [1/24,−1/12,  1/6],
+///         [0, 4, 0,−5, 0, 1]]        [   0,    0,    1]]
+///
+/// The transforms run along whole tile rows with SIMD8 vectors over consecutive tiles (input rows are split into
+/// their four x-phases first, so tile t's six columns are phases 0–3 at t and phases 0–1 at t + 1), and over
+/// channel slices on each BLAS thread (`Parallel`). `naive`-free by design: tests compare it with `Conv2d.naive` and with
+/// im2col+GEMM (F(4,3)'s coefficients up to 8 cost a few float ulps more than F(2,3); the tests bound it).
 enum Winograd {
-    static let enabledByDefault = ProcessInfo.processInfo.environment["MDD_WINOGRAD"] == "1"
+    /// On unless `MDD_WINOGRAD=0` (measured side by side in the performance notes of the README).
+    static let enabledByDefault = ProcessInfo.processInfo.environment["MDD_WINOGRAD"] != "0"
 
     /// Whether a layer qualifies (and is big enough for the transforms to pay).
     static func applies(kernel: Int, stride: Int, padding: Int, groups: Int, cin: Int, cout: Int) -> Bool {
         kernel == 3 && stride == 1 && padding == 1 && groups == 1 && cin >= 16 && cout >= 16
     }
 
-    /// weight: [Cout, Cin, 3, 3] → U: [16, Cout, Cin]
+    /// weight: [Cout, Cin, 3, 3] → U: [36, Cout, Cin]
     static func transformKernel(_ w: [Float], cout: Int, cin: Int) -> [Float] {
-        var u = [Float](repeating: 0, count: 16 * cout * cin)
+        let g: [[Double]] = [[0.25, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+                             [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+        var u = [Float](repeating: 0, count: 36 * cout * cin)
         for o in 0..<cout {
             for i in 0..<cin {
-                let g = (0..<9).map { w[(o * cin + i) * 9 + $0] }
-                // t = G·g (4×3), then t·Gᵀ (4×4); G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]].
-                var t = [Float](repeating: 0, count: 12)
-                for c in 0..<3 {
-                    let g0 = g[c], g1 = g[3 + c], g2 = g[6 + c]
-                    t[c] = g0
-                    t[3 + c] = 0.5 * (g0 + g1 + g2)
-                    t[6 + c] = 0.5 * (g0 - g1 + g2)
-                    t[9 + c] = g2
-                }
-                for r in 0..<4 {
-                    let a = t[r * 3], b = t[r * 3 + 1], c = t[r * 3 + 2]
-                    let row = [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c]
-                    for k in 0..<4 { u[((r * 4 + k) * cout + o) * cin + i] = row[k] }
+                let k = (0..<9).map { Double(w[(o * cin + i) * 9 + $0]) }
+                for r in 0..<6 {
+                    // t = (G·k)[r] (a row of 3), then U[r][c] = Σ_j t[j]·G[c][j].
+                    let t = (0..<3).map { col in (0..<3).reduce(0.0) { $0 + g[r][$1] * k[$1 * 3 + col] } }
+                    for c in 0..<6 {
+                        u[((r * 6 + c) * cout + o) * cin + i] = Float(t[0] * g[c][0] + t[1] * g[c][1] + t[2] * g[c][2])
+                    }
                 }
             }
         }
         return u
     }
 
-    /// One image: src [cin, h, w] → dst [cout, h, w] (+ bias), in bands of tile rows to bound the buffers.
+    /// One image: src [cin, h, w] → dst [cout, h, w] (+ bias), in bands of tile rows that bound V and M.
     static func convolve(_ src: UnsafePointer<Float>, cin: Int, h: Int, w: Int, u: UnsafePointer<Float>, cout: Int,
                          bias: [Float]?, _ dst: UnsafeMutablePointer<Float>) {
-        let tilesW = (w + 1) / 2, tilesH = (h + 1) / 2
-        let bandRows = max(1, min(tilesH, (1 << 22) / max(1, 16 * max(cin, cout) * tilesW)))
-        Scratch.with(16 * (cin + cout) * bandRows * tilesW) { buf in
+        let tilesW = (w + 3) / 4, tilesH = (h + 3) / 4
+        let bandRows = max(1, min(tilesH, (1 << 24) / max(1, 36 * (cin + cout) * tilesW)))
+        Scratch.with(36 * (cin + cout) * bandRows * tilesW + 64) { buf in
             var t0 = 0
             while t0 < tilesH {
                 let rows = min(bandRows, tilesH - t0), tiles = rows * tilesW
-                let v = buf, m = buf + 16 * cin * tiles
-                transformInput(src, cin: cin, channels: 0..<cin, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, v: v)
-                for k in 0..<16 {
+                let v = buf, m = buf + 36 * cin * tiles
+                Parallel.forSlices(cin, work: cin * tiles * 16) { transformInput(src, channels: $0, cin: cin, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, v: v) }
+                for k in 0..<36 {
                     GEMM.sgemm(m: cout, n: tiles, k: cin, a: u + k * cout * cin, lda: cin, b: v + k * cin * tiles, ldb: tiles,
                                c: m + k * cout * tiles, ldc: tiles)
                 }
-                transformOutput(m, cout: cout, outputs: 0..<cout, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, bias: bias, dst: dst)
+                Parallel.forSlices(cout, work: cout * tiles * 16) { transformOutput(m, outputs: $0, cout: cout, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, bias: bias, dst: dst) }
                 t0 += rows
             }
         }
         // Benchmarks report nominal FLOPs (what a direct convolution would do): add back what Winograd saved.
-        GEMM.flops &+= 18 * cout * cin * h * w - 32 * cout * cin * tilesW * tilesH
+        GEMM.flops &+= 18 * cout * cin * h * w - 72 * cout * cin * tilesW * tilesH
     }
 
-    /// V[k][c][t] = (Bᵀ·d·B)[k] for each 4×4 input tile d (zero outside the image);
-    /// Bᵀ = [[1,0,−1,0],[0,1,1,0],[0,−1,1,0],[0,1,0,−1]]. No allocation per tile: rows live in SIMD4 registers.
-    static func transformInput(_ src: UnsafePointer<Float>, cin: Int, channels: Range<Int>, h: Int, w: Int, tileRow0: Int,
+    /// V[k][c][t] = (Bᵀ·d·B)[k] for each 6×6 input tile d at (4·ty − 1, 4·tx − 1), zero outside the image.
+    static func transformInput(_ src: UnsafePointer<Float>, channels: Range<Int>, cin: Int, h: Int, w: Int, tileRow0: Int,
                                rows: Int, tilesW: Int, v: UnsafeMutablePointer<Float>) {
         let tiles = rows * tilesW
-        for c in channels {
-            let plane = src + c * h * w
-            for tr in 0..<rows {
-                let y0 = 2 * (tileRow0 + tr) - 1
-                for tx in 0..<tilesW {
-                    let x0 = 2 * tx - 1
-                    @inline(__always) func row(_ r: Int) -> SIMD4<Float> {
-                        let y = y0 + r
-                        guard y >= 0 && y < h else { return .zero }
-                        let line = plane + y * w
-                        if x0 >= 0 && x0 + 3 < w { return UnsafeRawPointer(line + x0).loadUnaligned(as: SIMD4<Float>.self) }
-                        var out = SIMD4<Float>.zero
-                        for s in 0..<4 where x0 + s >= 0 && x0 + s < w { out[s] = line[x0 + s] }
-                        return out
+        let n8 = (tilesW + 1 + 7) / 8 * 8 + 8  // per-phase row length, padded for the t + 1 loads
+        let lineLength = 4 * n8 + 32
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: lineLength + 48 * n8) { tmp in
+            let line = tmp.baseAddress!, phase = line + lineLength, col = phase + 24 * n8
+            for c in channels {
+                let plane = src + c * h * w
+                for tr in 0..<rows {
+                    let y0 = 4 * (tileRow0 + tr) - 1
+                    // phase[i][p][t] = d_i[x = 4t + p − 1] for the tile row's six input rows i.
+                    for i in 0..<6 {
+                        splitPhases(y0 + i < 0 || y0 + i >= h ? nil : plane + (y0 + i) * w, w: w, n8: n8, line: line,
+                                    into: phase + i * 4 * n8)
                     }
-                    let d0 = row(0), d1 = row(1), d2 = row(2), d3 = row(3)
-                    // Columns: Bᵀ·d.
-                    let e = (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
-                    let t = tr * tilesW + tx
-                    @inline(__always) func store(_ r: Int, _ x: SIMD4<Float>) {
-                        // Rows: x·B = (x0 − x2, x1 + x2, x2 − x1, x1 − x3).
-                        let base = (r * 4 * cin + c) * tiles + t, stride = cin * tiles
-                        v[base] = x[0] - x[2]
-                        v[base + stride] = x[1] + x[2]
-                        v[base + 2 * stride] = x[2] - x[1]
-                        v[base + 3 * stride] = x[1] - x[3]
+                    // Columns: e_r = Σ_i Bᵀ[r][i]·d_i, per phase, 8 tiles at a time.
+                    for p in 0..<4 {
+                        var t = 0
+                        while t < n8 {
+                            @inline(__always) func d(_ i: Int) -> SIMD8<Float> { load(phase + (i * 4 + p) * n8 + t) }
+                            let d0 = d(0), d1 = d(1), d2 = d(2), d3 = d(3), d4 = d(4), d5 = d(5)
+                            let e = bt(d0, d1, d2, d3, d4, d5)
+                            store(e.0, col + p * n8 + t)
+                            store(e.1, col + (4 + p) * n8 + t)
+                            store(e.2, col + (8 + p) * n8 + t)
+                            store(e.3, col + (12 + p) * n8 + t)
+                            store(e.4, col + (16 + p) * n8 + t)
+                            store(e.5, col + (20 + p) * n8 + t)
+                            t += 8
+                        }
                     }
-                    store(0, e.0); store(1, e.1); store(2, e.2); store(3, e.3)
+                    // Rows: V[r][c'] = Σ_j Bᵀ[c'][j]·e_r[x_j], x_j = phases 0–3 at t, phases 0–1 at t + 1.
+                    let base = tr * tilesW
+                    for r in 0..<6 {
+                        let e = col + r * 4 * n8
+                        var t = 0
+                        while t < tilesW {
+                            let q = bt(load(e + t), load(e + n8 + t), load(e + 2 * n8 + t), load(e + 3 * n8 + t),
+                                       load(e + t + 1), load(e + n8 + t + 1))
+                            let lanes = min(8, tilesW - t), out = v + (r * 6 * cin + c) * tiles + base + t, k = cin * tiles
+                            storePartial(q.0, out, lanes)
+                            storePartial(q.1, out + k, lanes)
+                            storePartial(q.2, out + 2 * k, lanes)
+                            storePartial(q.3, out + 3 * k, lanes)
+                            storePartial(q.4, out + 4 * k, lanes)
+                            storePartial(q.5, out + 5 * k, lanes)
+                            t += 8
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// Y = Aᵀ·m·A (2×2) per tile, Aᵀ = [[1,1,1,0],[0,1,−1,−1]], written into dst with the bias.
-    static func transformOutput(_ m: UnsafePointer<Float>, cout: Int, outputs: Range<Int>, h: Int, w: Int, tileRow0: Int,
+    /// Copies one input row (nil: outside the image) with its zero padding and splits it into its four x-phases.
+    @inline(__always)
+    static func splitPhases(_ row: UnsafePointer<Float>?, w: Int, n8: Int, line: UnsafeMutablePointer<Float>,
+                            into phase: UnsafeMutablePointer<Float>) {
+        guard let row else { phase.update(repeating: 0, count: 4 * n8); return }
+        // line[x'] = d[x' − 1]: one zero on the left, zeros after the row's end.
+        line.update(repeating: 0, count: 4 * n8 + 32)
+        (line + 1).update(from: row, count: w)
+        var t = 0
+        while t < n8 {
+            let x = UnsafeRawPointer(line + 4 * t).loadUnaligned(as: SIMD32<Float>.self)
+            let even = x.evenHalf, odd = x.oddHalf
+            store(even.evenHalf, phase + t)
+            store(odd.evenHalf, phase + n8 + t)
+            store(even.oddHalf, phase + 2 * n8 + t)
+            store(odd.oddHalf, phase + 3 * n8 + t)
+            t += 8
+        }
+    }
+
+    typealias V6 = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+    typealias V4 = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+    /// Bᵀ applied to six vectors (each lane one tile).
+    @inline(__always)
+    static func bt(_ d0: SIMD8<Float>, _ d1: SIMD8<Float>, _ d2: SIMD8<Float>, _ d3: SIMD8<Float>, _ d4: SIMD8<Float>,
+                   _ d5: SIMD8<Float>) -> V6 {
+        let a = d4 - d2, b = d3 - d1
+        return (4 * d0 - 5 * d2 + d4,
+                (d3 + d4) - 4 * (d1 + d2),
+                (d4 - d3) + 4 * (d1 - d2),
+                a + 2 * b,
+                a - 2 * b,
+                4 * d1 - 5 * d3 + d5)
+    }
+
+    /// Y = Aᵀ·m·A (4×4) per tile, written into dst with the bias (rows/columns past the image are dropped).
+    static func transformOutput(_ m: UnsafePointer<Float>, outputs: Range<Int>, cout: Int, h: Int, w: Int, tileRow0: Int,
                                 rows: Int, tilesW: Int, bias: [Float]?, dst: UnsafeMutablePointer<Float>) {
         let tiles = rows * tilesW, stride = cout * tiles
         for o in outputs {
-            let b = bias?[o] ?? 0, plane = dst + o * h * w
-            for t in 0..<tiles {
-                let p = m + o * tiles + t
-                @inline(__always) func q(_ r: Int) -> SIMD4<Float> {
-                    SIMD4(p[(r * 4) * stride], p[(r * 4 + 1) * stride], p[(r * 4 + 2) * stride], p[(r * 4 + 3) * stride])
-                }
-                let q0 = q(0), q1 = q(1), q2 = q(2), q3 = q(3)
-                let r0 = q0 + q1 + q2, r1 = q1 - q2 - q3
-                let y00 = r0[0] + r0[1] + r0[2], y01 = r0[1] - r0[2] - r0[3]
-                let y10 = r1[0] + r1[1] + r1[2], y11 = r1[1] - r1[2] - r1[3]
-                let ty = 2 * (tileRow0 + t / tilesW), tx = 2 * (t % tilesW)
-                plane[ty * w + tx] = y00 + b
-                if tx + 1 < w { plane[ty * w + tx + 1] = y01 + b }
-                if ty + 1 < h {
-                    plane[(ty + 1) * w + tx] = y10 + b
-                    if tx + 1 < w { plane[(ty + 1) * w + tx + 1] = y11 + b }
+            let b = SIMD8<Float>(repeating: bias?[o] ?? 0), plane = dst + o * h * w
+            for tr in 0..<rows {
+                let oy = 4 * (tileRow0 + tr)
+                var t = 0
+                while t < tilesW {
+                    let p = m + o * tiles + tr * tilesW + t
+                    // f_r = Aᵀ·(m[r][0...5]) along c, then y[·][j] = Aᵀ·(f_0[j] … f_5[j]) along r.
+                    @inline(__always) func f(_ r: Int) -> V4 {
+                        let q = p + r * 6 * stride
+                        return at(load(q), load(q + stride), load(q + 2 * stride), load(q + 3 * stride), load(q + 4 * stride),
+                                  load(q + 5 * stride))
+                    }
+                    let f0 = f(0), f1 = f(1), f2 = f(2), f3 = f(3), f4 = f(4), f5 = f(5)
+                    let lanes = min(8, tilesW - t)
+                    @inline(__always) func put(_ i: Int, _ j: Int, _ yi: SIMD8<Float>) {
+                        guard oy + i < h else { return }
+                        let out = plane + (oy + i) * w + j, v = yi + b
+                        for l in 0..<lanes where 4 * (t + l) + j < w { out[4 * (t + l)] = v[l] }
+                    }
+                    // Columns j of the 4×4 output tiles: y_j.i holds row i of eight tiles.
+                    let y0 = at(f0.0, f1.0, f2.0, f3.0, f4.0, f5.0), y1 = at(f0.1, f1.1, f2.1, f3.1, f4.1, f5.1)
+                    let y2 = at(f0.2, f1.2, f2.2, f3.2, f4.2, f5.2), y3 = at(f0.3, f1.3, f2.3, f3.3, f4.3, f5.3)
+                    if lanes == 8 && 4 * (t + 8) <= w && oy + 4 <= h {
+                        // Whole tiles: interleave the four columns into 32 contiguous floats per output row.
+                        interleave(y0.0 + b, y1.0 + b, y2.0 + b, y3.0 + b, plane + oy * w + 4 * t)
+                        interleave(y0.1 + b, y1.1 + b, y2.1 + b, y3.1 + b, plane + (oy + 1) * w + 4 * t)
+                        interleave(y0.2 + b, y1.2 + b, y2.2 + b, y3.2 + b, plane + (oy + 2) * w + 4 * t)
+                        interleave(y0.3 + b, y1.3 + b, y2.3 + b, y3.3 + b, plane + (oy + 3) * w + 4 * t)
+                    } else {
+                        for (j, y) in [(0, y0), (1, y1), (2, y2), (3, y3)] {
+                            put(0, j, y.0); put(1, j, y.1); put(2, j, y.2); put(3, j, y.3)
+                        }
+                    }
+                    t += 8
                 }
             }
         }
+    }
+
+    /// out[4l + j] = c_j[l] for l < 8: a 4×8 transpose into 32 contiguous floats.
+    @inline(__always)
+    static func interleave(_ c0: SIMD8<Float>, _ c1: SIMD8<Float>, _ c2: SIMD8<Float>, _ c3: SIMD8<Float>,
+                           _ out: UnsafeMutablePointer<Float>) {
+        store(SIMD8(c0[0], c1[0], c2[0], c3[0], c0[1], c1[1], c2[1], c3[1]), out)
+        store(SIMD8(c0[2], c1[2], c2[2], c3[2], c0[3], c1[3], c2[3], c3[3]), out + 8)
+        store(SIMD8(c0[4], c1[4], c2[4], c3[4], c0[5], c1[5], c2[5], c3[5]), out + 16)
+        store(SIMD8(c0[6], c1[6], c2[6], c3[6], c0[7], c1[7], c2[7], c3[7]), out + 24)
+    }
+
+    /// Aᵀ applied to six vectors → four.
+    @inline(__always)
+    static func at(_ q0: SIMD8<Float>, _ q1: SIMD8<Float>, _ q2: SIMD8<Float>, _ q3: SIMD8<Float>, _ q4: SIMD8<Float>,
+                   _ q5: SIMD8<Float>) -> V4 {
+        let s12 = q1 + q2, d12 = q1 - q2, s34 = q3 + q4, d34 = q3 - q4
+        return (q0 + s12 + s34, d12 + 2 * d34, s12 + 4 * s34, d12 + 8 * d34 + q5)
+    }
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load(UnsafePointer(p)) }
+
+    @inline(__always) static func store(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) static func storePartial(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
+        if lanes == 8 { return store(x, p) }
+        for l in 0..<lanes { p[l] = x[l] }
     }
 }

@@ -25,6 +25,29 @@ public final class MappedFile: @unchecked Sendable {
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
 
+    /// Drops the whole pages inside [offset, offset+count) from this process's resident set (they stay in the page
+    /// cache; a later read faults them back in). Called once a tensor has been converted into its own array, so
+    /// loading an N-byte model peaks near N bytes of arrays, not N of arrays plus N of mapped file.
+    func release(_ offset: Int, _ count: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (offset + page - 1) / page * page, end = (offset + count) / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+    }
+
+    /// SHA-256 of the whole file, hex, read in 64 MiB chunks that are released as it goes (a multi-GB model's hash
+    /// would otherwise leave the whole file in the resident set).
+    func sha256Hex() -> String {
+        var h = SHA256(), offset = 0
+        while offset < size {
+            let n = min(64 << 20, size - offset)
+            h.update(bytes(offset, n))
+            release(offset, n)
+            offset += n
+        }
+        return h.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
     /// Bytes [offset, offset+count) as a buffer valid while `self` lives.
     func bytes(_ offset: Int, _ count: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base + offset, count: count)

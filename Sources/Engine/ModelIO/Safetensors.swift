@@ -73,6 +73,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard let e = entries[key] else { throw EngineError.missingTensor(path: path, key: key) }
         let raw = file.bytes(dataStart + e.begin, e.end - e.begin)
         let count = e.shape.reduce(1, *)
+        defer { file.release(dataStart + e.begin, e.end - e.begin) }
         switch e.dtype {
         case "F32":
             return [Float](unsafeUninitializedCapacity: count) { buf, n in
@@ -96,6 +97,6 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     /// SHA-256 of the whole file, hex.
     public func sha256() -> String {
-        SHA256.hex(file.bytes(0, file.size))
+        file.sha256Hex()
     }
 }

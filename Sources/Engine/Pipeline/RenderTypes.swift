@@ -38,6 +38,10 @@ public struct StageWork: Sendable, Equatable {
     public var textEncoderFlops = 0
     public var unetFlops = 0
     public var decodeFlops = 0
+    /// Milliseconds of each stage spent inside sgemm.
+    public var textEncoderGemmMs = 0.0
+    public var unetGemmMs = 0.0
+    public var decodeGemmMs = 0.0
 }
 
 /// A rendered image with its PNG encoding and the timings that produced it.

@@ -9,7 +9,11 @@ extension TextToImage {
         var clock = Stopwatch()
         var t = StageTimings()
         var work = StageWork()
-        var flops = GEMM.flops
+        var flops = GEMM.flops, gemmNs = GEMM.nanoseconds
+        func gemmMs() -> Double {
+            defer { gemmNs = GEMM.nanoseconds }
+            return Double(GEMM.nanoseconds &- gemmNs) / 1e6
+        }
         let cfg = r.guidance > 1
 
         // 1. Tokenize: [negative, positive] when guiding, as the pipeline batches them.
@@ -22,6 +26,7 @@ extension TextToImage {
         let context = Tensor.concat(first: try ids.map { row in try embeddings.context(for: row) { try textEncoder([row]) } })
         t.textEncoderMs = clock.lap()
         work.textEncoderFlops = GEMM.flops - flops
+        work.textEncoderGemmMs = gemmMs()
         flops = GEMM.flops
 
         // 3. Initial latents from the job's seed: randn(1, C, H/f, W/f) · init_noise_sigma.
@@ -40,6 +45,7 @@ extension TextToImage {
         }
         t.unetMs = clock.lap()
         work.unetFlops = GEMM.flops - flops
+        work.unetGemmMs = gemmMs()
         flops = GEMM.flops
 
         // 5. Decode latents / scaling_factor (+ shift_factor) and quantise like VaeImageProcessor.
@@ -48,6 +54,7 @@ extension TextToImage {
         let rgb = imageToRGB8(vae.decode(z))
         t.decodeMs = clock.lap()
         work.decodeFlops = GEMM.flops - flops
+        work.decodeGemmMs = gemmMs()
 
         // 6. PNG with everything needed to re-render.
         let meta = metadata(r, width: width, height: height)

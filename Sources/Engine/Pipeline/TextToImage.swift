@@ -69,7 +69,7 @@ public final class TextToImage: @unchecked Sendable {
         var all = SHA256()
         for path in ["text_encoder/model.safetensors", "unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors"] {
             let file = try MappedFile(path: folder + "/" + path)
-            all.update(Array((path + ":" + SHA256.hex(file.bytes(0, file.size))).utf8))
+            all.update(Array((path + ":" + file.sha256Hex()).utf8))
         }
         return all.finalize().map { String(format: "%02x", $0) }.joined()
     }
