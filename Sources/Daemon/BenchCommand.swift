@@ -48,47 +48,14 @@ struct BenchCommand: ParsableCommand {
     /// Images per second with `workers` engines rendering distinct seeds at once (one warm-up image each first).
     private func throughput(folder: String, workers: Int, blas: BLAS) throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be 1…64") }
-        let source: WeightSource = randomWeights ? .random(seed: weightsSeed) : .file
-        let engines = try (0..<workers).map { _ in try reportingEngineErrors { try TextToImage(folder: folder, source: source, embeddingCacheBytes: 0) } }
-        @Sendable func request(_ i: Int) -> RenderRequest {
-            RenderRequest(prompt: "a red circle number \(i)", seed: UInt64(i), steps: steps, guidance: guidance, width: width, height: height)
-        }
-        let perWorker = max(1, runs)
-        let failures = ErrorBox()
-        let ready = DispatchGroup(), go = DispatchSemaphore(value: 0), done = DispatchGroup()
-        for (w, engine) in engines.enumerated() {
-            ready.enter(); done.enter()
-            Thread {
-                // Warm-up, not timed.
-                do { _ = try engine.render(request(1_000_000 + w)) } catch { failures.set(error) }
-                ready.leave()
-                go.wait()
-                for i in 0..<perWorker {
-                    do { _ = try engine.render(request(w * perWorker + i)) } catch { failures.set(error) }
-                }
-                done.leave()
-            }.start()
-        }
-        ready.wait()
-        let start = Date()
-        for _ in engines { go.signal() }
-        done.wait()
-        let seconds = Date().timeIntervalSince(start)
-        if let e = failures.error { throw CommandFailure(message: "\(e)") }
-        let images = workers * perWorker
-        let rate = Double(images) / seconds
+        let run = try Throughput.measure(folder: folder, source: randomWeights ? .random(seed: weightsSeed) : .file,
+                                         workers: workers, imagesPerWorker: max(1, runs), steps: steps, guidance: guidance,
+                                         width: width, height: height)
         if json {
-            print(#"{"workers": \#(workers), "blasThreads": \#(blas.threads), "images": \#(images), "seconds": \#(seconds), "imagesPerSecond": \#(rate)}"#)
+            print(#"{"workers": \#(workers), "blasThreads": \#(blas.threads), "images": \#(run.images), "seconds": \#(run.seconds), "imagesPerSecond": \#(run.rate)}"#)
         } else {
             print(String(format: "%@: %d workers x %d BLAS threads: %d images in %.2f s = %.1f images/s (%.1f ms/image/worker)",
-                         engines[0].modelName, workers, blas.threads, images, seconds, rate, seconds * 1000 / Double(perWorker)))
+                         run.model, workers, blas.threads, run.images, run.seconds, run.rate, run.seconds * 1000 / Double(max(1, runs))))
         }
     }
-}
-
-/// The first error raised on any benchmark thread.
-private final class ErrorBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var error: Error?
-    func set(_ e: Error) { lock.withLock { if error == nil { error = e } } }
 }

@@ -7,7 +7,7 @@ struct MDD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mdd",
         abstract: "MobileDiffusion batch rendering daemon.",
-        subcommands: [ServeCommand.self, RenderCommand.self, BenchCommand.self, BenchQueueCommand.self])
+        subcommands: [ServeCommand.self, RenderCommand.self, BenchCommand.self, BenchQueueCommand.self, TuneCommand.self])
 
     static let version = "0.1.0"
 }

@@ -43,3 +43,26 @@ final class RenderCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("exactly one of --prompt"), r.stderr)
     }
 }
+
+/// `mdd tune`: every split of the cores is measured and the recommendation follows the documented rule.
+final class TuneCommandTests: XCTestCase {
+    func testTuneMeasuresEverySplitAndRecommendsTheFastest() throws {
+        let h = try DaemonHarness(test: self)
+        let r = h.mdd(["tune", "--model", h.model, "--images", "1", "--cores", "2", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let results = try XCTUnwrap(doc["results"] as? [[String: Any]])
+        XCTAssertEqual(results.map { [$0["workers"] as? Int, $0["blasThreads"] as? Int] }, [[1, 2], [2, 1]])
+        let rates = results.compactMap { $0["imagesPerSecond"] as? Double }
+        XCTAssertEqual(rates.count, 2)
+        XCTAssertTrue(rates.allSatisfy { $0 > 0 })
+        let chosen = try XCTUnwrap(doc["recommended"] as? [String: Any])
+        let chosenRate = try XCTUnwrap(chosen["imagesPerSecond"] as? Double)
+        // The fastest, or one with fewer workers within 3 % of it.
+        XCTAssertGreaterThanOrEqual(chosenRate, 0.97 * rates.max()!)
+        if chosen["workers"] as? Int == 2 { XCTAssertLessThan(rates[0], 0.97 * rates.max()!) }
+        let bad = h.mdd(["tune", "--model", h.model, "--images", "0"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--images"), bad.stderr)
+    }
+}
