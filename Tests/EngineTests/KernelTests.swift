@@ -72,6 +72,25 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Large layers transform their kernel per call instead of keeping U: the same U, so the same bits.
+    func testWinogradKernelTransformedPerCallMatchesKeptKernel() {
+        let (cin, cout, h, w) = (16, 24, 67, 65)
+        let weight = random([cout, cin, 3, 3]), bias = random([cout]).data, x = random([1, cin, h, w])
+        let kept = WinogradPlan(weight: weight.data, cout: cout, cin: cin, keepU: true)
+        let perCall = WinogradPlan(weight: weight.data, cout: cout, cin: cin, keepU: false)
+        XCTAssertNil(perCall.u)
+        XCTAssertTrue(perCall.pays(h: 64, w: 64))
+        XCTAssertFalse(perCall.pays(h: 32, w: 64), "per-call transforms only pay from 64x64 up")
+        var a = [Float](repeating: 0, count: cout * h * w), b = a
+        x.data.withUnsafeBufferPointer { xp in
+            a.withUnsafeMutableBufferPointer { kept.convolve(xp.baseAddress!, weight: weight.data, cin: cin, h: h, w: w, cout: cout, bias: bias, $0.baseAddress!) }
+            b.withUnsafeMutableBufferPointer { perCall.convolve(xp.baseAddress!, weight: weight.data, cin: cin, h: h, w: w, cout: cout, bias: bias, $0.baseAddress!) }
+        }
+        XCTAssertEqual(a, b)
+        let reference = Conv2d(weight: weight, bias: bias, stride: 1, padding: 1, useWinograd: false).naive(x)
+        XCTAssertLessThan(Tensor(shape: [1, cout, h, w], data: a).maxAbsDiff(reference) / reference.data.map(abs).max()!, 2e-5)
+    }
+
     /// The kernels that `Parallel` splits over threads give the same bits on one thread and on two.
     func testParallelKernelsAreBitIdenticalAcrossThreadCounts() throws {
         let blas = try BLAS.get(), saved = blas.threads

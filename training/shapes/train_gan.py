@@ -50,6 +50,8 @@ def main():
                     help="share of samples at t = 999, the only step one-step sampling uses; the rest t ~ U[0, 999]")
     ap.add_argument("--name", default="distill", help="run folder under $MDD_TRAIN_DIR")
     ap.add_argument("--teacher", default="unet", help="the stage-2 run folder whose EMA weights start both networks")
+    ap.add_argument("--generator", help="a stage-3 run folder whose generator EMA starts the generator instead (continuing a "
+                                        "distillation whose discriminator was not kept, e.g. gpu-distill)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = train_dir(a.name)
@@ -61,6 +63,8 @@ def main():
     unet.load_state_dict(pre["ema_unet"])
     te.requires_grad_(False)  # the text encoder stays as pre-trained
     disc = Discriminator(copy.deepcopy(unet))
+    if a.generator:
+        unet.load_state_dict(torch.load(os.path.join(train_dir(a.generator), "checkpoint.pt"))["ema_unet"])
     g_opt = torch.optim.AdamW(unet.parameters(), lr=a.lr, betas=(0.0, 0.99))
     d_opt = torch.optim.AdamW(disc.parameters(), lr=a.lr, betas=(0.0, 0.99))
     ema = copy.deepcopy(unet).requires_grad_(False)

@@ -9,8 +9,8 @@ public struct Conv2d: Sendable {
     public let stride: Int
     public let padding: Int
     public let groups: Int
-    /// Winograd F(4x4,3x3)-transformed kernel [36, Cout, Cin] when the layer qualifies (3x3, stride 1, pad 1, ungrouped).
-    let winograd: [Float]?
+    /// How the layer uses Winograd F(4x4,3x3), if it qualifies (3x3, stride 1, pad 1, ungrouped).
+    let winograd: WinogradPlan?
 
     /// `useWinograd`: nil follows `MDD_WINOGRAD` (on unless set to 0).
     public init(weight: Tensor, bias: [Float]?, stride: Int = 1, padding: Int = 0, groups: Int = 1, useWinograd: Bool? = nil) {
@@ -21,7 +21,7 @@ public struct Conv2d: Sendable {
         self.groups = groups
         let cout = weight.shape[0], cin = weight.shape[1] * groups
         winograd = (useWinograd ?? Winograd.enabledByDefault) && Winograd.applies(kernel: weight.shape[2], stride: stride, padding: padding, groups: groups, cin: cin, cout: cout)
-            ? Winograd.transformKernel(weight.data, cout: cout, cin: cin) : nil
+            ? WinogradPlan(weight: weight.data, cout: cout, cin: cin) : nil
     }
 
     public var outChannels: Int { weight.shape[0] }
@@ -42,8 +42,8 @@ public struct Conv2d: Sendable {
                 for b in 0..<x.n {
                     let src = xp.baseAddress! + b * x.c * x.h * x.w
                     let dst = op.baseAddress! + b * outChannels * ho * wo
-                    if let u = winograd {
-                        u.withUnsafeBufferPointer { Winograd.convolve(src, cin: inChannels, h: x.h, w: x.w, u: $0.baseAddress!, cout: outChannels, bias: bias, dst) }
+                    if let plan = winograd, plan.pays(h: x.h, w: x.w) {
+                        plan.convolve(src, weight: weight.data, cin: inChannels, h: x.h, w: x.w, cout: outChannels, bias: bias, dst)
                     } else if groups == 1 {
                         convGEMM(src, h: x.h, w: x.w, dst, ho: ho, wo: wo)
                     } else if groups == inChannels && groups == outChannels {

@@ -1,5 +1,38 @@
 import Foundation
 
+/// How a qualifying layer runs Winograd: small layers keep their transformed kernel U ([36, Cout, Cin], 4× the
+/// weights); large ones (an SD decoder's 512×512 convs: 37 MB of U each) transform it per call into scratch space,
+/// which costs ~1–8 % of the convolution at ≥ 64×64 and is skipped (im2col) below that.
+struct WinogradPlan: Sendable {
+    /// Layers with at most this many U floats (4 MiB) keep U.
+    static let keepLimit = 1 << 20
+    let u: [Float]?
+
+    /// `keepU`: nil decides by size (`keepLimit`); tests force either path.
+    init(weight: [Float], cout: Int, cin: Int, keepU: Bool? = nil) {
+        guard keepU ?? (36 * cout * cin <= Self.keepLimit) else { u = nil; return }
+        var u = [Float](repeating: 0, count: 36 * cout * cin)
+        weight.withUnsafeBufferPointer { w in
+            u.withUnsafeMutableBufferPointer { Winograd.transformKernel(w.baseAddress!, cout: cout, cin: cin, outputs: 0..<cout, u: $0.baseAddress!) }
+        }
+        self.u = u
+    }
+
+    /// Whether Winograd beats im2col here: always with a kept U; from 64×64 up when U is made per call.
+    func pays(h: Int, w: Int) -> Bool { u != nil || h * w >= 64 * 64 }
+
+    func convolve(_ src: UnsafePointer<Float>, weight: [Float], cin: Int, h: Int, w: Int, cout: Int, bias: [Float]?,
+                  _ dst: UnsafeMutablePointer<Float>) {
+        weight.withUnsafeBufferPointer { wp in
+            if let u {
+                u.withUnsafeBufferPointer { Winograd.convolve(src, cin: cin, h: h, w: w, u: $0.baseAddress!, weight: wp.baseAddress!, cout: cout, bias: bias, dst) }
+            } else {
+                Winograd.convolve(src, cin: cin, h: h, w: w, u: nil, weight: wp.baseAddress!, cout: cout, bias: bias, dst)
+            }
+        }
+    }
+}
+
 /// Winograd F(4×4, 3×3) convolution for 3×3, stride-1, padding-1, ungrouped layers (Lavin & Gray, 2015): 36 GEMMs
 /// on transformed 6×6 tiles do the work of the direct convolution with 4× fewer multiply-adds.
 ///
@@ -27,32 +60,52 @@ enum Winograd {
         kernel == 3 && stride == 1 && padding == 1 && groups == 1 && cin >= 16 && cout >= 16
     }
 
-    /// weight: [Cout, Cin, 3, 3] → U: [36, Cout, Cin]
-    static func transformKernel(_ w: [Float], cout: Int, cin: Int) -> [Float] {
-        let g: [[Double]] = [[0.25, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                             [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
-        var u = [Float](repeating: 0, count: 36 * cout * cin)
-        for o in 0..<cout {
-            for i in 0..<cin {
-                let k = (0..<9).map { Double(w[(o * cin + i) * 9 + $0]) }
-                for r in 0..<6 {
-                    // t = (G·k)[r] (a row of 3), then U[r][c] = Σ_j t[j]·G[c][j].
-                    let t = (0..<3).map { col in (0..<3).reduce(0.0) { $0 + g[r][$1] * k[$1 * 3 + col] } }
-                    for c in 0..<6 {
-                        u[((r * 6 + c) * cout + o) * cin + i] = Float(t[0] * g[c][0] + t[1] * g[c][1] + t[2] * g[c][2])
-                    }
+    /// weight: [Cout, Cin, 3, 3] → U: [36, Cout, Cin], eight input channels at a time (U = G·g·Gᵀ per kernel).
+    static func transformKernel(_ w: UnsafePointer<Float>, cout: Int, cin: Int, outputs: Range<Int>, u: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
+        // G·(a0, a1, a2) for G = [[1/4,0,0],[−1/6,−1/6,−1/6],[−1/6,1/6,−1/6],[1/24,1/12,1/6],[1/24,−1/12,1/6],[0,0,1]].
+        @inline(__always) func g(_ a0: V, _ a1: V, _ a2: V) -> V6 {
+            let s = a0 + a2, p = a0 * (1 / 24) + a2 * (1 / 6)
+            return (a0 * 0.25, (s + a1) * (-1 / 6), (s - a1) * (-1 / 6), p + a1 * (1 / 12), p - a1 * (1 / 12), a2)
+        }
+        let plane = cout * cin
+        for o in outputs {
+            var i = 0
+            while i < cin {
+                let lanes = min(8, cin - i)
+                let first = w + (o * cin + i) * 9
+                @inline(__always) func k(_ j: Int) -> V {  // tap j of eight consecutive kernels (stride 9 floats)
+                    var v = V.zero
+                    for l in 0..<lanes { v[l] = first[l * 9 + j] }
+                    return v
                 }
+                // Columns of g (kx = 0, 1, 2) through G, then each row r of t = G·g through G again.
+                let c0 = g(k(0), k(3), k(6)), c1 = g(k(1), k(4), k(7)), c2 = g(k(2), k(5), k(8))
+                let base = u + o * cin + i
+                @inline(__always) func row(_ r: Int, _ a0: V, _ a1: V, _ a2: V) {
+                    let t = g(a0, a1, a2), out = base + r * 6 * plane
+                    storePartial(t.0, out, lanes); storePartial(t.1, out + plane, lanes); storePartial(t.2, out + 2 * plane, lanes)
+                    storePartial(t.3, out + 3 * plane, lanes); storePartial(t.4, out + 4 * plane, lanes); storePartial(t.5, out + 5 * plane, lanes)
+                }
+                row(0, c0.0, c1.0, c2.0); row(1, c0.1, c1.1, c2.1); row(2, c0.2, c1.2, c2.2)
+                row(3, c0.3, c1.3, c2.3); row(4, c0.4, c1.4, c2.4); row(5, c0.5, c1.5, c2.5)
+                i += 8
             }
         }
-        return u
     }
 
     /// One image: src [cin, h, w] → dst [cout, h, w] (+ bias), in bands of tile rows that bound V and M.
-    static func convolve(_ src: UnsafePointer<Float>, cin: Int, h: Int, w: Int, u: UnsafePointer<Float>, cout: Int,
-                         bias: [Float]?, _ dst: UnsafeMutablePointer<Float>) {
+    /// `u`: the transformed kernel, or nil to transform `weight` into scratch space first (large layers).
+    static func convolve(_ src: UnsafePointer<Float>, cin: Int, h: Int, w: Int, u precomputed: UnsafePointer<Float>?,
+                         weight: UnsafePointer<Float>, cout: Int, bias: [Float]?, _ dst: UnsafeMutablePointer<Float>) {
         let tilesW = (w + 3) / 4, tilesH = (h + 3) / 4
         let bandRows = max(1, min(tilesH, (1 << 24) / max(1, 36 * (cin + cout) * tilesW)))
-        Scratch.with(36 * (cin + cout) * bandRows * tilesW + 64) { buf in
+        let uCount = precomputed == nil ? 36 * cout * cin : 0
+        Scratch.with(uCount + 36 * (cin + cout) * bandRows * tilesW + 64) { scratch in
+            let u = precomputed ?? UnsafePointer(scratch), buf = scratch + uCount
+            if precomputed == nil {
+                Parallel.forSlices(cout, work: 16 * cout * cin) { transformKernel(weight, cout: cout, cin: cin, outputs: $0, u: scratch) }
+            }
             var t0 = 0
             while t0 < tilesH {
                 let rows = min(bandRows, tilesH - t0), tiles = rows * tilesW
