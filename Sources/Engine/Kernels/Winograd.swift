@@ -49,8 +49,8 @@ struct WinogradPlan: Sendable {
 ///
 /// The transforms run along whole tile rows with SIMD8 vectors over consecutive tiles (input rows are split into
 /// their four x-phases first, so tile t's six columns are phases 0–3 at t and phases 0–1 at t + 1), and over
-/// channel slices on each BLAS thread (`Parallel`). `naive`-free by design: tests compare it with `Conv2d.naive` and with
-/// im2col+GEMM (F(4,3)'s coefficients up to 8 cost a few float ulps more than F(2,3); the tests bound it).
+/// channel slices on each BLAS thread (`Parallel`). Its naive twin is `Conv2d.naive`: the tests compare both on edge
+/// tiles (F(4,3)'s coefficients, up to 8 and 1/24, cost ~10× the rounding error of a direct sum; the tests bound it).
 enum Winograd {
     /// On unless `MDD_WINOGRAD=0` (measured side by side in the performance notes of the README).
     static let enabledByDefault = ProcessInfo.processInfo.environment["MDD_WINOGRAD"] != "0"
