@@ -159,6 +159,17 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(up.data[upIndex], x.data[srcIndex])
     }
 
+    /// A mapped file hashed in chunks (released as it goes) gives the one-shot digest, also across odd chunk sizes.
+    func testMappedFileHashInChunksMatchesOneShot() throws {
+        let path = NSTemporaryDirectory() + "mdd-sha-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let bytes = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let file = try MappedFile(path: path)
+        let expected = SHA256.hex(bytes)
+        for chunk in [100, 4096, 64 << 20] { XCTAssertEqual(file.sha256Hex(chunk: chunk), expected, "chunk \(chunk)") }
+    }
+
     func testSHA256KnownVectors() {
         XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")

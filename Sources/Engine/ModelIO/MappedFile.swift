@@ -37,10 +37,10 @@ public final class MappedFile: @unchecked Sendable {
 
     /// SHA-256 of the whole file, hex, read in 64 MiB chunks that are released as it goes (a multi-GB model's hash
     /// would otherwise leave the whole file in the resident set).
-    func sha256Hex() -> String {
+    func sha256Hex(chunk: Int = 64 << 20) -> String {
         var h = SHA256(), offset = 0
         while offset < size {
-            let n = min(64 << 20, size - offset)
+            let n = min(chunk, size - offset)
             h.update(bytes(offset, n))
             release(offset, n)
             offset += n
