@@ -10,6 +10,9 @@ swift build -c release --product mdd >/dev/null
 swift build -c release --product mdctl >/dev/null
 BIN="$ROOT/.build/release"
 DEMO="${MDD_DEMO_DIR:-/tmp/mdd-demo}"
+# A fresh queue each run: an old one would answer the resubmitted sample batch with "16 duplicates" and show the
+# images (and latencies) of whatever model rendered them last time.
+rm -rf "$DEMO/state"
 mkdir -p "$DEMO"
 SOCK="$DEMO/mdd.sock"
 [ -f "$ROOT/models/shapes-md/model_index.json" ] || { echo "models/shapes-md is missing: the embedded default model ships with the repository" >&2; exit 1; }
