@@ -27,14 +27,13 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from .grammar import sample_scene
 from .model_configs import TOKEN_LENGTH, alphas_cumprod
 from .render import render
-from .train_gan import Discriminator
-from .train_unet import build, ema_update
+from .train_gan import Discriminator, gan_step
+from .train_unet import build, ema_update, v_loss
 from .vae_encoder import VAEEncoder
 
 _TOKENIZER = None
@@ -75,6 +74,11 @@ def latent_pool(a, dev, log):
     return z, ids
 
 
+def amp(dev):
+    """bf16 autocast for the networks; losses and the scheduler arithmetic stay in fp32."""
+    return torch.autocast(dev.type, dtype=torch.bfloat16)
+
+
 def cosine_lr(base, elapsed, budget, warm_steps, step):
     return base * min(1.0, (step + 1) / warm_steps) * 0.5 * (1 + math.cos(math.pi * min(1.0, elapsed / budget)))
 
@@ -94,14 +98,9 @@ def stage2(a, z_pool, id_pool, empty_ids, alphas, dev, log):
         idx = torch.randint(0, len(z_pool), (B,), device=dev)
         z, ids = z_pool[idx].float(), id_pool[idx]
         ids = torch.where(torch.rand(B, 1, device=dev) < 0.1, empty_ids, ids)  # unconditional for guidance
-        t = torch.randint(0, 1000, (B,), device=dev)
-        noise = torch.randn_like(z)
-        ab = alphas[t].view(-1, 1, 1, 1)
-        zt = ab.sqrt() * z + (1 - ab).sqrt() * noise
-        v = ab.sqrt() * noise - (1 - ab).sqrt() * z
-        with torch.autocast(dev.type, dtype=torch.bfloat16):
-            pred = unet(zt, t.float(), te(ids)[0])
-        loss = F.mse_loss(pred.float(), v)
+        with amp(dev):
+            context = te(ids)[0]
+        loss = v_loss(unet, context, z, alphas, amp=lambda: amp(dev))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -128,28 +127,9 @@ def stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, save):
     while (elapsed := time.time() - t0) < a.stage3_s:
         idx = torch.randint(0, len(z_pool), (B,), device=dev)
         x0 = z_pool[idx].float()
-        with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16):
+        with torch.no_grad(), amp(dev):
             ctx = te(id_pool[idx])[0]
-        t = torch.where(torch.rand(B, device=dev) < a.p_final, 999, torch.randint(0, 1000, (B,), device=dev))
-        s = (t.float() * torch.rand(B, device=dev)).long()
-        at, as_ = alphas[t].view(-1, 1, 1, 1), alphas[s].view(-1, 1, 1, 1)
-        xt = at.sqrt() * x0 + (1 - at).sqrt() * torch.randn_like(x0)
-        with torch.autocast(dev.type, dtype=torch.bfloat16):
-            x0_hat = at.sqrt() * xt - (1 - at).sqrt() * unet(xt, t.float(), ctx).float()
-            real = as_.sqrt() * x0 + (1 - as_).sqrt() * torch.randn_like(x0)
-            fake = as_.sqrt() * x0_hat + (1 - as_).sqrt() * torch.randn_like(x0)
-            d_loss = F.softplus(-disc(real, s.float(), ctx)).mean() + F.softplus(disc(fake.detach(), s.float(), ctx)).mean()
-        d_opt.zero_grad(set_to_none=True)
-        d_loss.backward()
-        d_opt.step()
-        with torch.autocast(dev.type, dtype=torch.bfloat16):
-            adv = F.softplus(-disc(fake, s.float(), ctx)).mean()
-        rec = F.mse_loss(x0_hat.float(), x0)
-        g_loss = adv + a.rec * rec
-        g_opt.zero_grad(set_to_none=True)
-        g_loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        g_opt.step()
+        d_loss, adv, rec = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec, amp=lambda: amp(dev))
         ema_update([(unet, ema)], a.ema3, step)
         step += 1
         if step % 100 == 0:

@@ -9,6 +9,7 @@ them with the non-saturating loss. The generator minimises that adversarial loss
 Resumable in $MDD_TRAIN_DIR/distill; export with `python -m shapes.export --checkpoint distill`.
 """
 import argparse
+import contextlib
 import copy
 import json
 import math
@@ -34,6 +35,34 @@ class Discriminator(nn.Module):
 
     def forward(self, x, t, context):
         return self.head(self.trunk.encode(x, t, context)).squeeze(-1)
+
+
+def gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, p_final, rec_weight, amp=contextlib.nullcontext):
+    """One update of the discriminator, then of the generator, on real latents x0 [B, 8, 16, 16] with text context
+    ctx; returns (d_loss, adv, rec). Random draws in a fixed order (t, s, then the three noises), so a resumed run
+    draws the same. `amp`: the context the networks run in (bf16 autocast on the GPU)."""
+    B, dev = x0.shape[0], x0.device
+    t = torch.where(torch.rand(B, device=dev) < p_final, 999, torch.randint(0, 1000, (B,), device=dev))
+    s = (t.float() * torch.rand(B, device=dev)).long()
+    at, as_ = alphas[t].view(-1, 1, 1, 1), alphas[s].view(-1, 1, 1, 1)
+    xt = at.sqrt() * x0 + (1 - at).sqrt() * torch.randn_like(x0)
+    with amp():
+        x0_hat = at.sqrt() * xt - (1 - at).sqrt() * unet(xt, t.float(), ctx).float()
+        real = as_.sqrt() * x0 + (1 - as_).sqrt() * torch.randn_like(x0)
+        fake = as_.sqrt() * x0_hat + (1 - as_).sqrt() * torch.randn_like(x0)
+        d_loss = F.softplus(-disc(real, s.float(), ctx)).mean() + F.softplus(disc(fake.detach(), s.float(), ctx)).mean()
+    d_opt.zero_grad(set_to_none=True)
+    d_loss.backward()
+    d_opt.step()
+    # Generator step: fool the discriminator and stay close to the data.
+    with amp():
+        adv = F.softplus(-disc(fake, s.float(), ctx)).mean()
+    rec = F.mse_loss(x0_hat.float(), x0)
+    g_opt.zero_grad(set_to_none=True)
+    (adv + rec_weight * rec).backward()
+    torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+    g_opt.step()
+    return d_loss, adv, rec
 
 
 def main():
@@ -83,26 +112,7 @@ def main():
         x0, prompts = data.batch(step, a.batch, seed=3)
         with torch.no_grad():
             ctx = te(tok(prompts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids)[0]
-        t = torch.where(torch.rand(a.batch) < a.p_final, 999, torch.randint(0, 1000, (a.batch,)))
-        s = (t.float() * torch.rand(a.batch)).long()
-        at, as_ = alphas[t].view(-1, 1, 1, 1), alphas[s].view(-1, 1, 1, 1)
-        xt = at.sqrt() * x0 + (1 - at).sqrt() * torch.randn_like(x0)
-        x0_hat = at.sqrt() * xt - (1 - at).sqrt() * unet(xt, t.float(), ctx)
-        real = as_.sqrt() * x0 + (1 - as_).sqrt() * torch.randn_like(x0)
-        fake = as_.sqrt() * x0_hat + (1 - as_).sqrt() * torch.randn_like(x0)
-        # Discriminator step.
-        d_loss = F.softplus(-disc(real, s.float(), ctx)).mean() + F.softplus(disc(fake.detach(), s.float(), ctx)).mean()
-        d_opt.zero_grad()
-        d_loss.backward()
-        d_opt.step()
-        # Generator step: fool the discriminator and stay close to the data.
-        adv = F.softplus(-disc(fake, s.float(), ctx)).mean()
-        rec = F.mse_loss(x0_hat, x0)
-        g_loss = adv + a.rec * rec
-        g_opt.zero_grad()
-        g_loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        g_opt.step()
+        d_loss, adv, rec = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec)
         ema_update([(unet, ema)], a.ema, step)
         step += 1
         elapsed += time.time() - t0

@@ -5,6 +5,7 @@ learning rate). Resumable: $MDD_TRAIN_DIR/unet/checkpoint.pt; rerun to continue.
   python -m shapes.train_unet --steps 20000          (from training/; needs $MDD_TRAIN_DIR/latents-2.pt)
 """
 import argparse
+import contextlib
 import copy
 import json
 import math
@@ -30,6 +31,20 @@ def ema_update(pairs, max_decay, step):
     for model, ema in pairs:
         q = list(ema.parameters())
         torch._foreach_lerp_(q, list(model.parameters()), 1 - decay)  # q ← q·decay + p·(1 − decay)
+
+
+def v_loss(unet, context, z, alphas, amp=contextlib.nullcontext):
+    """Stage 2's objective on latents z [B, 8, 16, 16]: draws t ~ U{0, …, 999}, then the noise (this order, so a
+    resumed run draws the same), and returns ‖unet(z_t, t, context) − v‖² with v = √ᾱ_t·ε − √(1 − ᾱ_t)·z.
+    `amp`: the context the UNet runs in (bf16 autocast on the GPU)."""
+    t = torch.randint(0, 1000, (z.shape[0],), device=z.device)
+    noise = torch.randn_like(z)
+    ab = alphas[t].view(-1, 1, 1, 1)
+    zt = ab.sqrt() * z + (1 - ab).sqrt() * noise
+    v = ab.sqrt() * noise - (1 - ab).sqrt() * z
+    with amp():
+        pred = unet(zt, t.float(), context)
+    return F.mse_loss(pred.float(), v)
 
 
 def train_dir(name):
@@ -100,13 +115,7 @@ def main():
         z, prompts = data.batch(step, a.batch)
         prompts = ["" if torch.rand(()) < 0.1 else p for p in prompts]  # unconditional for guidance
         ids = tok(prompts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids
-        t = torch.randint(0, 1000, (a.batch,))
-        noise = torch.randn_like(z)
-        ab = alphas[t].view(-1, 1, 1, 1)
-        zt = ab.sqrt() * z + (1 - ab).sqrt() * noise
-        v = ab.sqrt() * noise - (1 - ab).sqrt() * z
-        pred = unet(zt, t.float(), te(ids)[0])
-        loss = F.mse_loss(pred, v)
+        loss = v_loss(unet, te(ids)[0], z, alphas)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
