@@ -45,7 +45,7 @@ public final class MappedFile: @unchecked Sendable {
             release(offset, n)
             offset += n
         }
-        return h.finalize().map { String(format: "%02x", $0) }.joined()
+        return h.finalizeHex()
     }
 
     /// Bytes [offset, offset+count) as a buffer valid while `self` lives.

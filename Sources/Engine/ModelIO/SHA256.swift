@@ -48,6 +48,11 @@ public struct SHA256: Sendable {
         return h.flatMap { v in (0..<4).reversed().map { UInt8(truncatingIfNeeded: v >> (UInt32($0) * 8)) } }
     }
 
+    /// The digest as lower-case hex.
+    public mutating func finalizeHex() -> String {
+        finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
     /// One 64-byte block. The message schedule lives on the stack: an array here cost one heap allocation per
     /// block, and fingerprinting a 2 GB model took most of its load time.
     private mutating func compress(_ p: UnsafeRawPointer) {
@@ -76,7 +81,7 @@ public struct SHA256: Sendable {
     public static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
         var s = SHA256()
         s.update(bytes)
-        return s.finalize().map { String(format: "%02x", $0) }.joined()
+        return s.finalizeHex()
     }
 
     public static func hex<D: Collection>(_ bytes: D) -> String where D.Element == UInt8 {

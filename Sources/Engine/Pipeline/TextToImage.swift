@@ -71,7 +71,7 @@ public final class TextToImage: @unchecked Sendable {
             let file = try MappedFile(path: folder + "/" + path)
             all.update(Array((path + ":" + file.sha256Hex()).utf8))
         }
-        return all.finalize().map { String(format: "%02x", $0) }.joined()
+        return all.finalizeHex()
     }
 
     /// Default output size: the UNet's sample_size times the VAE factor.
