@@ -53,6 +53,7 @@ let package = Package(
         // Boots the real `mdd serve` and drives it with the real `mdctl` (both built as dependencies).
         .testTarget(
             name: "DaemonTests", dependencies: ["Daemon", "ctl", "Queue", "Wire", "Engine"],
+            exclude: ["Snapshots"],  // read by path (#filePath), not bundled
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(
             name: "QueueTests", dependencies: ["Queue", "QueueHelper"],

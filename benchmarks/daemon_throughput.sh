@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Daemon throughput end to end (queue → render → PNG → commit): starts `mdd serve` on a fresh state folder,
 # submits N jobs (the 16 sample prompts repeated with distinct seeds, as batch variations are), waits for them,
-# and prints images/s from the first claim to the last completion, for each workers x BLAS-threads setting.
+# and prints images/s from the first claim to the last completion (read from the queue database afterwards:
+# `mdctl wait` polls once a second, too coarse for a 10 s run), for each workers x BLAS-threads setting.
 #
 #   benchmarks/daemon_throughput.sh [N=400] [MODEL=models/shapes-md] ["1:0 2:1"]   (workers:blas_threads; 0 = default)
+#   STATS=1 also prints `mdctl stats` (per-stage latency percentiles) for each setting.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 N=${1:-400}
@@ -22,11 +24,16 @@ for s in $SETTINGS; do
     "$BIN/mdctl" --socket "$DIR/s.sock" pause >/dev/null
     for i in $(seq 1 $(( (N + 15) / 16 ))); do cat "$ROOT/examples/sample-batch.txt"; done | head -n "$N" > "$DIR/prompts.txt"
     "$BIN/mdctl" --socket "$DIR/s.sock" submit -f "$DIR/prompts.txt" --batch t --seed 1 >/dev/null
-    START=$(date +%s.%N)
     "$BIN/mdctl" --socket "$DIR/s.sock" resume >/dev/null
     "$BIN/mdctl" --socket "$DIR/s.sock" wait --batch t --quiet --timeout 3600
-    END=$(date +%s.%N)
+    [ -n "${STATS:-}" ] && "$BIN/mdctl" --socket "$DIR/s.sock" stats --batch t
     kill -TERM $PID; wait $PID || true
-    python3 -c "print(f'workers={$W} blas_threads={\"default\" if $T == 0 else $T}: $N images in {$END - $START:.2f} s = {$N / ($END - $START):.1f} images/s')"
+    python3 - "$DIR/state/queue.sqlite" "$W" "$T" <<'PY'
+import sqlite3, sys
+db, w, t = sys.argv[1], sys.argv[2], sys.argv[3]
+n, first, last = sqlite3.connect(db).execute(
+    "SELECT count(*), min(claimed_at), max(finished_at) FROM jobs WHERE state = 'succeeded'").fetchone()
+print(f"workers={w} blas_threads={'default' if t == '0' else t}: {n} images in {last - first:.2f} s = {n / (last - first):.1f} images/s")
+PY
     rm -rf "$DIR"
 done

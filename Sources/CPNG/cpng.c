@@ -49,6 +49,9 @@ int cpng_encode_rgb(const uint8_t *rgb, uint32_t width, uint32_t height,
     }
     png_set_write_fn(png, &buf, mem_write, mem_flush);
     png_set_compression_level(png, compression_level);
+    // At fast levels libpng's per-row choice among the five filters costs more than the deflate itself and
+    // saves nothing over Paeth alone (a 128x128 render: 0.87 vs 0.66 ms, same 16.6 KB); slow levels keep it.
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, compression_level <= 3 ? PNG_FILTER_PAETH : PNG_ALL_FILTERS);
     png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     if (count > 0) {

@@ -12,6 +12,7 @@ typedef struct {
 } cpng_result;
 
 /// Encodes `rgb` ([height, width, 3] bytes) as PNG. `keys`/`values` are `count` UTF-8 strings stored as iTXt.
+/// `compression_level`: zlib 0-9; levels up to 3 use the Paeth filter on every row, higher ones libpng's adaptive choice.
 int cpng_encode_rgb(const uint8_t *rgb, uint32_t width, uint32_t height,
                     const char *const *keys, const char *const *values, int count,
                     int compression_level, cpng_result *out);

@@ -36,6 +36,7 @@ final class Daemon: @unchecked Sendable {
         // They share one text-embedding cache: a prompt encoded by one worker is a hit for the others.
         let cache = EmbeddingCache()
         let engines = try (0..<c.workers).map { _ in try TextToImage(folder: c.modelPath, sharing: cache) }
+        for e in engines { e.pngCompression = c.pngCompression }
         let engine = engines[0]
         let blas = try BLAS.get()
         if let t = c.blasThreads { blas.threads = t }

@@ -3,8 +3,9 @@ import Foundation
 import Logging
 import Queue
 
-/// One render worker on its own thread (never Swift's cooperative pool): claim → render → write PNG →
-/// complete (and claim the next in the same transaction), renewing the lease while it renders.
+/// One render worker on its own thread (never Swift's cooperative pool): claim → render → hand the PNG to its
+/// settle thread (write atomically, complete) → claim the next, so writing and committing job N overlaps rendering
+/// job N + 1. The lease is renewed from claim until the job is settled.
 final class RenderWorker: @unchecked Sendable {
     /// What the worker is doing, for `mdctl workers`.
     struct Snapshot {
@@ -13,6 +14,12 @@ final class RenderWorker: @unchecked Sendable {
         var completed: Int
         var failed: Int
         var since: Date
+    }
+
+    /// A render ready to be settled: either fresh PNG bytes to write, or a file a crash left that is reused.
+    enum Rendered {
+        case fresh(png: [UInt8], timings: JobTimings)
+        case reused(JobOutput)
     }
 
     let id: String
@@ -55,7 +62,8 @@ final class RenderWorker: @unchecked Sendable {
     /// Waits until the worker's thread has exited, up to `timeout` seconds.
     func waitUntilFinished(timeout: Double) -> Bool { finished.wait(timeout: .now() + timeout) == .success }
 
-    /// Returns the job in hand to pending without spending its attempt (forced stop); the render is abandoned.
+    /// Returns the job being rendered to pending without spending its attempt (forced stop); the render is
+    /// abandoned. A job already rendered and settling is left to finish (milliseconds) or to recovery.
     func releaseCurrent() {
         lock.withLock {
             if let l = current { try? store.release(l); current = nil }
@@ -70,79 +78,98 @@ final class RenderWorker: @unchecked Sendable {
     }
 
     private func run() {
-        var lease: Lease?
+        let settler = SettleThread(name: "mdd-\(id)-settle")
         while !shouldStop {
             do {
-                if lease == nil { lease = try store.claim(worker: id) }
-                guard let l = lease else {
+                guard let lease = try store.claim(worker: id) else {
                     setState("idle")
+                    settler.waitIdle()  // an idle worker has nothing in flight (tests and `mdctl workers` rely on it)
                     wake.wait(timeout: 1)
                     continue
                 }
-                lease = try process(l)
+                process(lease, settler: settler)
             } catch {
                 log.error("worker \(id): queue error: \(error)")
-                lease = nil
                 wake.wait(timeout: 1)
             }
         }
+        settler.finish()  // a draining worker settles the job it rendered last
         setState("stopped")
     }
 
-    /// Renders and settles one job; returns the next lease when it could claim one in the same transaction.
-    private func process(_ l: Lease) throws -> Lease? {
+    /// Renders one job and hands it to the settle thread (which waits for the previous job's settle first).
+    private func process(_ l: Lease, settler: SettleThread) {
         lock.withLock { current = l }
         setState("rendering", job: l.job.id)
         let heartbeat = Heartbeat(store: store, lease: l, every: store.options.leaseSeconds / 3)
-        defer { heartbeat.stop() }
-        let result: Result<JobOutput, Error> = Result { try render(l.job) }
-        heartbeat.stop()
+        let result: Result<Rendered, Error> = Result { try render(l.job) }
         let stillMine = lock.withLock { () -> Bool in
             defer { current = nil }
             return current != nil
         }
-        guard stillMine else { return nil }  // released by a forced stop
+        guard stillMine else { heartbeat.stop(); return }  // released by a forced stop
         switch result {
-        case .success(let out):
-            lock.withLock { snapshotValue.completed += 1 }
-            log.info("job \(l.job.id) done", metadata: ["batch": "\(l.job.batch)", "seed": "\(l.job.seed)", "total_ms": "\(Int(out.timings.totalMs))"])
-            do {
-                // While draining, settle this job without claiming another.
-                if shouldStop {
-                    try store.complete(l, output: out)
-                    return nil
-                }
-                return try store.complete(l, output: out, thenClaimFor: id)
-            } catch QueueError.staleLease {
-                log.warning("job \(l.job.id): lease lost before completion (canceled or expired); result discarded")
-                return nil
+        case .success(let rendered):
+            settler.submit { [self] in
+                settle(l, rendered)
+                heartbeat.stop()
             }
         case .failure(let error):
-            lock.withLock { snapshotValue.failed += 1 }
-            let retryable = !(error is EngineError)  // bad requests fail at once; I/O trouble (disk full) retries
-            let state = try? store.fail(l, error: "\(error)", retryable: retryable)
-            log.error("job \(l.job.id) failed: \(error)", metadata: ["next_state": "\(state.map { $0.rawValue } ?? "stale")"])
-            return nil
+            heartbeat.stop()
+            let retryable = !(error is EngineError)  // bad requests fail at once; I/O trouble retries
+            recordFailure(l, error: error, retryable: retryable)
         }
     }
 
-    private func render(_ job: Job) throws -> JobOutput {
+    /// Writes the PNG (temp file, fsync, rename, fsync directory) and completes the job; on the settle thread.
+    private func settle(_ l: Lease, _ rendered: Rendered) {
+        let out: JobOutput
+        switch rendered {
+        case .reused(let o):
+            out = o
+        case .fresh(let png, let t):
+            let start = Date()
+            do {
+                let (path, sha) = try output.write(png, for: l.job)
+                let writeMs = Date().timeIntervalSince(start) * 1000
+                out = JobOutput(path: path, sha256: sha, timings: JobTimings(
+                    textMs: t.textMs, unetMs: t.unetMs, decodeMs: t.decodeMs, pngMs: t.pngMs + writeMs, totalMs: t.totalMs + writeMs))
+            } catch {
+                recordFailure(l, error: error, retryable: true)  // disk full, permissions: retried with backoff
+                return
+            }
+        }
+        do {
+            try store.complete(l, output: out)
+            lock.withLock { snapshotValue.completed += 1 }
+            log.info("job \(l.job.id) done", metadata: ["batch": "\(l.job.batch)", "seed": "\(l.job.seed)", "total_ms": "\(Int(out.timings.totalMs))"])
+        } catch QueueError.staleLease {
+            log.warning("job \(l.job.id): lease lost before completion (canceled or expired); result discarded")
+        } catch {
+            log.error("job \(l.job.id): cannot record completion: \(error); its lease will expire and recovery will reuse the PNG")
+        }
+    }
+
+    private func recordFailure(_ l: Lease, error: Error, retryable: Bool) {
+        lock.withLock { snapshotValue.failed += 1 }
+        let state = try? store.fail(l, error: "\(error)", retryable: retryable)
+        log.error("job \(l.job.id) failed: \(error)", metadata: ["next_state": "\(state.map { $0.rawValue } ?? "stale")"])
+    }
+
+    /// Renders the job's PNG in memory (or finds the file a crash left for this very job).
+    private func render(_ job: Job) throws -> Rendered {
         let request = RenderRequest(prompt: job.prompt, negativePrompt: job.negativePrompt, seed: UInt64(job.seed), steps: job.steps,
                                     guidance: Float(job.guidance), width: job.width, height: job.height)
         let (width, height) = try engine.validate(request)
         if let bytes = output.reusable(for: job, modelSHA256: engine.weightsSHA256, width: width, height: height) {
             log.info("job \(job.id): reusing output written before a crash")
-            let p = output.path(for: job)
-            return JobOutput(path: p, sha256: SHA256.hex(bytes), timings: JobTimings(textMs: 0, unetMs: 0, decodeMs: 0, pngMs: 0, totalMs: 0))
+            return .reused(JobOutput(path: output.path(for: job), sha256: SHA256.hex(bytes),
+                                     timings: JobTimings(textMs: 0, unetMs: 0, decodeMs: 0, pngMs: 0, totalMs: 0)))
         }
         let image = try engine.render(request)
-        let start = Date()
-        let (path, sha) = try output.write(image.png, for: job)
         let t = image.timings
-        let writeMs = Date().timeIntervalSince(start) * 1000
-        return JobOutput(path: path, sha256: sha, timings: JobTimings(
-            textMs: t.tokenizeMs + t.textEncoderMs, unetMs: t.unetMs, decodeMs: t.decodeMs, pngMs: t.pngMs + writeMs,
-            totalMs: t.totalMs + writeMs))
+        return .fresh(png: image.png, timings: JobTimings(textMs: t.tokenizeMs + t.textEncoderMs, unetMs: t.unetMs,
+                                                          decodeMs: t.decodeMs, pngMs: t.pngMs, totalMs: t.totalMs))
     }
 }
 

@@ -58,7 +58,7 @@ extension TextToImage {
 
         // 6. PNG with everything needed to re-render.
         let meta = metadata(r, width: width, height: height)
-        let png = try PNGCodec.encode(rgb: rgb, width: width, height: height, text: meta)
+        let png = try PNGCodec.encode(rgb: rgb, width: width, height: height, text: meta, compression: pngCompression)
         t.pngMs = clock.lap()
         t.totalMs = t.tokenizeMs + t.textEncoderMs + t.unetMs + t.decodeMs + t.pngMs
         return RenderedImage(width: width, height: height, rgb: rgb, png: png, timings: t, work: work, metadata: meta)

@@ -20,6 +20,9 @@ public final class TextToImage: @unchecked Sendable {
     /// Text-encoder outputs by token ids (see EmbeddingCache); shared by every render of this instance.
     public let embeddings: EmbeddingCache
 
+    /// zlib level of the PNGs `render` writes (0–9; see `PNGCodec.defaultCompression`). Set before rendering.
+    public var pngCompression = PNGCodec.defaultCompression
+
     /// Path of the scheduler config in use (the folder's, unless overridden).
     public let schedulerConfigPath: String
 
