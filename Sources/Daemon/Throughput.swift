@@ -2,7 +2,8 @@ import Engine
 import Foundation
 
 /// Images per second of `workers` engines rendering distinct seeds at once, as `mdd serve --workers` does (each
-/// worker its own engine, no embedding cache): `mdd bench --workers` and `mdd tune` measure through this.
+/// worker its own engine over one copy of the weights; no embedding cache): `mdd bench --workers` and `mdd tune`
+/// measure through this.
 enum Throughput {
     struct Run {
         let model: String
@@ -14,7 +15,8 @@ enum Throughput {
     /// One untimed warm-up image per worker, then `imagesPerWorker` each, all workers released together.
     static func measure(folder: String, source: WeightSource, workers: Int, imagesPerWorker: Int, steps: Int = 1,
                         guidance: Float = 0, width: Int? = nil, height: Int? = nil) throws -> Run {
-        let engines = try (0..<workers).map { _ in try reportingEngineErrors { try TextToImage(folder: folder, source: source, embeddingCacheBytes: 0) } }
+        let first = try reportingEngineErrors { try TextToImage(folder: folder, source: source, embeddingCacheBytes: 0) }
+        let engines = [first] + (1..<workers).map { _ in TextToImage(sharingWeightsOf: first) }
         @Sendable func request(_ i: Int) -> RenderRequest {
             RenderRequest(prompt: "a red circle number \(i)", seed: UInt64(i), steps: steps, guidance: guidance, width: width, height: height)
         }

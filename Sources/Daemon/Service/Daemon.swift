@@ -31,13 +31,12 @@ final class Daemon: @unchecked Sendable {
         let store = try JobStore(path: c.databasePath, options: options)
         try recover(store)
         log.info("loading model", metadata: ["path": "\(c.modelPath)", "workers": "\(c.workers)"])
-        // One engine per worker: an engine renders one image at a time (its scratch buffers are its own), and the
-        // engine's non-GEMM work runs on the calling thread, so two workers keep two cores busy on small models.
-        // They share one text-embedding cache: a prompt encoded by one worker is a hit for the others.
-        let cache = EmbeddingCache()
-        let engines = try (0..<c.workers).map { _ in try TextToImage(folder: c.modelPath, sharing: cache) }
-        for e in engines { e.pngCompression = c.pngCompression }
-        let engine = engines[0]
+        // One engine per worker: an engine renders one image at a time, and its non-GEMM work runs on the calling
+        // thread, so two workers keep two cores busy on small models. The model is loaded once: the other workers'
+        // engines share its weights and its text-embedding cache (a prompt encoded by one worker is a hit for all).
+        let engine = try TextToImage(folder: c.modelPath)
+        engine.pngCompression = c.pngCompression
+        let engines = [engine] + (1..<c.workers).map { _ in TextToImage(sharingWeightsOf: engine) }
         let blas = try BLAS.get()
         if let t = c.blasThreads { blas.threads = t }
         log.info("model ready", metadata: ["model": "\(engine.modelName)", "sha256": "\(engine.weightsSHA256.prefix(16))",

@@ -28,12 +28,12 @@ public final class TextToImage: @unchecked Sendable {
 
     /// Loads every component of a diffusers-format folder; errors name the file and field or tensor.
     /// `source: .random(seed:)` builds the model from its configs alone, with deterministic random weights.
-    /// `embeddingCacheBytes` bounds the text-embedding cache (0 turns it off, as benchmarks do); engines of the
-    /// same folder may share one cache instead (`sharing`), as the daemon's workers do.
+    /// `embeddingCacheBytes` bounds the text-embedding cache (0 turns it off, as benchmarks do); engines made with
+    /// `init(sharingWeightsOf:)` share it, as the daemon's workers do.
     public init(folder: String, source: WeightSource = .file, schedulerConfig: String? = nil,
-                embeddingCacheBytes: Int = 64 << 20, sharing cache: EmbeddingCache? = nil) throws {
+                embeddingCacheBytes: Int = 64 << 20) throws {
         self.folder = folder
-        embeddings = cache ?? EmbeddingCache(capacityBytes: embeddingCacheBytes)
+        embeddings = EmbeddingCache(capacityBytes: embeddingCacheBytes)
         _ = try BLAS.get()
         _ = MemoryTuning.applied
         var isDir: ObjCBool = false
@@ -56,6 +56,23 @@ public final class TextToImage: @unchecked Sendable {
         case .file: weightsSHA256 = try Self.fingerprint(folder: folder)
         case .random(let seed): weightsSHA256 = "random-weights-seed-\(seed)"
         }
+    }
+
+    /// Another engine over the same loaded weights and embedding cache, with its own render lock, so that both
+    /// render at once: the layers are immutable after loading and every scratch buffer is per thread. The daemon's
+    /// workers load and fingerprint a model once however many they are (one copy of the weights in memory).
+    public init(sharingWeightsOf other: TextToImage) {
+        folder = other.folder
+        modelName = other.modelName
+        tokenizer = other.tokenizer
+        textEncoder = other.textEncoder
+        unet = other.unet
+        vae = other.vae
+        schedulerName = other.schedulerName
+        weightsSHA256 = other.weightsSHA256
+        embeddings = other.embeddings
+        schedulerConfigPath = other.schedulerConfigPath
+        pngCompression = other.pngCompression
     }
 
     private static func checkCompatible(unet: UNetConfig, text: CLIPTextModel.Config, vae: VAEDecoder, folder: String) throws {
