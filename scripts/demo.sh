@@ -17,11 +17,13 @@ mkdir -p "$DEMO"
 SOCK="$DEMO/mdd.sock"
 [ -f "$ROOT/models/shapes-md/model_index.json" ] || { echo "models/shapes-md is missing: the embedded default model ships with the repository" >&2; exit 1; }
 echo "==> model: the embedded default, models/shapes-md (see its README.md for what it can and cannot draw yet)"
-"$BIN/mdd" serve --state-dir "$DEMO/state" --socket "$SOCK" >"$DEMO/mdd.log" 2>&1 &
+# --workers auto: the daemon measures how to split the cores into workers x BLAS threads (about 2 s here).
+"$BIN/mdd" serve --state-dir "$DEMO/state" --socket "$SOCK" --workers auto >"$DEMO/mdd.log" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do "$BIN/mdctl" --socket "$SOCK" health >/dev/null 2>&1 && break; sleep 0.1; done
 "$BIN/mdctl" --socket "$SOCK" health
+grep -o "workers auto: .*" "$DEMO/mdd.log" | head -1 || true
 echo "==> submitting examples/sample-batch.txt"
 "$BIN/mdctl" --socket "$SOCK" submit -f examples/sample-batch.txt --batch sample --seed 1000 --wait
 echo "==> status"

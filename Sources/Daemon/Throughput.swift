@@ -12,11 +12,19 @@ enum Throughput {
         var rate: Double { Double(images) / seconds }
     }
 
-    /// One untimed warm-up image per worker, then `imagesPerWorker` each, all workers released together.
+    /// Loads the model once, then measures as below (the engines share its weights, as the daemon's workers do).
     static func measure(folder: String, source: WeightSource, workers: Int, imagesPerWorker: Int, steps: Int = 1,
                         guidance: Float = 0, width: Int? = nil, height: Int? = nil) throws -> Run {
-        let first = try reportingEngineErrors { try TextToImage(folder: folder, source: source, embeddingCacheBytes: 0) }
-        let engines = [first] + (1..<workers).map { _ in TextToImage(sharingWeightsOf: first) }
+        let engine = try reportingEngineErrors { try TextToImage(folder: folder, source: source, embeddingCacheBytes: 0) }
+        return try measure(engine: engine, workers: workers, imagesPerWorker: imagesPerWorker, steps: steps,
+                           guidance: guidance, width: width, height: height)
+    }
+
+    /// One untimed warm-up image per worker, then `imagesPerWorker` each, all workers released together. Each
+    /// worker renders on its own engine over `engine`'s weights; prompts are distinct, so no cache hit helps.
+    static func measure(engine: TextToImage, workers: Int, imagesPerWorker: Int, steps: Int = 1,
+                        guidance: Float = 0, width: Int? = nil, height: Int? = nil) throws -> Run {
+        let engines = [engine] + (1..<max(1, workers)).map { _ in TextToImage(sharingWeightsOf: engine) }
         @Sendable func request(_ i: Int) -> RenderRequest {
             RenderRequest(prompt: "a red circle number \(i)", seed: UInt64(i), steps: steps, guidance: guidance, width: width, height: height)
         }
@@ -40,7 +48,7 @@ enum Throughput {
         done.wait()
         let seconds = Date().timeIntervalSince(start)
         if let e = failures.error { throw CommandFailure(message: "\(e)") }
-        return Run(model: engines[0].modelName, images: workers * imagesPerWorker, seconds: seconds)
+        return Run(model: engine.modelName, images: engines.count * imagesPerWorker, seconds: seconds)
     }
 }
 

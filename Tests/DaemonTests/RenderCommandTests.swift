@@ -1,4 +1,5 @@
 import Foundation
+import Wire
 import XCTest
 
 /// `mdd render --prompts FILE --out-dir DIR`: the batch form that the default model's evaluation uses.
@@ -64,5 +65,28 @@ final class TuneCommandTests: XCTestCase {
         let bad = h.mdd(["tune", "--model", h.model, "--images", "0"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--images"), bad.stderr)
+    }
+}
+
+/// `mdd serve --workers auto`: the split is measured at start-up, logged with its measurements, and served.
+final class AutoWorkersTests: XCTestCase {
+    func testAutoWorkersMeasuresTheSplitsAndServesWithTheChoice() throws {
+        let h = try DaemonHarness(test: self)
+        try h.start(["--workers", "auto"])
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let workers = try h.json(["workers"], as: WorkersReply.self).workers.count
+        XCTAssertEqual(cores % workers, 0, "\(workers) workers do not divide \(cores) cores")
+        let log = h.log()
+        XCTAssertTrue(log.contains("workers auto: \(workers) x \(cores / workers) BLAS threads"), log)
+        // The tiny fixture renders far under the start-up limit, so every split was measured.
+        if cores > 1 { XCTAssertTrue(log.contains("measured"), log) }
+        h.ctl(["submit", "--batch", "a", "--seed", "1", "a red circle", "a blue square", "a green triangle"])
+        XCTAssertEqual(h.ctl(["wait", "--batch", "a", "--quiet", "--timeout", "60"]).status, 0)
+
+        let bad = h.mdd(["serve", "--workers", "auto", "--blas-threads", "1", "--state-dir", h.dir + "/other"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--blas-threads is chosen by --workers auto"), bad.stderr)
+        let nonsense = h.mdd(["serve", "--workers", "many", "--state-dir", h.dir + "/other"])
+        XCTAssertTrue(nonsense.stderr.contains("--workers must be a number or \"auto\", got \"many\""), nonsense.stderr)
     }
 }

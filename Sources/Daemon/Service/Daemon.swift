@@ -22,7 +22,7 @@ final class Daemon: @unchecked Sendable {
 
     /// Runs until shut down; returns the process exit status.
     func run() throws -> Int32 {
-        let c = configuration
+        var c = configuration
         try FileManager.default.createDirectory(atPath: c.stateDir, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: c.outputDir, withIntermediateDirectories: true)
         installSignalHandlers()
@@ -30,12 +30,18 @@ final class Daemon: @unchecked Sendable {
         options.leaseSeconds = c.leaseSeconds
         let store = try JobStore(path: c.databasePath, options: options)
         try recover(store)
-        log.info("loading model", metadata: ["path": "\(c.modelPath)", "workers": "\(c.workers)"])
+        log.info("loading model", metadata: ["path": "\(c.modelPath)", "workers": "\(c.autoWorkers ? "auto" : String(c.workers))"])
         // One engine per worker: an engine renders one image at a time, and its non-GEMM work runs on the calling
         // thread, so two workers keep two cores busy on small models. The model is loaded once: the other workers'
         // engines share its weights and its text-embedding cache (a prompt encoded by one worker is a hit for all).
         let engine = try TextToImage(folder: c.modelPath)
         engine.pngCompression = c.pngCompression
+        if c.autoWorkers {
+            let choice = try WorkerSplit.chooseAtStartup(engine: engine, cores: ProcessInfo.processInfo.activeProcessorCount)
+            c.workers = choice.workers
+            c.blasThreads = choice.blasThreads
+            log.info("workers auto: \(choice.workers) x \(choice.blasThreads) BLAS threads", metadata: ["why": "\(choice.reason)"])
+        }
         let engines = [engine] + (1..<c.workers).map { _ in TextToImage(sharingWeightsOf: engine) }
         let blas = try BLAS.get()
         if let t = c.blasThreads { blas.threads = t }

@@ -8,6 +8,9 @@ struct DaemonConfiguration: Sendable {
     var modelPath: String
     var outputDir: String
     var workers = 1
+    /// `workers: "auto"`: measure the workers × BLAS-threads split at start-up (see `WorkerSplit.chooseAtStartup`);
+    /// `workers` and `blasThreads` then hold the choice.
+    var autoWorkers = false
     /// OpenBLAS threads per large GEMM (nil: OpenBLAS's default, all cores). With several workers, 1 avoids
     /// oversubscribing the cores.
     var blasThreads: Int?
@@ -51,7 +54,11 @@ struct DaemonConfiguration: Sendable {
             socketPath: try socket ?? str("socket") ?? DefaultPaths.socket(),
             modelPath: try ModelLocator.resolve(model ?? str("model")),
             outputDir: try str("output_dir") ?? state + "/outputs")
-        if let w = try num("workers") { c.workers = Int(w) }
+        if let w = json["workers"] {
+            if let n = w as? NSNumber { c.workers = n.intValue } else if w as? String == "auto" { c.autoWorkers = true } else {
+                throw ConfigError("\(file ?? "config"): 'workers' must be a number or \"auto\"")
+            }
+        }
         if let t = try num("blas_threads") { c.blasThreads = Int(t) }
         if let l = try num("lease_seconds") { c.leaseSeconds = l }
         if let d = try num("drain_timeout_seconds") { c.drainTimeoutSeconds = d }
