@@ -17,8 +17,9 @@ mkdir -p "$DEMO"
 SOCK="$DEMO/mdd.sock"
 [ -f "$ROOT/models/shapes-md/model_index.json" ] || { echo "models/shapes-md is missing: the embedded default model ships with the repository" >&2; exit 1; }
 echo "==> model: the embedded default, models/shapes-md (see its README.md for what it can and cannot draw yet)"
-# --workers auto: the daemon measures how to split the cores into workers x BLAS threads (about 2 s here).
-"$BIN/mdd" serve --state-dir "$DEMO/state" --socket "$SOCK" --workers auto >"$DEMO/mdd.log" 2>&1 &
+# The daemon measures how to split the cores into workers x BLAS threads at start-up (--workers auto, the
+# default; about 2 s here) and logs its choice.
+"$BIN/mdd" serve --state-dir "$DEMO/state" --socket "$SOCK" >"$DEMO/mdd.log" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do "$BIN/mdctl" --socket "$SOCK" health >/dev/null 2>&1 && break; sleep 0.1; done

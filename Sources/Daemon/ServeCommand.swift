@@ -10,7 +10,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Control socket (default: $MDD_SOCKET, $XDG_RUNTIME_DIR/mdd/mdd.sock, /run/mdd/mdd.sock as root).") var socket: String?
     @Option(help: "diffusers-format model folder (default: the embedded model).") var model: String?
     @Option(help: "JSON config file (keys: state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds, drain_timeout_seconds, allowed_uids, allowed_gids, log_level, png_compression; workers may be \"auto\").") var config: String?
-    @Option(help: "Render workers (sharing one copy of the model), or \"auto\": measure the split of the cores into workers × BLAS threads at start-up (as `mdd tune`) and use the fastest.") var workers: String?
+    @Option(help: "Render workers (sharing one copy of the model), or \"auto\": measure the split of the cores into workers × BLAS threads at start-up (as `mdd tune`) and use the fastest. Default: auto, or 1 when --blas-threads is given.") var workers: String?
     @Option(name: .customLong("blas-threads"), help: "OpenBLAS threads per large matrix product (default: all cores).") var blasThreads: Int?
     @Option(name: .customLong("lease-seconds"), help: "Lease length; renewed while rendering.") var leaseSeconds: Double?
     @Option(name: .customLong("drain-timeout"), help: "Seconds a graceful stop waits for running jobs before releasing them.") var drainTimeout: Double?
@@ -28,7 +28,10 @@ struct ServeCommand: ParsableCommand {
                 throw ValidationError("--workers must be a number or \"auto\", got \"\(workers)\"")
             }
         }
-        if let blasThreads { c.blasThreads = blasThreads }
+        if let blasThreads {
+            c.blasThreads = blasThreads
+            if workers == nil { c.autoWorkers = false }  // threads given without --workers: no measuring (workers from the config, else 1)
+        }
         if c.autoWorkers && c.blasThreads != nil { throw ValidationError("--blas-threads is chosen by --workers auto; give a number of workers to set it") }
         guard (1...16).contains(c.workers) else { throw ValidationError("--workers must be 1…16, got \(c.workers)") }
         if let leaseSeconds { c.leaseSeconds = leaseSeconds }

@@ -46,13 +46,15 @@ enum WorkerSplit {
     /// in one worker (mobilediffusion-512: one worker × 2 threads measured fastest), and measuring would take minutes.
     static let autoTuneLimitSeconds = 1.0
 
-    /// The start-up choice for `--workers auto`: one timed image with every core; if it is quick, each split is
-    /// measured for about half a second (3–20 images per worker) and the best kept.
+    /// The start-up choice for `--workers auto`: one image with every core (the first, so it also pays for page
+    /// faults: an upper bound); if it is quick, each split is measured for about half a second (3–20 images per
+    /// worker) and the best kept. A large model costs one render here.
     static func chooseAtStartup(engine: TextToImage, cores: Int) throws -> Choice {
         let blas = try reportingEngineErrors { try BLAS.get() }
         blas.threads = cores
-        let one = try Throughput.measure(engine: engine, workers: 1, imagesPerWorker: 1)
-        let seconds = one.seconds
+        let start = Date()
+        _ = try engine.render(RenderRequest(prompt: "a red circle", seed: 0, steps: 1))
+        let seconds = Date().timeIntervalSince(start)
         guard cores > 1, seconds <= autoTuneLimitSeconds else {
             return Choice(workers: 1, blasThreads: cores, measured: [],
                           reason: String(format: "one image takes %.2f s with %d threads: one worker uses every core (not measured further)", seconds, cores))

@@ -46,12 +46,15 @@ final class DaemonHarness {
         return root.appendingPathComponent("EngineTests/Fixtures/models/\(name)").path
     }
 
-    /// Starts `mdd serve` and waits until `mdctl health` answers.
+    /// Starts `mdd serve` and waits until `mdctl health` answers. One worker unless `extra` says otherwise or
+    /// `oneWorker` is false (the daemon's default, `--workers auto`, measures at start-up and makes the worker
+    /// count depend on the machine).
     @discardableResult
-    func start(_ extra: [String] = []) throws -> Process {
+    func start(_ extra: [String] = [], oneWorker: Bool = true) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binDir + "/mdd")
-        p.arguments = ["serve", "--state-dir", stateDir, "--socket", socket, "--model", model] + extra
+        let workers = !oneWorker || extra.contains("--workers") ? [] : ["--workers", "1"]
+        p.arguments = ["serve", "--state-dir", stateDir, "--socket", socket, "--model", model] + workers + extra
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)!
         log.seekToEndOfFile()

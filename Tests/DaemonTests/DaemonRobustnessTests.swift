@@ -125,6 +125,19 @@ final class DaemonRobustnessTests: XCTestCase {
         XCTAssertEqual(jobs.first { $0.state == .pending }?.attempts, 0, "no attempt spent on the unclaimed job")
     }
 
+    /// `mdctl shutdown` gets its answer although the daemon exits right after a drain with nothing running (the
+    /// reply used to race the process exit and was sometimes lost: exit status 1).
+    func testShutdownIsAnsweredBeforeTheDaemonExits() throws {
+        let h = try DaemonHarness(test: self)
+        for round in 0..<5 {
+            let p = try h.start()
+            let r = h.ctl(["shutdown"])
+            XCTAssertEqual(r.status, 0, "round \(round): \(r.stdout) \(r.stderr)")
+            try h.waitForExit(p)
+            XCTAssertEqual(p.terminationStatus, 0)
+        }
+    }
+
     func testDrainTimeoutReleasesTheJobWithoutSpendingAnAttempt() throws {
         let h = try DaemonHarness(test: self)
         let p = try h.start(["--drain-timeout", "0.05"])

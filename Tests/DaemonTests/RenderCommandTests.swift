@@ -88,5 +88,23 @@ final class AutoWorkersTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("--blas-threads is chosen by --workers auto"), bad.stderr)
         let nonsense = h.mdd(["serve", "--workers", "many", "--state-dir", h.dir + "/other"])
         XCTAssertTrue(nonsense.stderr.contains("--workers must be a number or \"auto\", got \"many\""), nonsense.stderr)
+        let config = h.dir + "/mdd.json"
+        try Data(#"{"workers": "auto", "blas_threads": 2}"#.utf8).write(to: URL(fileURLWithPath: config))
+        let conflicting = h.mdd(["serve", "--config", config, "--state-dir", h.dir + "/other"])
+        XCTAssertNotEqual(conflicting.status, 0)
+        XCTAssertTrue(conflicting.stderr.contains("mdd.json: 'blas_threads' is chosen by \"workers\": \"auto\""), conflicting.stderr)
+    }
+
+    /// With neither --workers nor --blas-threads, the daemon measures (auto is the default); --blas-threads alone
+    /// means one worker with that many threads, unmeasured.
+    func testAutoIsTheDefaultUnlessThreadsAreGiven() throws {
+        let h = try DaemonHarness(test: self)
+        try h.start([], oneWorker: false)
+        XCTAssertTrue(h.log().contains("workers auto:"), h.log())
+        h.kill(SIGTERM)
+        try h.waitForExit(h.process!)
+        try h.start(["--blas-threads", "1"], oneWorker: false)  // a fresh log
+        XCTAssertFalse(h.log().contains("workers auto:"), "measured although --blas-threads was given: \(h.log())")
+        XCTAssertEqual(try h.json(["workers"], as: WorkersReply.self).workers.count, 1)
     }
 }

@@ -15,6 +15,7 @@ final class ControlServer: @unchecked Sendable {
     private let log: Logger
     private var listenFD: Int32 = -1
     private let clients = ClientCounter(limit: 64)
+    private let answering = InFlightRequests()
     private var stopping = false
 
     init(path: String, router: RequestRouter, access: PeerAccess, log: Logger) {
@@ -62,11 +63,14 @@ final class ControlServer: @unchecked Sendable {
         guard listen(listenFD, 128) == 0 else { throw ConfigError("listen \(path): \(String(cString: strerror(errno)))") }
     }
 
+    /// Stops accepting, then waits (up to 2 s) for requests being answered: a `shutdown` request's own reply
+    /// must reach its client before the process exits (it raced `_exit` and was sometimes lost).
     func stop() {
         stopping = true
         shutdown(listenFD, Int32(SHUT_RDWR))
         close(listenFD)
         unlink(path)
+        if !answering.waitUntilIdle(timeout: 2) { log.warning("stopping with a reply still being written") }
     }
 
     private func prepareDirectory() throws {
@@ -122,6 +126,8 @@ final class ControlServer: @unchecked Sendable {
                 reply(client, ErrorResponse(id: 0, error: WireError(.tooLarge, "message of \(n) bytes exceeds the \(WireProtocol.maxMessageBytes)-byte limit")))
                 return  // the unread payload makes the stream unusable
             case .message(let data):
+                answering.begin()
+                defer { answering.end() }
                 guard let out = try? router.handle(data) else { return }
                 if (try? client.send(out)) == nil { return }
             }
@@ -130,6 +136,22 @@ final class ControlServer: @unchecked Sendable {
 
     private func reply<T: Encodable>(_ client: FramedSocket, _ value: T) {
         if let data = try? WireCoding.encoder().encode(value) { try? client.send(data) }
+    }
+}
+
+/// Requests between receipt and the end of their reply.
+final class InFlightRequests: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var count = 0
+    func begin() { condition.lock(); count += 1; condition.unlock() }
+    func end() { condition.lock(); count -= 1; condition.broadcast(); condition.unlock() }
+    /// Whether the count reached zero within `timeout` seconds.
+    func waitUntilIdle(timeout: Double) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while count > 0 { if !condition.wait(until: deadline) { return count == 0 } }
+        return true
     }
 }
 

@@ -8,9 +8,10 @@ struct DaemonConfiguration: Sendable {
     var modelPath: String
     var outputDir: String
     var workers = 1
-    /// `workers: "auto"`: measure the workers × BLAS-threads split at start-up (see `WorkerSplit.chooseAtStartup`);
-    /// `workers` and `blasThreads` then hold the choice.
-    var autoWorkers = false
+    /// `workers: "auto"` (the default unless `workers` or `blas_threads` is given): measure the workers ×
+    /// BLAS-threads split at start-up (see `WorkerSplit.chooseAtStartup`); `workers` and `blasThreads` then hold
+    /// the choice.
+    var autoWorkers = true
     /// OpenBLAS threads per large GEMM (nil: OpenBLAS's default, all cores). With several workers, 1 avoids
     /// oversubscribing the cores.
     var blasThreads: Int?
@@ -55,11 +56,15 @@ struct DaemonConfiguration: Sendable {
             modelPath: try ModelLocator.resolve(model ?? str("model")),
             outputDir: try str("output_dir") ?? state + "/outputs")
         if let w = json["workers"] {
-            if let n = w as? NSNumber { c.workers = n.intValue } else if w as? String == "auto" { c.autoWorkers = true } else {
+            if let n = w as? NSNumber { c.workers = n.intValue; c.autoWorkers = false } else if w as? String == "auto" { c.autoWorkers = true } else {
                 throw ConfigError("\(file ?? "config"): 'workers' must be a number or \"auto\"")
             }
         }
-        if let t = try num("blas_threads") { c.blasThreads = Int(t) }
+        if let t = try num("blas_threads") {
+            c.blasThreads = Int(t)
+            if json["workers"] == nil { c.autoWorkers = false }  // threads given alone: one worker with that many
+            else if c.autoWorkers { throw ConfigError("\(file ?? "config"): 'blas_threads' is chosen by \"workers\": \"auto\"; give a number of workers to set it") }
+        }
         if let l = try num("lease_seconds") { c.leaseSeconds = l }
         if let d = try num("drain_timeout_seconds") { c.drainTimeoutSeconds = d }
         c.allowedUIDs = (json["allowed_uids"] as? [NSNumber])?.map(\.uint32Value) ?? []
