@@ -18,6 +18,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "BLAS threads (default: OpenBLAS's choice).") var threads: Int?
     @Option(help: "Throughput mode: this many engines render --runs images each, in parallel threads (as `mdd serve --workers`); prints images/s.")
     var workers: Int?
+    @Option(help: "Operand precision of the products: fp32 or bf16 (emulated where the CPU has no BF16 instructions).") var precision: Precision = .fp32
     @Flag(help: "Print one JSON document.") var json = false
 
     func run() throws {
@@ -25,9 +26,13 @@ struct BenchCommand: ParsableCommand {
         let folder = try config ?? ModelLocator.resolve(model)
         let blas = try reportingEngineErrors { try BLAS.get() }
         if let threads { blas.threads = threads }
-        if let workers { return try throughput(folder: folder, workers: workers, blas: blas) }
+        if let workers {
+            guard precision == .fp32 else { throw ValidationError("--precision bf16 is for single-engine runs, not --workers") }
+            return try throughput(folder: folder, workers: workers, blas: blas)
+        }
         let loadStart = Date()
         let engine = try reportingEngineErrors { try TextToImage(folder: folder, source: randomWeights ? .random(seed: weightsSeed) : .file, embeddingCacheBytes: 0) }
+        engine.precision = precision
         let loadSeconds = Date().timeIntervalSince(loadStart)
         let request = RenderRequest(prompt: "a red circle to the left of a blue square", seed: 1, steps: steps,
                                     guidance: guidance, width: width, height: height)
@@ -59,3 +64,5 @@ struct BenchCommand: ParsableCommand {
         }
     }
 }
+
+extension Precision: ExpressibleByArgument {}

@@ -16,6 +16,7 @@ struct BenchReport: Encodable {
     let model: String
     let width: Int, height: Int, steps: Int, runs: Int
     let blasCore: String, blasThreads: Int
+    let precision: String
     let sgemmPeakGFLOPS: Double
     let stages: [Stage]
     let unetPercentOfPeak: Double
@@ -50,6 +51,7 @@ struct BenchReport: Encodable {
         runs = results.count
         blasCore = blas.coreName
         blasThreads = blas.threads
+        precision = engine.precision.rawValue
         sgemmPeakGFLOPS = peakGFLOPS
         unetPercentOfPeak = (Double(work.unetFlops) / 1e9 / (unetMs / 1000)) / peakGFLOPS * 100
         totalMedianMs = median(\.totalMs)
@@ -59,7 +61,7 @@ struct BenchReport: Encodable {
 
     func table() -> String {
         var lines = [
-            "model \(model)  \(width)x\(height)  steps \(steps)  runs \(runs)  (load \(String(format: "%.1f", loadSeconds)) s)",
+            "model \(model)  \(width)x\(height)  steps \(steps)  runs \(runs)  \(precision)  (load \(String(format: "%.1f", loadSeconds)) s)",
             "BLAS: OpenBLAS \(blasCore), \(blasThreads) threads, measured sgemm peak \(String(format: "%.1f", sgemmPeakGFLOPS)) GFLOP/s",
             "",
             row("stage", "median ms", "params", "GFLOP", "GFLOP/s", "in GEMM"),

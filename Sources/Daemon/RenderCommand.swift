@@ -22,6 +22,7 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Height in pixels (default: the model's native size).") var height: Int?
     @Option(help: "Output PNG path (with --prompt).") var out: String?
     @Option(name: .customLong("out-dir"), help: "Output folder (with --prompts); created if missing.") var outDir: String?
+    @Option(help: "Operand precision of the products: fp32, or bf16 (bf16 operands, fp32 sums; on CPUs without BF16 instructions it is emulated and slower, for measuring quality).") var precision: Precision = .fp32
     @Flag(help: "Print per-stage timings as JSON (one line per image).") var json = false
 
     func validate() throws {
@@ -35,6 +36,7 @@ struct RenderCommand: ParsableCommand {
     func run() throws {
         let folder = try ModelLocator.resolve(model)
         let engine = try reportingEngineErrors { try TextToImage(folder: folder) }
+        engine.precision = precision
         if let blas = try? BLAS.get() {
             FileHandle.standardError.write(Data("mdd: BLAS kernel OpenBLAS \(blas.coreName) (\(blas.coreSource)), \(blas.threads) threads\n".utf8))
         }

@@ -37,7 +37,7 @@ def prompt_set(per, seed=20261126):
     return out
 
 
-def render(mdd, model, items, out, steps, guidance):
+def render(mdd, model, items, out, steps, guidance, precision="fp32"):
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "prompts.jsonl")
     with open(path, "w") as f:
@@ -45,7 +45,7 @@ def render(mdd, model, items, out, steps, guidance):
             f.write(json.dumps({"prompt": scene.prompt, "seed": seed}) + "\n")
     t0 = time.time()
     cmd = [mdd, "render", "--model", model, "--prompts", path, "--out-dir", os.path.join(out, "images"),
-           "--steps", str(steps), "--guidance", str(guidance), "--json"]
+           "--steps", str(steps), "--guidance", str(guidance), "--precision", precision, "--json"]
     # One BLAS thread: 128x128 products are small, and spinning BLAS threads crawl when training shares the cores.
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
     res = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
@@ -72,9 +72,9 @@ def contact_sheet(items, out, cols=8, rows=8):
     sheet.save(os.path.join(out, "contact-sheet.png"))
 
 
-def evaluate(mdd, model, out, per, steps, guidance):
+def evaluate(mdd, model, out, per, steps, guidance, precision="fp32"):
     items = prompt_set(per)
-    seconds, timings = render(mdd, model, items, out, steps, guidance)
+    seconds, timings = render(mdd, model, items, out, steps, guidance, precision)
     table = {}
     for split in SPLITS:
         results = []
@@ -83,7 +83,7 @@ def evaluate(mdd, model, out, per, steps, guidance):
                 img = np.array(Image.open(os.path.join(out, "images", f"{i:06d}.png")).convert("RGB"))
                 results.append((scene, score(scene, analyse(img))))
         table[split] = summarize(results)
-    report = {"model": os.path.abspath(model), "steps": steps, "guidance": guidance, "prompts": len(items),
+    report = {"model": os.path.abspath(model), "steps": steps, "guidance": guidance, "precision": precision, "prompts": len(items),
               "render_seconds": round(seconds, 1),
               "mean_engine_ms": round(float(np.mean([t["totalMs"] for t in timings])), 1) if timings else None,
               "table": table}
@@ -94,7 +94,7 @@ def evaluate(mdd, model, out, per, steps, guidance):
 
 
 def print_table(report):
-    print(f"{report['model']}: {report['steps']} step(s), guidance {report['guidance']}, {report['prompts']} prompts, "
+    print(f"{report['model']}: {report['steps']} step(s), guidance {report['guidance']}, {report.get('precision', 'fp32')}, {report['prompts']} prompts, "
           f"{report['render_seconds']} s ({report['mean_engine_ms']} ms/image in the engine)")
     for split, t in report["table"].items():
         s, c, r = t["single"], t["count"], t["relation"]
@@ -111,8 +111,9 @@ def main():
     ap.add_argument("--per", type=int, default=100, help="prompts per split × kind (6 groups)")
     ap.add_argument("--steps", type=int, default=1)
     ap.add_argument("--guidance", type=float, default=0.0)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="the engine's operand precision (mdd render --precision)")
     a = ap.parse_args()
-    print_table(evaluate(a.mdd, a.model, a.out, a.per, a.steps, a.guidance))
+    print_table(evaluate(a.mdd, a.model, a.out, a.per, a.steps, a.guidance, a.precision))
 
 
 if __name__ == "__main__":

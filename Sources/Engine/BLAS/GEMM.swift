@@ -19,6 +19,20 @@ public enum GEMM {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        if k > 0 && BF16.isActive {
+            // bf16 operands, fp32 accumulation (see `Precision`): round packed copies, then the fp32 product.
+            let ra = transA ? BF16.roundedCopy(a, rows: k, cols: m, ld: lda) : BF16.roundedCopy(a, rows: m, cols: k, ld: lda)
+            let rb = transB ? BF16.roundedCopy(b, rows: n, cols: k, ld: ldb) : BF16.roundedCopy(b, rows: k, cols: n, ld: ldb)
+            BF16.without {
+                ra.withUnsafeBufferPointer { pa in
+                    rb.withUnsafeBufferPointer { pb in
+                        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: pa.baseAddress!,
+                              lda: transA ? m : k, b: pb.baseAddress!, ldb: transB ? k : n, beta: beta, c: c, ldc: ldc)
+                    }
+                }
+            }
+            return
+        }
         flops &+= 2 * m * n * k
         if k == 0 {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }

@@ -3,6 +3,15 @@ enum DepthwiseConv {
     /// src: [C, h, w], weight: [C, 1, k, k], bias: [C]? → dst: [C, ho, wo]
     static func forward(_ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, weight: [Float], bias: [Float]?,
                         k: Int, stride: Int, padding: Int, _ dst: UnsafeMutablePointer<Float>, ho: Int, wo: Int) {
+        if BF16.isActive {  // bf16 operands (see `Precision`); the sums stay fp32
+            let x = BF16.roundedCopy(src, rows: 1, cols: channels * h * w, ld: 0)
+            let wt = BF16.roundedCopy(weight, rows: 1, cols: weight.count, ld: 0)
+            BF16.without {
+                x.withUnsafeBufferPointer { forward($0.baseAddress!, channels: channels, h: h, w: w, weight: wt, bias: bias,
+                                                    k: k, stride: stride, padding: padding, dst, ho: ho, wo: wo) }
+            }
+            return
+        }
         weight.withUnsafeBufferPointer { wp in
             for c in 0..<channels {
                 let plane = src + c * h * w, out = dst + c * ho * wo

@@ -5,6 +5,10 @@ extension TextToImage {
     public func render(_ r: RenderRequest) throws -> RenderedImage {
         lock.lock()
         defer { lock.unlock() }
+        return try BF16.with(precision) { try renderLocked(r) }
+    }
+
+    private func renderLocked(_ r: RenderRequest) throws -> RenderedImage {
         let (width, height) = try validate(r)
         var clock = Stopwatch()
         var t = StageTimings()
@@ -94,6 +98,7 @@ extension TextToImage {
         m += [("seed", String(r.seed)), ("steps", String(r.steps)), ("guidance", String(r.guidance)),
               ("width", String(width)), ("height", String(height)), ("scheduler", schedulerName),
               ("model", modelName), ("model_sha256", weightsSHA256), ("engine", Self.engineVersion)]
+        if precision != .fp32 { m.append(("precision", precision.rawValue)) }
         return m
     }
 }

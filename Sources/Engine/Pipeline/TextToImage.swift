@@ -23,6 +23,9 @@ public final class TextToImage: @unchecked Sendable {
     /// zlib level of the PNGs `render` writes (0–9; see `PNGCodec.defaultCompression`). Set before rendering.
     public var pngCompression = PNGCodec.defaultCompression
 
+    /// Operand precision of the products (see `Precision`; bf16 is recorded in each PNG). Set before rendering.
+    public var precision = Precision.fp32
+
     /// Path of the scheduler config in use (the folder's, unless overridden).
     public let schedulerConfigPath: String
 
@@ -73,6 +76,7 @@ public final class TextToImage: @unchecked Sendable {
         embeddings = other.embeddings
         schedulerConfigPath = other.schedulerConfigPath
         pngCompression = other.pngCompression
+        precision = other.precision
     }
 
     private static func checkCompatible(unet: UNetConfig, text: CLIPTextModel.Config, vae: VAEDecoder, folder: String) throws {
