@@ -82,8 +82,8 @@ final class RenderWorker: @unchecked Sendable {
         while !shouldStop {
             do {
                 guard let lease = try store.claim(worker: id) else {
-                    setState("idle")
                     settler.waitIdle()  // an idle worker has nothing in flight (tests and `mdctl workers` rely on it)
+                    setState("idle")
                     wake.wait(timeout: 1)
                     continue
                 }
@@ -139,13 +139,16 @@ final class RenderWorker: @unchecked Sendable {
                 return
             }
         }
+        // Counted before the commit, so that whoever sees the job succeeded in the queue also sees it counted.
+        lock.withLock { snapshotValue.completed += 1 }
         do {
             try store.complete(l, output: out)
-            lock.withLock { snapshotValue.completed += 1 }
             log.info("job \(l.job.id) done", metadata: ["batch": "\(l.job.batch)", "seed": "\(l.job.seed)", "total_ms": "\(Int(out.timings.totalMs))"])
         } catch QueueError.staleLease {
+            lock.withLock { snapshotValue.completed -= 1 }
             log.warning("job \(l.job.id): lease lost before completion (canceled or expired); result discarded")
         } catch {
+            lock.withLock { snapshotValue.completed -= 1 }
             log.error("job \(l.job.id): cannot record completion: \(error); its lease will expire and recovery will reuse the PNG")
         }
     }
