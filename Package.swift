@@ -27,9 +27,10 @@ let package = Package(
         // libpng's error handling is setjmp/longjmp based, which Swift cannot express: a small C shim owns it.
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
         .target(name: "CSHA256"),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .target(
-            name: "Engine", dependencies: ["CPNG", "CSHA256"],
+            name: "Engine", dependencies: ["CPNG", "CSHA256", "CKernels"],
             swiftSettings: optimise + [.swiftLanguageMode(.v5)],
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m")]),
         .target(name: "Queue", dependencies: ["CSQLite"], swiftSettings: [.swiftLanguageMode(.v5)]),
@@ -47,7 +48,7 @@ let package = Package(
             dependencies: ["Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(
-            name: "EngineTests", dependencies: ["Engine", "CSHA256"],
+            name: "EngineTests", dependencies: ["Engine", "CSHA256", "CKernels"],
             resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Drives the queue from other processes in the multi-process and crash tests.
         .executableTarget(name: "QueueHelper", dependencies: ["Queue"], swiftSettings: [.swiftLanguageMode(.v5)]),

@@ -11,6 +11,8 @@ public struct Conv2d: Sendable {
     public let groups: Int
     /// How the layer uses Winograd F(4x4,3x3), if it qualifies (3x3, stride 1, pad 1, ungrouped).
     let winograd: WinogradPlan?
+    /// The direct kernel for layers with few channels (see `DirectConvPlan`), unless `MDD_DIRECT_CONV=0`.
+    let direct: DirectConvPlan?
 
     /// `useWinograd`: nil follows `MDD_WINOGRAD` (on unless set to 0).
     public init(weight: Tensor, bias: [Float]?, stride: Int = 1, padding: Int = 0, groups: Int = 1, useWinograd: Bool? = nil) {
@@ -22,6 +24,9 @@ public struct Conv2d: Sendable {
         let cout = weight.shape[0], cin = weight.shape[1] * groups
         winograd = (useWinograd ?? Winograd.enabledByDefault) && Winograd.applies(kernel: weight.shape[2], stride: stride, padding: padding, groups: groups, cin: cin, cout: cout)
             ? WinogradPlan(weight: weight.data, cout: cout, cin: cin) : nil
+        direct = DirectConvPlan.enabledByDefault && DirectConvPlan.applies(kernel: weight.shape[2], stride: stride, padding: padding,
+                                                                          groups: groups, cin: cin, cout: cout)
+            ? DirectConvPlan(weight: weight.data, cout: cout, cin: cin) : nil
     }
 
     public var outChannels: Int { weight.shape[0] }
@@ -42,7 +47,9 @@ public struct Conv2d: Sendable {
                 for b in 0..<x.n {
                     let src = xp.baseAddress! + b * x.c * x.h * x.w
                     let dst = op.baseAddress! + b * outChannels * ho * wo
-                    if let plan = winograd, plan.pays(h: x.h, w: x.w) {
+                    if let plan = direct, plan.pays(h: x.h, w: x.w), !BF16.isActive {  // bf16 operands go through GEMM, which rounds them
+                        plan.convolve(src, h: x.h, w: x.w, bias: bias, dst)
+                    } else if let plan = winograd, plan.pays(h: x.h, w: x.w) {
                         plan.convolve(src, weight: weight.data, cin: inChannels, h: x.h, w: x.w, cout: outChannels, bias: bias, dst)
                     } else if groups == 1 {
                         convGEMM(src, h: x.h, w: x.w, dst, ho: ho, wo: wo)

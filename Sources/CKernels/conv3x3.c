@@ -1,0 +1,126 @@
+// Direct 3×3 convolution for layers with few channels (a small decoder's 16- and 32-channel layers at 64×64 and
+// 128×128), where im2col's K = 9·cin and Winograd's K = cin make tiny matrix products and the transforms cost more
+// than the multiplies. Register block: 4 output channels × 16 pixels of one row (8 accumulators of 8 floats); each
+// step loads two input vectors and broadcasts four weights for eight FMAs.
+#include "ckernels.h"
+
+size_t ckernels_packed3x3_count(int cout, int cin) { return (size_t)((cout + 3) / 4) * cin * 9 * 4; }
+
+void ckernels_pack3x3(const float *weight, int cout, int cin, float *packed) {
+    for (int cb = 0; cb < (cout + 3) / 4; cb++)
+        for (int ci = 0; ci < cin; ci++)
+            for (int t = 0; t < 9; t++)
+                for (int j = 0; j < 4; j++) {
+                    int co = cb * 4 + j;
+                    packed[(((size_t)cb * cin + ci) * 9 + t) * 4 + j] = co < cout ? weight[((size_t)co * cin + ci) * 9 + t] : 0.0f;
+                }
+}
+
+// One block of 4 output channels over pixels [x0, x0 + n) of row y, n <= 16, in plain C (the reference shape of
+// the vector code; compilers vectorise it for SSE).
+static void block_portable(const float *padded, int cin, int h, int w, const float *pk, const float *bias4, int nco,
+                           float *dst, int y, int x0, int n) {
+    const int wp = w + 2 + 16;
+    float acc[4][16];
+    for (int j = 0; j < 4; j++)
+        for (int i = 0; i < 16; i++) acc[j][i] = bias4[j];
+    for (int ci = 0; ci < cin; ci++)
+        for (int ky = 0; ky < 3; ky++) {
+            const float *row = padded + ((size_t)ci * (h + 2) + y + ky) * wp + x0;
+            for (int kx = 0; kx < 3; kx++) {
+                const float *wv = pk + ((size_t)ci * 9 + ky * 3 + kx) * 4;
+                for (int j = 0; j < 4; j++)
+                    for (int i = 0; i < 16; i++) acc[j][i] += wv[j] * row[kx + i];
+            }
+        }
+    for (int j = 0; j < nco; j++)
+        for (int i = 0; i < n; i++) dst[((size_t)j * h + y) * w + x0 + i] = acc[j][i];
+}
+
+void ckernels_conv3x3_portable(const float *padded, int cin, int h, int w, const float *packed, int cout, const float *bias,
+                          float *dst, int row0, int row1) {
+    for (int cb = 0; cb < (cout + 3) / 4; cb++) {
+        float bias4[4];
+        int nco = cout - cb * 4 < 4 ? cout - cb * 4 : 4;
+        for (int j = 0; j < 4; j++) bias4[j] = bias && j < nco ? bias[cb * 4 + j] : 0.0f;
+        const float *pk = packed + (size_t)cb * cin * 9 * 4;
+        for (int y = row0; y < row1; y++)
+            for (int x0 = 0; x0 < w; x0 += 16)
+                block_portable(padded, cin, h, w, pk, bias4, nco, dst + (size_t)cb * 4 * h * w, y, x0, w - x0 < 16 ? w - x0 : 16);
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("avx2,fma")))
+static void conv_avx2(const float *padded, int cin, int h, int w, const float *packed, int cout, const float *bias,
+                      float *dst, int row0, int row1) {
+    const int wp = w + 2 + 16;
+    for (int cb = 0; cb < (cout + 3) / 4; cb++) {
+        int nco = cout - cb * 4 < 4 ? cout - cb * 4 : 4;
+        float bias4[4];
+        for (int j = 0; j < 4; j++) bias4[j] = bias && j < nco ? bias[cb * 4 + j] : 0.0f;
+        const float *pk = packed + (size_t)cb * cin * 9 * 4;
+        float *out = dst + (size_t)cb * 4 * h * w;
+        for (int y = row0; y < row1; y++) {
+            for (int x0 = 0; x0 < w; x0 += 16) {
+                __m256 a00 = _mm256_set1_ps(bias4[0]), a01 = a00, a10 = _mm256_set1_ps(bias4[1]), a11 = a10;
+                __m256 a20 = _mm256_set1_ps(bias4[2]), a21 = a20, a30 = _mm256_set1_ps(bias4[3]), a31 = a30;
+                for (int ci = 0; ci < cin; ci++) {
+                    const float *wk = pk + (size_t)ci * 36;
+                    const float *base = padded + ((size_t)ci * (h + 2) + y) * wp + x0;
+                    for (int ky = 0; ky < 3; ky++) {
+                        const float *row = base + ky * wp;
+                        for (int kx = 0; kx < 3; kx++) {
+                            __m256 v0 = _mm256_loadu_ps(row + kx), v1 = _mm256_loadu_ps(row + kx + 8);
+                            const float *wv = wk + (ky * 3 + kx) * 4;
+                            __m256 w0 = _mm256_broadcast_ss(wv), w1 = _mm256_broadcast_ss(wv + 1);
+                            __m256 w2 = _mm256_broadcast_ss(wv + 2), w3 = _mm256_broadcast_ss(wv + 3);
+                            a00 = _mm256_fmadd_ps(w0, v0, a00); a01 = _mm256_fmadd_ps(w0, v1, a01);
+                            a10 = _mm256_fmadd_ps(w1, v0, a10); a11 = _mm256_fmadd_ps(w1, v1, a11);
+                            a20 = _mm256_fmadd_ps(w2, v0, a20); a21 = _mm256_fmadd_ps(w2, v1, a21);
+                            a30 = _mm256_fmadd_ps(w3, v0, a30); a31 = _mm256_fmadd_ps(w3, v1, a31);
+                        }
+                    }
+                }
+                __m256 acc[8] = {a00, a01, a10, a11, a20, a21, a30, a31};
+                int n = w - x0 < 16 ? w - x0 : 16;
+                for (int j = 0; j < nco; j++) {
+                    float *o = out + ((size_t)j * h + y) * w + x0;
+                    if (n == 16) {
+                        _mm256_storeu_ps(o, acc[2 * j]);
+                        _mm256_storeu_ps(o + 8, acc[2 * j + 1]);
+                    } else {
+                        float tmp[16];
+                        _mm256_storeu_ps(tmp, acc[2 * j]);
+                        _mm256_storeu_ps(tmp + 8, acc[2 * j + 1]);
+                        for (int i = 0; i < n; i++) o[i] = tmp[i];
+                    }
+                }
+            }
+        }
+    }
+}
+
+int ckernels_uses_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+
+void ckernels_conv3x3(const float *padded, int cin, int h, int w, const float *packed, int cout, const float *bias,
+                      float *dst, int row0, int row1) {
+    if (ckernels_uses_avx2()) conv_avx2(padded, cin, h, w, packed, cout, bias, dst, row0, row1);
+    else ckernels_conv3x3_portable(padded, cin, h, w, packed, cout, bias, dst, row0, row1);
+}
+#else
+int ckernels_uses_avx2(void) { return 0; }
+void ckernels_conv3x3(const float *padded, int cin, int h, int w, const float *packed, int cout, const float *bias,
+                      float *dst, int row0, int row1) {
+    ckernels_conv3x3_portable(padded, cin, h, w, packed, cout, bias, dst, row0, row1);
+}
+#endif

@@ -1,0 +1,25 @@
+// ckernels: convolution kernels that need x86 vector instructions chosen at run time (AVX2 + FMA when the CPU has
+// them, portable C otherwise). The Swift engine calls them through `DirectConv` (Sources/Engine/Kernels).
+#ifndef CKERNELS_H
+#define CKERNELS_H
+#include <stddef.h>
+
+/// 3×3, stride 1, zero padding 1 convolution over output rows [row0, row1).
+/// padded: the input with a zero border, [cin][h + 2][w + 2 + 16] (the 16 spare columns are read, never used);
+/// packed: the weights from `ckernels_pack3x3`; bias: [cout] or NULL; dst: [cout][h][w].
+void ckernels_conv3x3(const float *padded, int cin, int h, int w, const float *packed, int cout, const float *bias,
+                      float *dst, int row0, int row1);
+
+/// The portable C path alone (tests compare both paths with the naive convolution).
+void ckernels_conv3x3_portable(const float *padded, int cin, int h, int w, const float *packed, int cout,
+                               const float *bias, float *dst, int row0, int row1);
+
+/// Floats `ckernels_pack3x3` writes for cout × cin weights.
+size_t ckernels_packed3x3_count(int cout, int cin);
+
+/// weight: [cout][cin][3][3] → blocks of 4 output channels: [cout/4 rounded up][cin][9][4], zero-filled past cout.
+void ckernels_pack3x3(const float *weight, int cout, int cin, float *packed);
+
+/// 1 when the AVX2 + FMA path is in use.
+int ckernels_uses_avx2(void);
+#endif
