@@ -23,15 +23,13 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CommandFailure(message: "\(error)")
         }
+        var setting: WorkerSetting?
         if let workers {
-            if workers == "auto" { c.autoWorkers = true } else if let n = Int(workers) { c.workers = n; c.autoWorkers = false } else {
+            if workers == "auto" { setting = .auto } else if let n = Int(workers) { setting = .count(n) } else {
                 throw ValidationError("--workers must be a number or \"auto\", got \"\(workers)\"")
             }
         }
-        if let blasThreads {
-            c.blasThreads = blasThreads
-            if workers == nil { c.autoWorkers = false }  // threads given without --workers: no measuring (workers from the config, else 1)
-        }
+        c.apply(workers: setting, blasThreads: blasThreads)
         if c.autoWorkers && c.blasThreads != nil { throw ValidationError("--blas-threads is chosen by --workers auto; give a number of workers to set it") }
         guard (1...16).contains(c.workers) else { throw ValidationError("--workers must be 1…16, got \(c.workers)") }
         if let leaseSeconds { c.leaseSeconds = leaseSeconds }

@@ -8,7 +8,7 @@
 /// Updates `state` (the eight working words h0..h7) with `blocks` consecutive 64-byte blocks at `data`.
 void csha256_blocks(uint32_t state[8], const uint8_t *data, size_t blocks);
 
-/// The portable C compression alone (tests compare it with the SHA-NI path and the Swift reference).
+/// The portable C compression alone (tests compare it with the SHA-NI path and the known vectors).
 void csha256_blocks_portable(uint32_t state[8], const uint8_t *data, size_t blocks);
 
 /// 1 when `csha256_blocks` uses the SHA extensions on this CPU.

@@ -55,15 +55,15 @@ struct DaemonConfiguration: Sendable {
             socketPath: try socket ?? str("socket") ?? DefaultPaths.socket(),
             modelPath: try ModelLocator.resolve(model ?? str("model")),
             outputDir: try str("output_dir") ?? state + "/outputs")
+        var workers: WorkerSetting?
         if let w = json["workers"] {
-            if let n = w as? NSNumber { c.workers = n.intValue; c.autoWorkers = false } else if w as? String == "auto" { c.autoWorkers = true } else {
+            if let n = w as? NSNumber { workers = .count(n.intValue) } else if w as? String == "auto" { workers = .auto } else {
                 throw ConfigError("\(file ?? "config"): 'workers' must be a number or \"auto\"")
             }
         }
-        if let t = try num("blas_threads") {
-            c.blasThreads = Int(t)
-            if json["workers"] == nil { c.autoWorkers = false }  // threads given alone: one worker with that many
-            else if c.autoWorkers { throw ConfigError("\(file ?? "config"): 'blas_threads' is chosen by \"workers\": \"auto\"; give a number of workers to set it") }
+        c.apply(workers: workers, blasThreads: try num("blas_threads").map { Int($0) })
+        if c.autoWorkers && c.blasThreads != nil {
+            throw ConfigError("\(file ?? "config"): 'blas_threads' is chosen by \"workers\": \"auto\"; give a number of workers to set it")
         }
         if let l = try num("lease_seconds") { c.leaseSeconds = l }
         if let d = try num("drain_timeout_seconds") { c.drainTimeoutSeconds = d }
@@ -76,6 +76,29 @@ struct DaemonConfiguration: Sendable {
         guard (0...9).contains(c.pngCompression) else { throw ConfigError("png_compression must be 0…9, got \(c.pngCompression)") }
         guard c.leaseSeconds >= 1 else { throw ConfigError("lease_seconds must be ≥ 1") }
         return c
+    }
+}
+
+/// How many render workers: a number, or measured at start-up.
+enum WorkerSetting: Equatable {
+    case count(Int)
+    case auto
+}
+
+extension DaemonConfiguration {
+    /// One layer of worker settings (the config file, then the flags over it): a number turns measuring off,
+    /// "auto" turns it on, and BLAS threads given without workers mean no measuring (the workers stay as they are).
+    /// Callers refuse "auto" with BLAS threads, which the measurement chooses.
+    mutating func apply(workers setting: WorkerSetting?, blasThreads threads: Int?) {
+        switch setting {
+        case .count(let n)?: workers = n; autoWorkers = false
+        case .auto?: autoWorkers = true
+        case nil: break
+        }
+        if let threads {
+            blasThreads = threads
+            if setting == nil { autoWorkers = false }
+        }
     }
 }
 

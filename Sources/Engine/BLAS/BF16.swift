@@ -73,7 +73,7 @@ public enum BF16 {
         return k
     }()
 
-    /// Whether the calling thread is inside `withBF16` (every GEMM of the engine runs on the rendering thread).
+    /// Whether the calling thread is inside `with(.bf16)` (every GEMM of the engine runs on the rendering thread).
     @inline(__always)
     static var isActive: Bool { pthread_getspecific(key) != nil }
 

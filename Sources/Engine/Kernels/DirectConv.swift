@@ -19,7 +19,8 @@ struct DirectConvPlan: Sendable {
 
     /// Where it beats Winograd and im2col, measured (`mdd bench`, 2 threads): up to 32 channels at any size (the
     /// default model's decoder 20.7 → 14.6 ms), 64 channels only up to 64×64 (its 16×16 and 32×32 layers: → 12.0
-    /// ms; at 512×512 Winograd stays ahead: mobilediffusion-512's decoder 2.55 s with it, 2.91 s without).
+    /// ms; at 512×512 Winograd stays ahead: mobilediffusion-512's decoder took 2.55 s with Winograd there and 2.91 s with
+    /// this kernel).
     func pays(h: Int, w: Int) -> Bool { max(cin, cout) <= 32 || h * w <= 64 * 64 }
 
     init(weight: [Float], cout: Int, cin: Int) {
@@ -35,10 +36,18 @@ struct DirectConvPlan: Sendable {
     func convolve(_ src: UnsafePointer<Float>, h: Int, w: Int, bias: [Float]?, _ dst: UnsafeMutablePointer<Float>) {
         let wp = w + 2 + 16, planeP = (h + 2) * wp
         Scratch.with(cin * planeP) { padded in
-            // Zero border (and the 16 spare columns the vector loads may touch), then the rows.
-            padded.update(repeating: 0, count: cin * planeP)
+            // Each plane: a zero row above and below; each row: a zero, the input row, then zeros for the right
+            // border and the 16 spare columns the vector loads may touch. Every float is written once.
             for c in 0..<cin {
-                for y in 0..<h { (padded + c * planeP + (y + 1) * wp + 1).update(from: src + (c * h + y) * w, count: w) }
+                let plane = padded + c * planeP
+                plane.update(repeating: 0, count: wp)
+                (plane + (h + 1) * wp).update(repeating: 0, count: wp)
+                for y in 0..<h {
+                    let row = plane + (y + 1) * wp
+                    row[0] = 0
+                    (row + 1).update(from: src + (c * h + y) * w, count: w)
+                    (row + 1 + w).update(repeating: 0, count: wp - 1 - w)
+                }
             }
             packed.withUnsafeBufferPointer { pk in
                 let run = { (rows: Range<Int>, b: UnsafePointer<Float>?) in
