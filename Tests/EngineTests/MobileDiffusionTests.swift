@@ -3,7 +3,7 @@ import XCTest
 
 /// MobileDiffusion options (training/mdiff) alone and together, against the PyTorch reference.
 final class MobileDiffusionTests: XCTestCase {
-    static let variants = ["separable", "no-self-attention", "mid-layers", "shared-kv", "swiglu6", "relu-attention", "conv-projection", "all"]
+    static let variants = ["separable", "no-self-attention", "mid-layers", "shared-kv", "swiglu6", "relu-attention", "conv-projection", "all", "positions"]
 
     func testEachOptionMatchesThePyTorchReference() throws {
         for name in Self.variants {
@@ -28,6 +28,28 @@ final class MobileDiffusionTests: XCTestCase {
         XCTAssertEqual(all.mid?.attentions.first?.blocks.count, 3)
         XCTAssertNil(all.down[1].attentions.first?.blocks.first?.selfAttention, "cross-attention-only blocks have no attn1")
         XCTAssertNil(all.down[1].attentions.first?.blocks.first?.attn2.v, "K = V: no to_v")
+    }
+
+    /// md_position_bands: every transformer adds pos_proj(features) after proj_in; the features are PyTorch's
+    /// (values printed by mdiff.unet.fourier_positions(2, 3, 2)), row-major tokens, u before v.
+    func testFourierPositions() throws {
+        let f = FourierPositions.features(h: 2, w: 3, bands: 2)
+        XCTAssertEqual(f.shape, [6, 8])
+        let s3 = Float(3).squareRoot() / 2, r2 = Float(0.5).squareRoot()
+        let expected: [[Float]] = [
+            [0.5, s3, s3, 0.5, r2, 1, r2, 0], [1, 0, 0, -1, r2, 1, r2, 0], [0.5, -s3, -s3, 0.5, r2, 1, r2, 0],
+            [0.5, s3, s3, 0.5, r2, -1, -r2, 0], [1, 0, 0, -1, r2, -1, -r2, 0], [0.5, -s3, -s3, 0.5, r2, -1, -r2, 0],
+        ]
+        XCTAssertLessThan(f.maxAbsDiff(Tensor(shape: [6, 8], data: expected.flatMap { $0 })), 1e-6)
+
+        let unet = try UNet2DConditionModel(folder: Fixtures.path("md-unets/positions"))
+        XCTAssertEqual(unet.config.positionBands, 3)
+        let transformers = unet.down.flatMap(\.attentions) + (unet.mid?.attentions ?? []) + unet.up.flatMap(\.attentions)
+        XCTAssertFalse(transformers.isEmpty)
+        XCTAssertTrue(transformers.allSatisfy { $0.positions?.proj.weight.shape == [$0.projIn.outFeatures, 12] })
+        let plain = try UNet2DConditionModel(folder: Fixtures.path("md-unets/all"))
+        XCTAssertEqual(plain.config.positionBands, 0)
+        XCTAssertTrue((plain.down.flatMap(\.attentions)).allSatisfy { $0.positions == nil })
     }
 
     func testWholePipelineMatchesThePyTorchPipeline() throws {

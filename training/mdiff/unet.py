@@ -14,6 +14,9 @@ script checks that by loading the same state dict into both. MobileDiffusion opt
   md_ff_activation       "geglu"|"swiglu"  gated feed-forward: hidden * gelu(gate) or hidden * silu(gate)
   md_ff_mult             int               feed-forward expansion (4 in SD, 6 in MobileDiffusion)
   md_attention_activation "softmax"|"relu" ReLU attention: A = relu(q·kᵀ/√d) / L_k, out = A·v
+  md_position_bands      int               0: none. B > 0: every Transformer2DModel adds pos_proj(F) to its tokens
+                                           after proj_in, F = fixed Fourier features of each token's normalised
+                                           centre (see fourier_positions), pos_proj a Linear(4B, C) (zero-initialised)
 """
 import json
 import math
@@ -31,6 +34,7 @@ DEFAULTS = dict(
     freq_shift=0, downsample_padding=1,
     md_separable_conv=False, md_self_attention=True, md_mid_block_self_attention=True, md_mid_block_layers=None,
     md_shared_kv=False, md_ff_activation="geglu", md_ff_mult=4, md_attention_activation="softmax",
+    md_position_bands=0,
 )
 
 
@@ -135,10 +139,29 @@ class TransformerBlock(nn.Module):
         return x + self.ff(self.norm3(x))
 
 
+def fourier_positions(h, w, bands, device=None):
+    """[h*w, 4*bands] float32: for each token (row-major, as the tokens are ordered) of an h x w map, with centre
+    u = (x + 0.5) / w, v = (y + 0.5) / h in (0, 1): [sin(2^k·π·u) for k < bands, cos(2^k·π·u) …, sin(2^k·π·v) …,
+    cos(2^k·π·v) …]. Normalised, so a word like "left" means the same region at every latent size. Convolutions
+    alone only learn where they are from zero padding, which this small UNet had not learned after 600k images."""
+    freqs = (2.0 ** torch.arange(bands, dtype=torch.float32, device=device)) * math.pi  # [B]
+    u = (torch.arange(w, dtype=torch.float32, device=device) + 0.5) / w
+    v = (torch.arange(h, dtype=torch.float32, device=device) + 0.5) / h
+    fu, fv = u[:, None] * freqs, v[:, None] * freqs  # [w, B], [h, B]
+    fx = torch.cat([torch.sin(fu), torch.cos(fu)], dim=1)  # [w, 2B]
+    fy = torch.cat([torch.sin(fv), torch.cos(fv)], dim=1)  # [h, 2B]
+    return torch.cat([fx[None, :, :].expand(h, w, -1), fy[:, None, :].expand(h, w, -1)], dim=2).reshape(h * w, 4 * bands)
+
+
 class Transformer2DModel(nn.Module):
     def __init__(self, channels, context_dim, heads, layers, groups, linear, only_cross, self_attention, cfg):
         super().__init__()
         self.linear = linear
+        self.bands = cfg["md_position_bands"]
+        if self.bands:
+            self.pos_proj = nn.Linear(4 * self.bands, channels)
+            nn.init.zeros_(self.pos_proj.weight)  # zero: adding it to a trained UNet starts as the same function
+            nn.init.zeros_(self.pos_proj.bias)
         self.norm = nn.GroupNorm(groups, channels, eps=1e-6)
         self.proj_in = nn.Linear(channels, channels) if linear else nn.Conv2d(channels, channels, 1)
         self.transformer_blocks = nn.ModuleList(
@@ -152,6 +175,8 @@ class Transformer2DModel(nn.Module):
             h = self.proj_in(h.permute(0, 2, 3, 1).reshape(b, hh * ww, c))
         else:
             h = self.proj_in(h).permute(0, 2, 3, 1).reshape(b, hh * ww, c)
+        if self.bands:
+            h = h + self.pos_proj(fourier_positions(hh, ww, self.bands, h.device).to(h.dtype))  # [HW, C] broadcast over B
         for blk in self.transformer_blocks:
             h = blk(h, context)
         if self.linear:

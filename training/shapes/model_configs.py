@@ -26,6 +26,7 @@ UNET_CONFIG = dict(
     use_linear_projection=True, norm_num_groups=32,
     md_separable_conv=[True, True, True], md_self_attention=[False, False, True], md_mid_block_layers=2,
     md_shared_kv=True, md_ff_activation="swiglu", md_ff_mult=4, md_attention_activation="softmax",
+    md_position_bands=4,  # explicit token positions in the transformers (mdiff.unet.fourier_positions)
 )
 
 SCHEDULER_CONFIG = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction",

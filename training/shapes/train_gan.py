@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from .latents import LatentCache
 from .model_configs import TOKEN_LENGTH, alphas_cumprod
-from .train_unet import build, ema_update, train_dir
+from .train_unet import build, ema_update, load_weights, train_dir
 
 
 class Discriminator(nn.Module):
@@ -89,11 +89,11 @@ def main():
     tok, te, unet = build()
     pre = torch.load(os.path.join(train_dir(a.teacher), "checkpoint.pt"))
     te.load_state_dict(pre["ema_te"])
-    unet.load_state_dict(pre["ema_unet"])
+    load_weights(unet, pre["ema_unet"])
     te.requires_grad_(False)  # the text encoder stays as pre-trained
     disc = Discriminator(copy.deepcopy(unet))
     if a.generator:
-        unet.load_state_dict(torch.load(os.path.join(train_dir(a.generator), "checkpoint.pt"))["ema_unet"])
+        load_weights(unet, torch.load(os.path.join(train_dir(a.generator), "checkpoint.pt"))["ema_unet"])
     g_opt = torch.optim.AdamW(unet.parameters(), lr=a.lr, betas=(0.0, 0.99))
     d_opt = torch.optim.AdamW(disc.parameters(), lr=a.lr, betas=(0.0, 0.99))
     ema = copy.deepcopy(unet).requires_grad_(False)

@@ -47,6 +47,15 @@ def v_loss(unet, context, z, alphas, amp=contextlib.nullcontext):
     return F.mse_loss(pred.float(), v)
 
 
+def load_weights(module, state):
+    """load_state_dict that also takes weights saved before the UNet had `pos_proj` (md_position_bands): those
+    stay zero, which leaves the function unchanged, and anything else missing or unexpected is an error."""
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    missing = [k for k in missing if ".pos_proj." not in k]
+    if missing or unexpected:
+        raise KeyError(f"weights do not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+
+
 def train_dir(name):
     d = os.path.join(train_root(), name)
     os.makedirs(d, exist_ok=True)
@@ -101,7 +110,7 @@ def main():
     elif a.init:
         s = torch.load(a.init)
         for m, e, key in ((te, ema[0], "ema_te"), (unet, ema[1], "ema_unet")):
-            m.load_state_dict(s[key]); e.load_state_dict(s[key])
+            load_weights(m, s[key]); load_weights(e, s[key])
         print(f"initialised from {a.init}")
     print(f"UNet {sum(p.numel() for p in unet.parameters()) / 1e6:.1f} M, text encoder {sum(p.numel() for p in te.parameters()) / 1e6:.1f} M", flush=True)
     log = open(os.path.join(out, "log.jsonl"), "a")

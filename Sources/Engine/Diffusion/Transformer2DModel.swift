@@ -14,6 +14,8 @@ struct Transformer2DModel {
     let norm: GroupNorm
     let projIn: Linear, projOut: Linear
     let linearProjection: Bool
+    /// Added to the tokens after proj_in (md_position_bands > 0), else nil.
+    let positions: FourierPositions?
     let blocks: [Block]
 
     /// Options of one transformer, from the UNet config.
@@ -23,6 +25,8 @@ struct Transformer2DModel {
         var selfAttention = true, sharedKV = false
         var ffActivation = FeedForwardActivation.geglu, ffMult = 4
         var attentionActivation = AttentionActivation.softmax
+        /// Fourier bands of the explicit token positions (0: none).
+        var positionBands = 0
     }
 
     init(_ w: WeightStore, _ p: String, channels c: Int, _ o: Options) throws {
@@ -36,6 +40,8 @@ struct Transformer2DModel {
             projIn = Linear(weight: try w.tensor(p + ".proj_in.weight", shape: [c, c, 1, 1]).reshaped([c, c]), bias: try w.vector(p + ".proj_in.bias", count: c))
             projOut = Linear(weight: try w.tensor(p + ".proj_out.weight", shape: [c, c, 1, 1]).reshaped([c, c]), bias: try w.vector(p + ".proj_out.bias", count: c))
         }
+        positions = o.positionBands > 0
+            ? FourierPositions(bands: o.positionBands, proj: try w.linear(p + ".pos_proj", in: 4 * o.positionBands, out: c)) : nil
         blocks = try (0..<o.layers).map { i in
             let b = "\(p).transformer_blocks.\(i)"
             let selfAttention = o.selfAttention ? (
@@ -57,6 +63,7 @@ struct Transformer2DModel {
     func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {
         // Both projection styles are per-token linear maps here, so the order of permute and proj is immaterial.
         var t = projIn(Resample.toTokens(norm(x)))  // [N, HW, C]
+        positions?.add(to: &t, h: x.h, w: x.w)
         for b in blocks {
             if let sa = b.selfAttention { Elementwise.add(&t, sa.attn(sa.norm(t), context: b.onlyCross ? context : nil)) }
             Elementwise.add(&t, b.attn2(b.norm2(t), context: context))

@@ -100,6 +100,7 @@ public final class UNet2DConditionModel: @unchecked Sendable {
     static func options(_ c: UNetConfig, _ i: Int) -> Transformer2DModel.Options {
         .init(heads: c.heads[i], layers: c.transformerLayers[i], contextDim: c.crossAttentionDim, groups: c.groups,
               linearProjection: c.useLinearProjection, onlyCross: c.onlyCrossAttention[i], selfAttention: c.selfAttention[i],
-              sharedKV: c.sharedKV, ffActivation: c.ffActivation, ffMult: c.ffMult, attentionActivation: c.attentionActivation)
+              sharedKV: c.sharedKV, ffActivation: c.ffActivation, ffMult: c.ffMult, attentionActivation: c.attentionActivation,
+              positionBands: c.positionBands)
     }
 }

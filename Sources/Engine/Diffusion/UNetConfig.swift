@@ -28,6 +28,8 @@ public struct UNetConfig: Sendable {
     public var ffActivation: FeedForwardActivation
     public var ffMult: Int
     public var attentionActivation: AttentionActivation
+    /// Fourier bands of explicit token positions in every transformer (0: none; FourierPositions).
+    public var positionBands: Int
     /// Time embedding width: block_out_channels[0] * 4.
     public var timeEmbedDim: Int { blockOutChannels[0] * 4 }
 
@@ -76,6 +78,10 @@ public struct UNetConfig: Sendable {
             throw EngineError.config(path: c.path, field: "md_attention_activation", reason: "'\(aa)' is not supported (softmax, relu)")
         }
         attentionActivation = att
+        positionBands = try c.int("md_position_bands", default: 0)
+        guard (0...16).contains(positionBands) else {
+            throw EngineError.config(path: c.path, field: "md_position_bands", reason: "\(positionBands) is outside 0...16")
+        }
         guard ffMult >= 1, midLayers >= 1 else {
             throw EngineError.config(path: c.path, field: "md_ff_mult", reason: "md_ff_mult and md_mid_block_layers must be ≥ 1")
         }
