@@ -87,11 +87,14 @@ def score(scene, objects):
     if scene.kind == "single":
         o = scene.objects[0]
         if not objects:
-            return {"color_shape": False, "position": False} if scene.position_named else {"color_shape": False}
+            return {"color_shape": False, "position": False, "cell": False} if scene.position_named else {"color_shape": False}
         top = max(objects, key=lambda x: x["area"])
         cs = top["color"] == o.color and top["shape"] == o.shape
         # Position is scored only where the prompt names one (else "center" is a default, not an instruction).
-        return {"color_shape": cs, "position": cs and top["cell"] == o.cell} if scene.position_named else {"color_shape": cs}
+        # "cell" (the largest object in the named cell, whatever it is) tells placement apart from colour and shape.
+        if not scene.position_named:
+            return {"color_shape": cs}
+        return {"color_shape": cs, "position": cs and top["cell"] == o.cell, "cell": top["cell"] == o.cell}
     if scene.kind == "count":
         o = scene.objects[0]
         n = sum(1 for x in objects if x["color"] == o.color and x["shape"] == o.shape)

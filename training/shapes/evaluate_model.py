@@ -99,7 +99,7 @@ def print_table(report):
     for split, t in report["table"].items():
         s, c, r = t["single"], t["count"], t["relation"]
         print(f"  {split:8s} single colour+shape {s['color_shape']:.1%} (n={s['n']}), with position {s['position']:.1%} "
-              f"(n={s.get('n_position', s['n'])}) | count exact {c['count']:.1%} (n={c['n']}) | "
+              f"(n={s.get('n_position', s['n'])}; in the named cell {s.get('cell', float('nan')):.1%}) | count exact {c['count']:.1%} (n={c['n']}) | "
               f"relation fully correct {r['relation']:.1%} (n={r['n']})")
 
 

@@ -89,6 +89,7 @@ def main():
     ap.add_argument("--name", default="unet", help="run folder under $MDD_TRAIN_DIR")
     ap.add_argument("--init", help="start a new run from this checkpoint's EMA weights (e.g. gpu-unet/checkpoint.pt)")
     ap.add_argument("--warmup", type=int, default=300)
+    ap.add_argument("--text-encoder", help="a shapes.train_text run folder: use its text encoder, frozen (only the UNet trains)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = train_dir(a.name)
@@ -96,7 +97,10 @@ def main():
     alphas = alphas_cumprod()
     torch.manual_seed(0)
     tok, te, unet = build()
-    params = list(te.parameters()) + list(unet.parameters())
+    if a.text_encoder:
+        te.load_state_dict(torch.load(os.path.join(train_dir(a.text_encoder), "checkpoint.pt"))["te"])
+        te.requires_grad_(False)
+    params = list(unet.parameters()) + ([] if a.text_encoder else list(te.parameters()))
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01)
     ema = copy.deepcopy((te, unet))
     step, elapsed = 0, 0.0
@@ -110,7 +114,8 @@ def main():
     elif a.init:
         s = torch.load(a.init)
         for m, e, key in ((te, ema[0], "ema_te"), (unet, ema[1], "ema_unet")):
-            load_weights(m, s[key]); load_weights(e, s[key])
+            if not (a.text_encoder and m is te):  # a --text-encoder replaces the initial one
+                load_weights(m, s[key]); load_weights(e, s[key])
         print(f"initialised from {a.init}")
     print(f"UNet {sum(p.numel() for p in unet.parameters()) / 1e6:.1f} M, text encoder {sum(p.numel() for p in te.parameters()) / 1e6:.1f} M", flush=True)
     log = open(os.path.join(out, "log.jsonl"), "a")
@@ -124,7 +129,9 @@ def main():
         z, prompts = data.batch(step, a.batch)
         prompts = ["" if torch.rand(()) < 0.1 else p for p in prompts]  # unconditional for guidance
         ids = tok(prompts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids
-        loss = v_loss(unet, te(ids)[0], z, alphas)
+        with torch.no_grad() if a.text_encoder else contextlib.nullcontext():
+            context = te(ids)[0]
+        loss = v_loss(unet, context, z, alphas)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
