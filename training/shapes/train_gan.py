@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from .latents import LatentCache
 from .model_configs import TOKEN_LENGTH, alphas_cumprod
-from .train_unet import build, ema_update, load_weights, train_dir
+from .train_unet import build, ema_update, foreground_weights, load_weights, train_dir
 
 
 class Discriminator(nn.Module):
@@ -37,7 +37,7 @@ class Discriminator(nn.Module):
         return self.head(self.trunk.encode(x, t, context)).squeeze(-1)
 
 
-def gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, p_final, rec_weight, amp=contextlib.nullcontext):
+def gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, p_final, rec_weight, amp=contextlib.nullcontext, fg_weight=0.0):
     """One update of the discriminator, then of the generator, on real latents x0 [B, 8, 16, 16] with text context
     ctx; returns (d_loss, adv, rec). Random draws in a fixed order (t, s, then the three noises), so a resumed run
     draws the same. `amp`: the context the networks run in (bf16 autocast on the GPU)."""
@@ -57,7 +57,7 @@ def gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, p_final, rec_weight, amp
     # Generator step: fool the discriminator and stay close to the data.
     with amp():
         adv = F.softplus(-disc(fake, s.float(), ctx)).mean()
-    rec = F.mse_loss(x0_hat.float(), x0)
+    rec = (foreground_weights(x0, fg_weight) * (x0_hat.float() - x0) ** 2).mean() if fg_weight else F.mse_loss(x0_hat.float(), x0)
     g_opt.zero_grad(set_to_none=True)
     (adv + rec_weight * rec).backward()
     torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -77,6 +77,7 @@ def main():
     ap.add_argument("--data-seed", type=int, default=2, help="which latent cache (shapes.latents --seed)")
     ap.add_argument("--p-final", type=float, default=0.5,
                     help="share of samples at t = 999, the only step one-step sampling uses; the rest t ~ U[0, 999]")
+    ap.add_argument("--fg-weight", type=float, default=0.0, help="extra reconstruction weight of object pixels (train_unet.foreground_weights)")
     ap.add_argument("--name", default="distill", help="run folder under $MDD_TRAIN_DIR")
     ap.add_argument("--teacher", default="unet", help="the stage-2 run folder whose EMA weights start both networks")
     ap.add_argument("--generator", help="a stage-3 run folder whose generator EMA starts the generator instead (continuing a "
@@ -112,7 +113,7 @@ def main():
         x0, prompts = data.batch(step, a.batch, seed=3)
         with torch.no_grad():
             ctx = te(tok(prompts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids)[0]
-        d_loss, adv, rec = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec)
+        d_loss, adv, rec = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec, fg_weight=a.fg_weight)
         ema_update([(unet, ema)], a.ema, step)
         step += 1
         elapsed += time.time() - t0
