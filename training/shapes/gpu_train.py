@@ -87,8 +87,11 @@ def stage2(a, z_pool, id_pool, empty_ids, alphas, dev, log):
     """Diffusion pre-training until the time budget is spent; returns the EMA (text encoder, UNet)."""
     torch.manual_seed(0)
     _, te, unet = build(a.tokenizer)
+    if a.text_encoder:  # a shapes.train_text checkpoint: frozen, only the UNet trains
+        te.load_state_dict(torch.load(a.text_encoder, map_location="cpu")["te"])
+        te.requires_grad_(False)
     te, unet = te.to(dev), unet.to(dev)
-    params = list(te.parameters()) + list(unet.parameters())
+    params = list(unet.parameters()) + ([] if a.text_encoder else list(te.parameters()))
     opt = torch.optim.AdamW(params, lr=a.lr2, weight_decay=0.01, fused=dev.type == "cuda")
     ema = copy.deepcopy((te, unet))
     step, t0, B = 0, time.time(), a.batch2
@@ -100,7 +103,7 @@ def stage2(a, z_pool, id_pool, empty_ids, alphas, dev, log):
         ids = torch.where(torch.rand(B, 1, device=dev) < 0.1, empty_ids, ids)  # unconditional for guidance
         with amp(dev):
             context = te(ids)[0]
-        loss = v_loss(unet, context, z, alphas, amp=lambda: amp(dev))
+        loss = v_loss(unet, context, z, alphas, amp=lambda: amp(dev), fg_weight=a.fg_weight, high_t=a.high_t)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -129,7 +132,8 @@ def stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, save):
         x0 = z_pool[idx].float()
         with torch.no_grad(), amp(dev):
             ctx = te(id_pool[idx])[0]
-        d_loss, adv, rec = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec, amp=lambda: amp(dev))
+        d_loss, adv, rec = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec, amp=lambda: amp(dev),
+                                    fg_weight=a.fg_weight)
         ema_update([(unet, ema)], a.ema3, step)
         step += 1
         if step % 100 == 0:
@@ -199,6 +203,9 @@ def main():
     ap.add_argument("--rec", type=float, default=1.0)
     ap.add_argument("--p-final", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--text-encoder", help="a shapes.train_text checkpoint.pt (frozen) instead of training one jointly")
+    ap.add_argument("--fg-weight", type=float, default=0.0, help="extra loss weight of object pixels (train_unet.foreground_weights)")
+    ap.add_argument("--high-t", type=float, default=0.0, help="stage 2: share of samples with t in [700, 999]")
     ap.add_argument("--import", dest="import_dir", help="turn a finished run's files into checkpoints and exit")
     a = ap.parse_args()
     if a.import_dir:
