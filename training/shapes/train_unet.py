@@ -1,4 +1,5 @@
-"""Stage 2 of the default model: diffusion pre-training of the text encoder and the MobileDiffusion UNet on the
+"""Stage 2 of the default model: diffusion pre-training of the MobileDiffusion UNet (and of the text encoder, unless
+--text-encoder gives a frozen stage-2a one) on the
 VAE's 16x16x8 latents (cached by shapes.latents) (v-prediction, cosine schedule, 10 % prompt dropout for guidance, EMA weights, decaying
 learning rate). Resumable: $MDD_TRAIN_DIR/unet/checkpoint.pt; rerun to continue.
 
@@ -45,8 +46,8 @@ def foreground_weights(z, strength):
 
 
 def v_loss(unet, context, z, alphas, amp=contextlib.nullcontext, fg_weight=0.0, high_t=0.0):
-    """Stage 2's objective on latents z [B, 8, 16, 16]: draws t ~ U{0, …, 999} (with probability high_t instead
-    U{700, …, 999}, where the text has to decide the layout), then the noise (this order, so a resumed run draws
+    """Stage 2's objective on latents z [B, 8, 16, 16]: draws t ~ U{0, …, 999} (with probability high_t moved to
+    700 + (t mod 300), in [700, 999] where the text has to decide the layout; 700–799 a third more often than the rest), then the noise (this order, so a resumed run draws
     the same), and returns ‖unet(z_t, t, context) − v‖² with v = √ᾱ_t·ε − √(1 − ᾱ_t)·z, weighted per latent pixel
     by foreground_weights(z, fg_weight). `amp`: the context the UNet runs in (bf16 autocast on the GPU)."""
     t = torch.randint(0, 1000, (z.shape[0],), device=z.device)
