@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from .latents import LatentCache
 from .model_configs import TOKEN_LENGTH, alphas_cumprod
-from .train_unet import build, ema_update, foreground_weights, load_weights, train_dir
+from .train_unet import build, ema_update, latent_mse, load_weights, train_dir
 
 
 class Discriminator(nn.Module):
@@ -57,7 +57,7 @@ def gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, p_final, rec_weight, amp
     # Generator step: fool the discriminator and stay close to the data.
     with amp():
         adv = F.softplus(-disc(fake, s.float(), ctx)).mean()
-    rec = (foreground_weights(x0, fg_weight) * (x0_hat.float() - x0) ** 2).mean() if fg_weight else F.mse_loss(x0_hat.float(), x0)
+    rec = latent_mse(x0_hat, x0, x0, fg_weight)
     g_opt.zero_grad(set_to_none=True)
     (adv + rec_weight * rec).backward()
     torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)

@@ -45,6 +45,14 @@ def foreground_weights(z, strength):
     return w / w.mean()
 
 
+def latent_mse(pred, target, z, fg_weight):
+    """MSE of pred against target ([B, 8, 16, 16]), each latent pixel weighted by foreground_weights(z, fg_weight)
+    (plain MSE when fg_weight is 0)."""
+    if not fg_weight:
+        return F.mse_loss(pred.float(), target)
+    return (foreground_weights(z, fg_weight) * (pred.float() - target) ** 2).mean()
+
+
 def v_loss(unet, context, z, alphas, amp=contextlib.nullcontext, fg_weight=0.0, high_t=0.0):
     """Stage 2's objective on latents z [B, 8, 16, 16]: draws t ~ U{0, …, 999} (with probability high_t moved to
     700 + (t mod 300), in [700, 999] where the text has to decide the layout; 700–799 a third more often than the rest), then the noise (this order, so a resumed run draws
@@ -59,9 +67,7 @@ def v_loss(unet, context, z, alphas, amp=contextlib.nullcontext, fg_weight=0.0, 
     v = ab.sqrt() * noise - (1 - ab).sqrt() * z
     with amp():
         pred = unet(zt, t.float(), context)
-    if not fg_weight:
-        return F.mse_loss(pred.float(), v)
-    return (foreground_weights(z, fg_weight) * (pred.float() - v) ** 2).mean()
+    return latent_mse(pred, v, z, fg_weight)
 
 
 def load_weights(module, state):
