@@ -132,7 +132,7 @@ def stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, save):
         x0 = z_pool[idx].float()
         with torch.no_grad(), amp(dev):
             ctx = te(id_pool[idx])[0]
-        d_loss, adv, rec = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec, amp=lambda: amp(dev),
+        d_loss, adv, rec, _ = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec, amp=lambda: amp(dev),
                                     fg_weight=a.fg_weight)
         ema_update([(unet, ema)], a.ema3, step)
         step += 1

@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import teacher_pairs
 from .latents import LatentCache
 from .model_configs import TOKEN_LENGTH, alphas_cumprod
 from .train_unet import build, ema_update, latent_mse, load_weights, train_dir
@@ -37,32 +38,48 @@ class Discriminator(nn.Module):
         return self.head(self.trunk.encode(x, t, context)).squeeze(-1)
 
 
-def gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, p_final, rec_weight, amp=contextlib.nullcontext, fg_weight=0.0):
+def gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, p_final, rec_weight, amp=contextlib.nullcontext, fg_weight=0.0,
+             pairs=None, distill_weight=0.0):
     """One update of the discriminator, then of the generator, on real latents x0 [B, 8, 16, 16] with text context
-    ctx; returns (d_loss, adv, rec). Random draws in a fixed order (t, s, then the three noises), so a resumed run
-    draws the same. `amp`: the context the networks run in (bf16 autocast on the GPU)."""
+    ctx; returns (d_loss, adv, rec, distill). Random draws in a fixed order (t, s, then the three noises), so a
+    resumed run draws the same. `amp`: the context the networks run in (bf16 autocast on the GPU).
+
+    pairs = (x_T [P, 8, 16, 16], teacher sample [P, 8, 16, 16], context [P, L, D]) from shapes.teacher_pairs adds P
+    one-step generations from the teacher's own noise: their re-noised outputs join the fakes the discriminator
+    sees, and distill_weight·‖G(x_T) − teacher(x_T)‖² joins the generator's loss."""
     B, dev = x0.shape[0], x0.device
     t = torch.where(torch.rand(B, device=dev) < p_final, 999, torch.randint(0, 1000, (B,), device=dev))
     s = (t.float() * torch.rand(B, device=dev)).long()
-    at, as_ = alphas[t].view(-1, 1, 1, 1), alphas[s].view(-1, 1, 1, 1)
+    at = alphas[t].view(-1, 1, 1, 1)
     xt = at.sqrt() * x0 + (1 - at).sqrt() * torch.randn_like(x0)
+    fake_ctx = ctx
+    if pairs is not None:  # the pair rows start at t = 999 from the teacher's x_T
+        x_T, target, pair_ctx = pairs
+        P = x_T.shape[0]
+        t = torch.cat([t, torch.full((P,), 999, device=dev)])
+        s = torch.cat([s, (999 * torch.rand(P, device=dev)).long()])
+        at = alphas[t].view(-1, 1, 1, 1)
+        xt, fake_ctx = torch.cat([xt, x_T]), torch.cat([ctx, pair_ctx])
+    as_ = alphas[s].view(-1, 1, 1, 1)
     with amp():
-        x0_hat = at.sqrt() * xt - (1 - at).sqrt() * unet(xt, t.float(), ctx).float()
-        real = as_.sqrt() * x0 + (1 - as_).sqrt() * torch.randn_like(x0)
-        fake = as_.sqrt() * x0_hat + (1 - as_).sqrt() * torch.randn_like(x0)
-        d_loss = F.softplus(-disc(real, s.float(), ctx)).mean() + F.softplus(disc(fake.detach(), s.float(), ctx)).mean()
+        x0_hat = at.sqrt() * xt - (1 - at).sqrt() * unet(xt, t.float(), fake_ctx).float()
+        real = as_[:B].sqrt() * x0 + (1 - as_[:B]).sqrt() * torch.randn_like(x0)
+        fake = as_.sqrt() * x0_hat + (1 - as_).sqrt() * torch.randn_like(x0_hat)
+        d_loss = (F.softplus(-disc(real, s[:B].float(), ctx)).mean()
+                  + F.softplus(disc(fake.detach(), s.float(), fake_ctx)).mean())
     d_opt.zero_grad(set_to_none=True)
     d_loss.backward()
     d_opt.step()
-    # Generator step: fool the discriminator and stay close to the data.
+    # Generator step: fool the discriminator, stay close to the data (and to the teacher's samples).
     with amp():
-        adv = F.softplus(-disc(fake, s.float(), ctx)).mean()
-    rec = latent_mse(x0_hat, x0, x0, fg_weight)
+        adv = F.softplus(-disc(fake, s.float(), fake_ctx)).mean()
+    rec = latent_mse(x0_hat[:B], x0, x0, fg_weight)
+    distill = latent_mse(x0_hat[B:], target, target, fg_weight) if pairs is not None else torch.zeros(())
     g_opt.zero_grad(set_to_none=True)
-    (adv + rec_weight * rec).backward()
+    (adv + rec_weight * rec + distill_weight * distill).backward()
     torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
     g_opt.step()
-    return d_loss, adv, rec
+    return d_loss, adv, rec, distill
 
 
 def main():
@@ -78,6 +95,9 @@ def main():
     ap.add_argument("--p-final", type=float, default=0.5,
                     help="share of samples at t = 999, the only step one-step sampling uses; the rest t ~ U[0, 999]")
     ap.add_argument("--fg-weight", type=float, default=0.0, help="extra reconstruction weight of object pixels (train_unet.foreground_weights)")
+    ap.add_argument("--pairs", help="a shapes.teacher_pairs file name: adds the distillation term on the teacher's samples")
+    ap.add_argument("--pair-batch", type=int, default=16, help="teacher pairs per step (with --pairs)")
+    ap.add_argument("--distill", type=float, default=1.0, help="weight of the distillation term (with --pairs)")
     ap.add_argument("--name", default="distill", help="run folder under $MDD_TRAIN_DIR")
     ap.add_argument("--teacher", default="unet", help="the stage-2 run folder whose EMA weights start both networks")
     ap.add_argument("--generator", help="a stage-3 run folder whose generator EMA starts the generator instead (continuing a "
@@ -86,6 +106,7 @@ def main():
     torch.set_num_threads(a.threads)
     out = train_dir(a.name)
     data = LatentCache(a.data_seed)
+    pairs = teacher_pairs.load(a.pairs) if a.pairs else None
     alphas = alphas_cumprod()
     tok, te, unet = build()
     pre = torch.load(os.path.join(train_dir(a.teacher), "checkpoint.pt"))
@@ -111,17 +132,26 @@ def main():
         t0 = time.time()
         torch.manual_seed(1000 + step)  # timesteps, noise and dropout depend on the step alone: resuming is exact
         x0, prompts = data.batch(step, a.batch, seed=3)
+        encode = lambda texts: te(tok(texts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True,  # noqa: E731
+                                      return_tensors="pt").input_ids)[0]
+        batch_pairs = None
         with torch.no_grad():
-            ctx = te(tok(prompts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids)[0]
-        d_loss, adv, rec = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec, fg_weight=a.fg_weight)
+            ctx = encode(prompts)
+            if pairs is not None:
+                idx = torch.randint(0, len(pairs["prompts"]), (a.pair_batch,), generator=torch.Generator().manual_seed(5_000_011 + step))
+                batch_pairs = (pairs["noise"][idx], pairs["target"][idx], encode([pairs["prompts"][i] for i in idx.tolist()]))
+        d_loss, adv, rec, distill = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec, fg_weight=a.fg_weight,
+                                             pairs=batch_pairs, distill_weight=a.distill)
         ema_update([(unet, ema)], a.ema, step)
         step += 1
         elapsed += time.time() - t0
         if step % 25 == 0:
-            print(f"step {step} d {d_loss.item():.3f} adv {adv.item():.3f} rec {rec.item():.4f} {elapsed / 60:.1f} min", flush=True)
+            print(f"step {step} d {d_loss.item():.3f} adv {adv.item():.3f} rec {rec.item():.4f} distill {distill.item():.4f} "
+                  f"{elapsed / 60:.1f} min", flush=True)
         if step % a.save_every == 0 or step == a.steps:
-            log.write(json.dumps({"step": step, "d_loss": d_loss.item(), "adv": adv.item(), "rec": rec.item(), "minutes": elapsed / 60,
-                                  "images_seen": step * a.batch}) + "\n")
+            log.write(json.dumps({"step": step, "d_loss": d_loss.item(), "adv": adv.item(), "rec": rec.item(), "distill": distill.item(), "minutes": elapsed / 60,
+                                  "images_seen": step * a.batch,
+                                  "pairs_seen": step * a.pair_batch if pairs is not None else 0}) + "\n")
             log.flush()
             # Export reads ema_te/ema_unet, as for stage 2.
             state = {"unet": unet.state_dict(), "disc": disc.state_dict(), "ema_unet": ema.state_dict(), "ema_te": te.state_dict(),

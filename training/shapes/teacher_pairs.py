@@ -1,0 +1,103 @@
+"""Teacher pairs for stage 3's distillation term: (noise x_T, prompt, the teacher's multi-step sample from x_T).
+
+The one-step generator is trained by stage 3 (train_gan) on real latents with a reconstruction loss at t = 999,
+where x_t carries almost nothing of x0: its MSE optimum is the mean of every image the prompt allows, which is
+why one-step samples came out with rounded corners and merged objects. The teacher's deterministic DDIM sampler
+(eta 0) maps each x_T to one image, so ‖G(x_T) − teacher(x_T)‖² has a sharp optimum (as in Luhman & Luhman 2021
+and the distillation term of ADD/SDXS). This module samples those pairs once, with the sampler the engine uses
+for the teacher (DDIM, trailing spacing, classifier-free guidance), for prompts of the latent cache (training
+prompts only; held-out colour–shape pairs never occur).
+
+Writes $MDD_TRAIN_DIR/pairs-<name>.pt {"noise": [N, 8, 16, 16] F32, "target": [N, 8, 16, 16] F32, "prompts": [N],
+"teacher", "steps", "guidance"}; atomically every --save-every batches, and a rerun continues where it stopped.
+
+  python -m shapes.teacher_pairs --teacher unet-pos4 --count 6000          (from training/)
+"""
+import argparse
+import os
+import time
+
+import torch
+
+from .latents import LatentCache, train_root
+from .model_configs import SCHEDULER_CONFIG, TOKEN_LENGTH
+from .train_unet import build, load_weights, train_dir
+
+
+def pairs_path(name):
+    return os.path.join(train_root(), f"pairs-{name}.pt")
+
+
+@torch.no_grad()
+def ddim_sample(unet, context, uncond, noise, steps, guidance):
+    """The teacher's DDIM sample (eta 0) from noise [B, 8, 16, 16] with text context [B, L, D] and the empty
+    prompt's context uncond [1, L, D]; the same scheduler calls as mdiff.pipeline.generate, batched."""
+    from diffusers import DDIMScheduler
+
+    sched = DDIMScheduler(**SCHEDULER_CONFIG)
+    sched.set_timesteps(steps)
+    x = noise * sched.init_noise_sigma
+    both = torch.cat([uncond.expand_as(context), context])
+    for t in sched.timesteps:
+        out = unet(torch.cat([x, x]), t.float().expand(2 * x.shape[0]), both)
+        u, c = out.chunk(2)
+        x = sched.step(u + guidance * (c - u), t, x, return_dict=False)[0]
+    return x
+
+
+def load(name):
+    return torch.load(pairs_path(name))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--teacher", default="unet", help="the stage-2 run folder whose EMA weights sample")
+    ap.add_argument("--name", help="pairs file name (default: the teacher's)")
+    ap.add_argument("--count", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=50)
+    ap.add_argument("--steps", type=int, default=25)
+    ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--data-seed", type=int, default=2, help="which latent cache the prompts come from")
+    ap.add_argument("--save-every", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    path = pairs_path(a.name or a.teacher)
+    tok, te, unet = build()
+    s = torch.load(os.path.join(train_dir(a.teacher), "checkpoint.pt"))
+    te.load_state_dict(s["ema_te"]); load_weights(unet, s["ema_unet"])
+    te.eval(); unet.eval()
+    prompts_all = LatentCache(a.data_seed).prompts
+    done = torch.load(path) if os.path.exists(path) else {"prompts": []}
+    if done["prompts"] and (done.get("teacher"), done.get("steps"), done.get("guidance")) != (a.teacher, a.steps, a.guidance):
+        raise SystemExit(f"{path} holds pairs of another teacher or sampler: {done['teacher']}, {done['steps']} steps, "
+                         f"guidance {done['guidance']}; give --name")
+    noise, target = ([done["noise"]], [done["target"]]) if done["prompts"] else ([], [])
+    prompts = list(done["prompts"])
+
+    def encode(texts):
+        ids = tok(texts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids
+        with torch.no_grad():
+            return te(ids)[0]
+
+    uncond = encode([""])
+    t0, batches = time.time(), 0
+    while len(prompts) < a.count:
+        k = len(prompts)
+        g = torch.Generator().manual_seed(7_000_003 + k)  # pair k depends on k alone: resuming draws the same
+        n = min(a.batch, a.count - k)
+        texts = [prompts_all[i] for i in torch.randint(0, len(prompts_all), (n,), generator=g).tolist()]
+        x_T = torch.randn((n, 8, 16, 16), generator=g)
+        noise.append(x_T); target.append(ddim_sample(unet, encode(texts), uncond, x_T, a.steps, a.guidance)); prompts += texts
+        batches += 1
+        if batches % a.save_every == 0 or len(prompts) >= a.count:
+            state = {"noise": torch.cat(noise), "target": torch.cat(target), "prompts": prompts, "teacher": a.teacher,
+                     "steps": a.steps, "guidance": a.guidance}
+            noise, target = [state["noise"]], [state["target"]]
+            torch.save(state, path + ".tmp")
+            os.replace(path + ".tmp", path)
+            print(f"{len(prompts)} / {a.count} pairs, {(len(prompts) - len(done['prompts'])) / (time.time() - t0):.1f} pairs/s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
