@@ -6,6 +6,10 @@ samples are re-noised to an earlier step s = ⌊t·u⌋ (u ~ U[0, 1)) with q(x_s
 discriminator (the UNet's down path and mid block + a linear head, conditioned on s and the text) separates
 them with the non-saturating loss. The generator minimises that adversarial loss plus λ·‖x̂0 − x0‖²
 (reconstruction). Sampling is then one DDIM step at t = 999, which is exactly the x̂0 above.
+With --pairs (shapes.teacher_pairs), P more rows per step start at t = 999 from the teacher's own noise x_T: the
+generator also minimises --distill·‖x̂0 − teacher(x_T)‖² (the teacher's 25-step sample, a sharp target where the
+reconstruction at t = 999 has the mean of all images the prompt allows as its optimum), and their re-noised x̂0 join
+the discriminator's fakes; the shipped model ran it with --p-final 0, so the pair rows are the only t = 999 rows.
 Resumable in $MDD_TRAIN_DIR/distill; export with `python -m shapes.export --checkpoint distill`.
 """
 import argparse
@@ -128,12 +132,14 @@ def main():
         step, elapsed = s["step"], s["elapsed"]
         print(f"resumed at step {step}")
     log = open(os.path.join(out, "log.jsonl"), "a")
+
+    def encode(texts):
+        return te(tok(texts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids)[0]
+
     while step < a.steps:
         t0 = time.time()
         torch.manual_seed(1000 + step)  # timesteps, noise and dropout depend on the step alone: resuming is exact
         x0, prompts = data.batch(step, a.batch, seed=3)
-        encode = lambda texts: te(tok(texts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True,  # noqa: E731
-                                      return_tensors="pt").input_ids)[0]
         batch_pairs = None
         with torch.no_grad():
             ctx = encode(prompts)
