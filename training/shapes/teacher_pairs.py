@@ -19,9 +19,11 @@ import time
 
 import torch
 
+from mdiff.pipeline import denoise
+
 from .latents import LatentCache, train_root
-from .model_configs import SCHEDULER_CONFIG, TOKEN_LENGTH
-from .train_unet import build, load_weights, train_dir
+from .model_configs import SCHEDULER_CONFIG
+from .train_unet import build, load_weights, token_ids, train_dir
 
 
 def pairs_path(name):
@@ -31,18 +33,12 @@ def pairs_path(name):
 @torch.no_grad()
 def ddim_sample(unet, context, uncond, noise, steps, guidance):
     """The teacher's DDIM sample (eta 0) from noise [B, 8, 16, 16] with text context [B, L, D] and the empty
-    prompt's context uncond [1, L, D]; the same scheduler calls as mdiff.pipeline.generate, batched."""
+    prompt's context uncond [1, L, D]: mdiff.pipeline's loop (the engine's scheduler calls), batched."""
     from diffusers import DDIMScheduler
 
     sched = DDIMScheduler(**SCHEDULER_CONFIG)
-    sched.set_timesteps(steps)
-    x = noise * sched.init_noise_sigma
-    both = torch.cat([uncond.expand_as(context), context])
-    for t in sched.timesteps:
-        out = unet(torch.cat([x, x]), t.float().expand(2 * x.shape[0]), both)
-        u, c = out.chunk(2)
-        x = sched.step(u + guidance * (c - u), t, x, return_dict=False)[0]
-    return x
+    both = torch.cat([uncond.expand_as(context), context]) if guidance > 1 else context
+    return denoise(unet, sched, noise * sched.init_noise_sigma, both, steps, guidance)
 
 
 def load(name):
@@ -76,9 +72,8 @@ def main():
     prompts = list(done["prompts"])
 
     def encode(texts):
-        ids = tok(texts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids
         with torch.no_grad():
-            return te(ids)[0]
+            return te(token_ids(tok, texts))[0]
 
     uncond = encode([""])
     t0, batches = time.time(), 0

@@ -26,8 +26,8 @@ import torch.nn.functional as F
 
 from . import teacher_pairs
 from .latents import LatentCache
-from .model_configs import TOKEN_LENGTH, alphas_cumprod
-from .train_unet import build, ema_update, latent_mse, load_weights, train_dir
+from .model_configs import alphas_cumprod
+from .train_unet import build, ema_update, latent_mse, load_weights, token_ids, train_dir
 
 
 class Discriminator(nn.Module):
@@ -134,7 +134,7 @@ def main():
     log = open(os.path.join(out, "log.jsonl"), "a")
 
     def encode(texts):
-        return te(tok(texts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids)[0]
+        return te(token_ids(tok, texts))[0]
 
     while step < a.steps:
         t0 = time.time()

@@ -85,6 +85,11 @@ def train_dir(name):
     return d
 
 
+def token_ids(tok, texts):
+    """Token ids [N, TOKEN_LENGTH] of texts, padded with end-of-text and cut at the text encoder's length."""
+    return tok(texts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids
+
+
 def build(tokenizer_folder=None):
     """(tokenizer, text encoder, UNet), freshly initialised. The tokenizer is built from CLIP's BPE table (needs
     open_clip) or, with tokenizer_folder, loaded from an exported model's tokenizer/ (the same vocabulary)."""
@@ -153,7 +158,7 @@ def main():
             g["lr"] = lr
         z, prompts = data.batch(step, a.batch)
         prompts = ["" if torch.rand(()) < 0.1 else p for p in prompts]  # unconditional for guidance
-        ids = tok(prompts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids
+        ids = token_ids(tok, prompts)
         with torch.no_grad() if a.text_encoder else contextlib.nullcontext():
             context = te(ids)[0]
         loss = v_loss(unet, context, z, alphas, fg_weight=a.fg_weight, high_t=a.high_t)
