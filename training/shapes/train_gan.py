@@ -112,6 +112,7 @@ def main():
     data = LatentCache(a.data_seed)
     pairs = teacher_pairs.load(a.pairs) if a.pairs else None
     alphas = alphas_cumprod()
+    torch.manual_seed(0)  # the discriminator head is initialised at random: a fresh run starts the same every time
     tok, te, unet = build()
     pre = torch.load(os.path.join(train_dir(a.teacher), "checkpoint.pt"))
     te.load_state_dict(pre["ema_te"])
