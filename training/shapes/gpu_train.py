@@ -7,7 +7,10 @@ from the stage-2 EMA weights), but with fresh scenes instead of the 32,000-scene
   1. data:    --scenes scenes (51,200 took 5.2 s on the H100 box) rendered by worker processes (grammar "train" split: no held-out pairs), tokenized
               there, encoded on the GPU by the stage-1 VAE encoder (shapes.vae_encoder) → a latent pool on the GPU;
   2. stage 2: until --stage2-s seconds have passed, learning rate cosine-decayed over that *time* budget;
-  3. stage 3: likewise for --stage3-s seconds.
+  3. teacher pairs (with --pairs N): N (x_T, prompt, 25-step guided DDIM sample of the stage-2 teacher) triples for
+              stage 3's distillation term, sampled on the GPU (shapes.teacher_pairs.ddim_plain, equal to the
+              diffusers sampler the CPU pairs use);
+  4. stage 3: likewise for --stage3-s seconds, with --pair-batch pair rows per step when there are pairs.
 
 Weights come back as F16 safetensors of at most 15 MB each (the device tool returns files of ≤ 16 MiB):
 teacher_te.safetensors, teacher_unet.{0,1}.safetensors, student_unet.{0,1}.safetensors, plus log.jsonl.
@@ -33,6 +36,7 @@ from .grammar import sample_scene
 from .model_configs import TOKEN_LENGTH, alphas_cumprod
 from .render import render
 from .train_gan import Discriminator, gan_step
+from .teacher_pairs import ddim_plain
 from .train_unet import build, ema_update, v_loss
 from .vae_encoder import VAEEncoder
 
@@ -117,8 +121,31 @@ def stage2(a, z_pool, id_pool, empty_ids, alphas, dev, log):
     return ema
 
 
-def stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, save):
-    """DiffusionGAN fine-tuning of a copy of the teacher; returns the generator's EMA."""
+@torch.no_grad()
+def teacher_pairs(a, id_pool, te, teacher, empty_ids, alphas, dev, log, chunk=1024):
+    """--pairs triples for stage 3's distillation term (shapes.teacher_pairs on the CPU): noise x_T [N, 8, 16, 16],
+    token ids [N, TOKEN_LENGTH] drawn from the latent pool's prompts, and the teacher's --pair-steps DDIM sample
+    from x_T with guidance --pair-guidance [N, 8, 16, 16] F32, all on `dev`."""
+    t0 = time.time()
+    g = torch.Generator(device=dev).manual_seed(a.seed + 3)
+    ids = id_pool[torch.randint(0, len(id_pool), (a.pairs,), device=dev, generator=g)]
+    noise = torch.randn((a.pairs, 8, 16, 16), device=dev, generator=g)
+    with amp(dev):
+        uncond = te(empty_ids)[0].float()
+    targets = []
+    for k in range(0, a.pairs, chunk):
+        with amp(dev):
+            ctx = te(ids[k:k + chunk])[0].float()
+        targets.append(ddim_plain(teacher, ctx, uncond, noise[k:k + chunk], a.pair_steps, a.pair_guidance, alphas,
+                                  amp=lambda: amp(dev)))
+    target = torch.cat(targets)
+    log(stage="pairs", pairs=a.pairs, seconds=time.time() - t0, target_std=target.std().item())
+    return noise, ids, target
+
+
+def stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, save, pairs=None):
+    """DiffusionGAN fine-tuning of a copy of the teacher; returns the generator's EMA. pairs: teacher_pairs()'s
+    triples, which add --pair-batch distillation rows per step (train_gan.gan_step)."""
     torch.manual_seed(1)
     unet = copy.deepcopy(teacher).requires_grad_(True)
     disc = Discriminator(copy.deepcopy(teacher).requires_grad_(True)).to(dev)
@@ -130,19 +157,26 @@ def stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, save):
     while (elapsed := time.time() - t0) < a.stage3_s:
         idx = torch.randint(0, len(z_pool), (B,), device=dev)
         x0 = z_pool[idx].float()
+        batch_pairs = None
         with torch.no_grad(), amp(dev):
             ctx = te(id_pool[idx])[0]
-        d_loss, adv, rec, _ = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec, amp=lambda: amp(dev),
-                                    fg_weight=a.fg_weight)
+            if pairs is not None:
+                noise, ids, target = pairs
+                p = torch.randint(0, len(ids), (a.pair_batch,), device=dev)
+                batch_pairs = (noise[p], target[p], te(ids[p])[0])
+        d_loss, adv, rec, distill = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec,
+                                             amp=lambda: amp(dev), fg_weight=a.fg_weight, pairs=batch_pairs,
+                                             distill_weight=a.distill)
         ema_update([(unet, ema)], a.ema3, step)
         step += 1
         if step % 100 == 0:
-            log(stage=3, step=step, d_loss=d_loss.item(), adv=adv.item(), rec=rec.item(), seconds=time.time() - t0,
-                images_seen=step * B)
+            log(stage=3, step=step, d_loss=d_loss.item(), adv=adv.item(), rec=rec.item(), distill=distill.item(),
+                seconds=time.time() - t0, images_seen=step * B)
         if time.time() - last_save > 60:  # what a killed run leaves behind is at most a minute old
             save(ema.state_dict(), "student_unet")
             last_save = time.time()
-    log(stage=3, step=step, d_loss=d_loss.item(), adv=adv.item(), rec=rec.item(), seconds=time.time() - t0, done=True)
+    log(stage=3, step=step, d_loss=d_loss.item(), adv=adv.item(), rec=rec.item(), distill=distill.item(),
+        seconds=time.time() - t0, done=True)
     return ema
 
 
@@ -202,6 +236,11 @@ def main():
     ap.add_argument("--ema3", type=float, default=0.999)
     ap.add_argument("--rec", type=float, default=1.0)
     ap.add_argument("--p-final", type=float, default=0.5)
+    ap.add_argument("--pairs", type=int, default=0, help="teacher pairs for stage 3's distillation term (0: none)")
+    ap.add_argument("--pair-batch", type=int, default=64, help="pair rows per stage-3 step (with --pairs)")
+    ap.add_argument("--pair-steps", type=int, default=25)
+    ap.add_argument("--pair-guidance", type=float, default=3.0)
+    ap.add_argument("--distill", type=float, default=1.0, help="weight of the distillation term (with --pairs)")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--text-encoder", help="a shapes.train_text checkpoint.pt (frozen) instead of training one jointly")
     ap.add_argument("--fg-weight", type=float, default=0.0, help="extra loss weight of object pixels (train_unet.foreground_weights)")
@@ -231,7 +270,8 @@ def main():
     te, teacher = stage2(a, z_pool, id_pool, empty_ids, alphas, dev, log)
     save_split(te.state_dict(), a.out, "teacher_te")
     save_split(teacher.state_dict(), a.out, "teacher_unet")
-    student = stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, lambda s, n: save_split(s, a.out, n))
+    pairs = teacher_pairs(a, id_pool, te, teacher, empty_ids, alphas, dev, log) if a.pairs else None
+    student = stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, lambda s, n: save_split(s, a.out, n), pairs)
     save_split(student.state_dict(), a.out, "student_unet")
     log(stage="end")
 

@@ -14,6 +14,7 @@ Writes $MDD_TRAIN_DIR/pairs-<name>.pt {"noise": [N, 8, 16, 16] F32, "target": [N
   python -m shapes.teacher_pairs --teacher unet-pos4 --count 6000          (from training/)
 """
 import argparse
+import contextlib
 import os
 import time
 
@@ -41,6 +42,45 @@ def ddim_sample(unet, context, uncond, noise, steps, guidance):
     return denoise(unet, sched, noise * sched.init_noise_sigma, both, steps, guidance)
 
 
+@torch.no_grad()
+def ddim_plain(unet, context, uncond, noise, steps, guidance, alphas, amp=contextlib.nullcontext):
+    """ddim_sample without diffusers (the GPU machine has none): DDIM, eta 0, trailing spacing, v-prediction,
+    ᾱ = 1 after the last step (SCHEDULER_CONFIG's set_alpha_to_one), init_noise_sigma 1. noise [B, 8, 16, 16],
+    context [B, L, D], uncond [1, L, D], alphas [1000] (model_configs.alphas_cumprod) on the same device; `amp`:
+    the context the UNet runs in. Returns the final latents [B, 8, 16, 16] F32. Checked against ddim_sample on
+    the CPU: `python -m shapes.teacher_pairs --check unet-pos4`."""
+    T = alphas.shape[0]
+    cfg = guidance > 1
+    both = torch.cat([uncond.expand_as(context), context]) if cfg else context
+    x = noise.float()
+    ratio = T // steps  # diffusers' DDIM steps from t to t − ⌊T/steps⌋ whatever the spacing
+    for k in range(steps):
+        t = round(T - k * T / steps) - 1  # "trailing": 999, 959, …, 39 for 25 steps (999, 666, 332 for 3)
+        with amp():
+            out = unet(torch.cat([x, x]) if cfg else x, torch.full((1,), float(t), device=x.device), both).float()
+        if cfg:
+            u, c = out.chunk(2)
+            out = u + guidance * (c - u)
+        a_t = alphas[t]
+        a_prev = alphas[t - ratio] if t - ratio >= 0 else torch.ones((), device=x.device)
+        x0 = a_t.sqrt() * x - (1 - a_t).sqrt() * out  # v-prediction → x̂0 and ε̂
+        eps = a_t.sqrt() * out + (1 - a_t).sqrt() * x
+        x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+    return x
+
+
+def check_plain(unet, context, uncond):
+    """Prints the max difference of ddim_plain from ddim_sample (diffusers' scheduler) for a few step counts."""
+    from .model_configs import alphas_cumprod
+
+    x_T = torch.randn((context.shape[0], 8, 16, 16), generator=torch.Generator().manual_seed(0))
+    for steps, guidance in ((25, 3.0), (7, 3.0), (1, 0.0)):
+        ref = ddim_sample(unet, context, uncond, x_T, steps, guidance)
+        got = ddim_plain(unet, context, uncond, x_T, steps, guidance, alphas_cumprod())
+        print(f"{steps} steps, guidance {guidance}: max |plain − diffusers| {(got - ref).abs().max().item():.2e} "
+              f"(latents' max |x| {ref.abs().max().item():.2f})")
+
+
 def load(name):
     return torch.load(pairs_path(name))
 
@@ -56,6 +96,8 @@ def main():
     ap.add_argument("--data-seed", type=int, default=2, help="which latent cache the prompts come from")
     ap.add_argument("--save-every", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--check", action="store_true",
+                    help="compare ddim_plain with ddim_sample on 8 pairs for --steps 25, 7 and 1, and exit")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     path = pairs_path(a.name or a.teacher)
@@ -76,6 +118,8 @@ def main():
             return te(token_ids(tok, texts))[0]
 
     uncond = encode([""])
+    if a.check:
+        return check_plain(unet, encode(prompts_all[:8]), uncond)
     t0, batches = time.time(), 0
     while len(prompts) < a.count:
         k = len(prompts)
