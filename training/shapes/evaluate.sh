@@ -15,4 +15,4 @@ export PYTHONPATH=.
 $PY -m shapes.evaluate_model --model ../models/shapes-md --out "$OUT/one-step"
 [ -d "$T/teacher" ] || exit 0
 $PY -m shapes.evaluate_model --model "$T/teacher" --out "$OUT/teacher-one-step"
-$PY -m shapes.evaluate_model --model "$T/teacher" --steps 25 --guidance "${TEACHER_GUIDANCE:-3}" --out "$OUT/teacher-25-step"
+$PY -m shapes.evaluate_model --model "$T/teacher" --steps 25 --guidance "${TEACHER_GUIDANCE:-1.5}" --out "$OUT/teacher-25-step"

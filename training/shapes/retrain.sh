@@ -18,12 +18,13 @@ $PY -m shapes.train_vae --steps "${VAE_STEPS:-900}"           # stage 1: VAE, 8-
 $PY -m shapes.train_decoder --steps "${DECODER_STEPS:-1600}"  # stage 1b: decoder alone, sharper small shapes
 [ -f "$T/latents-2.pt" ] || $PY -m shapes.latents --count "${LATENTS:-32000}"
 $PY -m shapes.train_text --steps "${TEXT_STEPS:-1500}"                    # stage 2a: text encoder on the prompts' attributes
-# stage 2: diffusion pre-training of the UNet on the frozen text encoder (the teacher). 19,000 x 48 is about the
-# 0.9 M images the shipped teacher saw over its runs (model card); about 6 hours on 2 cores.
-$PY -m shapes.train_unet --steps "${UNET_STEPS:-19000}" --batch 48 --text-encoder text --fg-weight 8 --high-t 0.3
+# stage 2: diffusion pre-training of the UNet on the frozen text encoder (the teacher). 24,000 x 48 is about the
+# 1.15 M images the shipped teacher saw over its runs (model card); about 7.5 hours on 2 cores.
+$PY -m shapes.train_unet --steps "${UNET_STEPS:-24000}" --batch 48 --text-encoder text --fg-weight 8 --high-t 0.3
 # stage 3: DiffusionGAN one-step fine-tuning, with the distillation term on the teacher's own 25-step samples
-$PY -m shapes.teacher_pairs --teacher unet --count "${PAIRS:-3000}"
-$PY -m shapes.train_gan --steps "${GAN_STEPS:-800}" --batch 16 --pairs unet --pair-batch 16 --p-final 0 --lr 1e-4 --fg-weight 8
+# (guidance 1.5: the teacher's best measured setting, model card)
+$PY -m shapes.teacher_pairs --teacher unet --count "${PAIRS:-3000}" --guidance 1.5
+$PY -m shapes.train_gan --steps "${GAN_STEPS:-400}" --batch 16 --pairs unet --pair-batch 16 --p-final 0 --lr 1e-4 --fg-weight 8
 $PY -m shapes.export --out "$T/teacher" --checkpoint unet      # the multi-step teacher, for evaluation
 $PY -m shapes.export --out ../models/shapes-md --checkpoint distill
 $PY -m shapes.make_parity_fixture --model ../models/shapes-md  # the Swift parity test's reference renders
