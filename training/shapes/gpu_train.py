@@ -239,7 +239,7 @@ def main():
     ap.add_argument("--pairs", type=int, default=0, help="teacher pairs for stage 3's distillation term (0: none)")
     ap.add_argument("--pair-batch", type=int, default=64, help="pair rows per stage-3 step (with --pairs)")
     ap.add_argument("--pair-steps", type=int, default=25)
-    ap.add_argument("--pair-guidance", type=float, default=3.0)
+    ap.add_argument("--pair-guidance", type=float, default=1.5, help="the teacher's best measured guidance (model card)")
     ap.add_argument("--distill", type=float, default=1.0, help="weight of the distillation term (with --pairs)")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--text-encoder", help="a shapes.train_text checkpoint.pt (frozen) instead of training one jointly")
