@@ -122,7 +122,7 @@ def stage2(a, z_pool, id_pool, empty_ids, alphas, dev, log):
 
 
 @torch.no_grad()
-def teacher_pairs(a, id_pool, te, teacher, empty_ids, alphas, dev, log, chunk=1024):
+def sample_pairs(a, id_pool, te, teacher, empty_ids, alphas, dev, log, chunk=1024):
     """--pairs triples for stage 3's distillation term (shapes.teacher_pairs on the CPU): noise x_T [N, 8, 16, 16],
     token ids [N, TOKEN_LENGTH] drawn from the latent pool's prompts, and the teacher's --pair-steps DDIM sample
     from x_T with guidance --pair-guidance [N, 8, 16, 16] F32, all on `dev`."""
@@ -144,7 +144,7 @@ def teacher_pairs(a, id_pool, te, teacher, empty_ids, alphas, dev, log, chunk=10
 
 
 def stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, save, pairs=None):
-    """DiffusionGAN fine-tuning of a copy of the teacher; returns the generator's EMA. pairs: teacher_pairs()'s
+    """DiffusionGAN fine-tuning of a copy of the teacher; returns the generator's EMA. pairs: sample_pairs()'s
     triples, which add --pair-batch distillation rows per step (train_gan.gan_step)."""
     torch.manual_seed(1)
     unet = copy.deepcopy(teacher).requires_grad_(True)
@@ -153,6 +153,7 @@ def stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, save, pairs=None):
     d_opt = torch.optim.AdamW(disc.parameters(), lr=a.lr3, betas=(0.0, 0.99))
     ema = copy.deepcopy(unet).requires_grad_(False)
     te.requires_grad_(False)
+    noise, ids, target = pairs if pairs is not None else (None, None, None)
     step, t0, B, last_save = 0, time.time(), a.batch3, time.time()
     while (elapsed := time.time() - t0) < a.stage3_s:
         idx = torch.randint(0, len(z_pool), (B,), device=dev)
@@ -161,7 +162,6 @@ def stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, save, pairs=None):
         with torch.no_grad(), amp(dev):
             ctx = te(id_pool[idx])[0]
             if pairs is not None:
-                noise, ids, target = pairs
                 p = torch.randint(0, len(ids), (a.pair_batch,), device=dev)
                 batch_pairs = (noise[p], target[p], te(ids[p])[0])
         d_loss, adv, rec, distill = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec,
@@ -270,7 +270,7 @@ def main():
     te, teacher = stage2(a, z_pool, id_pool, empty_ids, alphas, dev, log)
     save_split(te.state_dict(), a.out, "teacher_te")
     save_split(teacher.state_dict(), a.out, "teacher_unet")
-    pairs = teacher_pairs(a, id_pool, te, teacher, empty_ids, alphas, dev, log) if a.pairs else None
+    pairs = sample_pairs(a, id_pool, te, teacher, empty_ids, alphas, dev, log) if a.pairs else None
     student = stage3(a, z_pool, id_pool, te, teacher, alphas, dev, log, lambda s, n: save_split(s, a.out, n), pairs)
     save_split(student.state_dict(), a.out, "student_unet")
     log(stage="end")
