@@ -109,15 +109,17 @@ final class DaemonRobustnessTests: XCTestCase {
 
     func testSIGTERMDrainsWithinTheTimeoutAndLeavesNothingRunning() throws {
         let h = try DaemonHarness(test: self)
-        // A larger image makes each render take long enough to be caught mid-way.
-        let p = try h.start(["--drain-timeout", "30"])
+        // A larger image makes each render take long enough to be caught mid-way. The timeouts are generous: this
+        // debug-build render, seconds on an idle machine, took over 60 s with a training run beside it, and the test
+        // is about the drain finishing the job in hand, not about speed.
+        let p = try h.start(["--drain-timeout", "120"])
         XCTAssertEqual(h.ctl(["submit", "slow one", "slow two", "--batch", "drain", "--width", "768", "--height", "768"]).status, 0)
         try waitUntil(timeout: 30, "a render in progress") { try h.json(["workers"], as: WorkersReply.self).workers.first?.state == "rendering" }
         let start = Date()
         kill(p.processIdentifier, SIGTERM)
-        try h.waitForExit(p)
+        try h.waitForExit(p, timeout: 150)
         XCTAssertEqual(p.terminationStatus, 0)
-        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 120)
         let store = try JobStore(path: h.stateDir + "/queue.sqlite")
         let jobs = try store.list(JobFilter(batch: "drain"))
         XCTAssertEqual(jobs.filter { $0.state == .running }.count, 0)
