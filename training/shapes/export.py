@@ -2,7 +2,7 @@
 tokenizer (CLIP BPE vocab.json + merges.txt), text_encoder, unet (md_* config keys), vae, scheduler (one-step
 DDIM, v-prediction, cosine betas), model_index.json.
 
-  python -m shapes.export --out ../models/shapes-md [--checkpoint unet|distill]      (from training/)
+  python -m shapes.export --out ../models/shapes-md [--checkpoint unet|distill] [--vae final-decoder2]  (from training/)
 """
 import argparse
 import json
@@ -25,7 +25,7 @@ def save_f16(state, path):
     save_file({k: v.detach().to(torch.float16).contiguous() for k, v in state.items()}, path)
 
 
-def export(out, stage="unet", weights="ema"):
+def export(out, stage="unet", weights="ema", vae_name=None):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     tok, te, unet = build()
@@ -42,9 +42,12 @@ def export(out, stage="unet", weights="ema"):
     save_f16(te.state_dict(), os.path.join(out, "text_encoder", "model.safetensors"))
     unet.save_config(os.path.join(out, "unet"))
     save_f16(unet.state_dict(), os.path.join(out, "unet", "diffusion_pytorch_model.safetensors"))
-    # The stage-1b decoder when it exists (same encoder and latent space, sharper small shapes).
-    vae_dir = os.path.join(train_dir("vae"), "final-decoder")
-    vae = AutoencoderKL.from_pretrained(vae_dir if os.path.isdir(vae_dir) else os.path.join(train_dir("vae"), "final"))
+    # The named AutoencoderKL under $MDD_TRAIN_DIR/vae, else the stage-1b decoder when it exists (same encoder and
+    # latent space, sharper small shapes), else stage 1's.
+    vae_dir = os.path.join(train_dir("vae"), vae_name or "final-decoder")
+    if vae_name is None and not os.path.isdir(vae_dir):
+        vae_dir = os.path.join(train_dir("vae"), "final")
+    vae = AutoencoderKL.from_pretrained(vae_dir)
     os.makedirs(os.path.join(out, "vae"))
     vae.save_config(os.path.join(out, "vae"))
     save_f16(vae.state_dict(), os.path.join(out, "vae", "diffusion_pytorch_model.safetensors"))
@@ -66,5 +69,6 @@ if __name__ == "__main__":
     ap.add_argument("--out", required=True)
     ap.add_argument("--checkpoint", default="unet")
     ap.add_argument("--weights", default="ema", choices=["ema", "raw"], help="the EMA weights (shipped) or the raw ones")
+    ap.add_argument("--vae", help="an AutoencoderKL folder under $MDD_TRAIN_DIR/vae (default final-decoder, else final)")
     a = ap.parse_args()
-    export(a.out, a.checkpoint, a.weights)
+    export(a.out, a.checkpoint, a.weights, a.vae)

@@ -92,7 +92,7 @@ def main():
     ap.add_argument("--count", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument("--steps", type=int, default=25)
-    ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--guidance", type=float, default=1.5, help="the teacher's best measured setting (model card)")
     ap.add_argument("--data-seed", type=int, default=2, help="which latent cache the prompts come from")
     ap.add_argument("--save-every", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)

@@ -7,6 +7,13 @@ term weighs 4x more and foreground pixels 10x. Resumable in $MDD_TRAIN_DIR/vae-d
 $MDD_TRAIN_DIR/vae/final-decoder (a complete AutoencoderKL: stage-1 encoder, fine-tuned decoder).
 
   python -m shapes.train_decoder --steps 800          (from training/; needs $MDD_TRAIN_DIR/vae/final)
+
+A second round continues from the first's decoder on fresh scenes with more weight on small objects, whose corners
+were still the decoder's main failure (nearly every misread reconstruction was a small square or triangle read
+as a circle):
+
+  python -m shapes.train_decoder --init final-decoder --name vae-decoder2 --out final-decoder2 --seed 12 \
+      --small-weight 3 --threads 2 --steps 2400
 """
 import argparse
 import json
@@ -32,12 +39,18 @@ def main():
     ap.add_argument("--fg", type=float, default=10.0)
     ap.add_argument("--save-every", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init", default="final", help="the AutoencoderKL folder under $MDD_TRAIN_DIR/vae to start from")
+    ap.add_argument("--name", default="vae-decoder", help="run folder (checkpoint, log) under $MDD_TRAIN_DIR")
+    ap.add_argument("--out", default="final-decoder", help="result folder under $MDD_TRAIN_DIR/vae")
+    ap.add_argument("--seed", type=int, default=11, help="data seed (a continuation wants scenes the first run did not see)")
+    ap.add_argument("--small-weight", type=float, default=1.0,
+                    help="multiplies the foreground weight of images whose objects are small (half-extent 9 px)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     root = train_root()
-    out = os.path.join(root, "vae-decoder")
+    out = os.path.join(root, a.name)
     os.makedirs(out, exist_ok=True)
-    vae = AutoencoderKL.from_pretrained(os.path.join(root, "vae", "final"))
+    vae = AutoencoderKL.from_pretrained(os.path.join(root, "vae", a.init))
     vae.encoder.requires_grad_(False)
     vae.quant_conv.requires_grad_(False)
     params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
@@ -56,13 +69,15 @@ def main():
         torch.manual_seed(5000 + step)
         for g in opt.param_groups:
             g["lr"] = a.lr * 0.5 * (1 + math.cos(math.pi * step / a.steps))
-        x, _, scenes = batch(seed=11, step=step, size=a.batch)
+        x, _, scenes = batch(seed=a.seed, step=step, size=a.batch)
         with torch.no_grad():
             z = vae.encode(x).latent_dist.mean
         y = vae.decode(z + LATENT_NOISE * torch.randn_like(z)).sample
         gx, gy = sobel(x)
         hx, hy = sobel(y)
         w = foreground_weight(x, background_of(scenes), fg=a.fg)
+        small = torch.tensor([a.small_weight if all(o.size == "small" for o in s.objects) else 1.0 for s in scenes])
+        w = torch.where(w > 1, w * small.view(-1, 1, 1, 1), w)  # [B, 1, H, W]: small objects' pixels only
         err = (y - x).abs() + (y - x) ** 2
         loss = (w * err).mean() + a.edge * (F.l1_loss(hx, gx) + F.l1_loss(hy, gy))
         opt.zero_grad()
@@ -79,7 +94,7 @@ def main():
             torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
             print("saved", rec, flush=True)
-    vae.save_pretrained(os.path.join(root, "vae", "final-decoder"))
+    vae.save_pretrained(os.path.join(root, "vae", a.out))
     print("done")
 
 
