@@ -25,8 +25,16 @@ def shape_mask(shape, cx, cy, r, size=SIZE):
     return (y >= top) & (y <= bottom) & (abs(x - cx) <= t * r)
 
 
+# Count scenes: one fixed arrangement per number, on the cells of the 3x3 grid (col, row). With n objects
+# scattered over random cells (the layout of every release up to 2026-11-27), each latent cell had to decide
+# "object here?" alone with probability n/9, and the models drew more objects than asked in 4 of 5 count prompts
+# (teacher and one-step alike); a layout fixed by the number is a per-cell decision the text settles.
+COUNT_LAYOUTS = {1: [(1, 1)], 2: [(0, 1), (2, 1)], 3: [(0, 1), (1, 1), (2, 1)], 4: [(0, 0), (2, 0), (0, 2), (2, 2)]}
+
+
 def place(rng, scene):
-    """Assigns centres: grid cells for single scenes, relation-consistent spots for pairs, free spots for counts."""
+    """Assigns centres: grid cells for single scenes, relation-consistent spots for pairs, the number's fixed
+    arrangement (COUNT_LAYOUTS) for counts."""
     centers = []
     if scene.kind == "single":
         o = scene.objects[0]
@@ -43,10 +51,7 @@ def place(rng, scene):
             a, b = (rows[0], rows[1]) if scene.relation == "above" else (rows[1], rows[0])
             centers = [cell_center((i, a)), cell_center((i, b))]
     else:
-        cells = rng.sample([(c, r) for c in range(3) for r in range(3)], len(scene.objects))
-        for c in cells:
-            cx, cy = cell_center(c)
-            centers.append((cx + rng.randint(-5, 5), cy + rng.randint(-5, 5)))
+        centers = [cell_center(c) for c in COUNT_LAYOUTS[len(scene.objects)]]
     return centers
 
 
