@@ -27,7 +27,7 @@ $PY -m shapes.train_unet --steps "${UNET_STEPS:-24000}" --batch 48 --text-encode
 # stage 3: DiffusionGAN one-step fine-tuning, with the distillation term on the teacher's own 25-step samples
 # (guidance 1.5: the teacher's best measured setting, model card)
 $PY -m shapes.teacher_pairs --teacher unet --count "${PAIRS:-3000}" --guidance 1.5
-$PY -m shapes.train_gan --steps "${GAN_STEPS:-400}" --batch 8 --pairs unet --pair-batch 24 --distill 2 --p-final 0 --lr 1e-4 --fg-weight 8
+$PY -m shapes.train_gan --steps "${GAN_STEPS:-800}" --batch 8 --pairs unet --pair-batch 24 --distill 2 --p-final 0 --lr 1e-4 --fg-weight 8
 $PY -m shapes.export --out "$T/teacher" --checkpoint unet --vae final-decoder2  # the multi-step teacher, for evaluation
 $PY -m shapes.export --out ../models/shapes-md --checkpoint distill --vae final-decoder2
 $PY -m shapes.make_parity_fixture --model ../models/shapes-md  # the Swift parity test's reference renders
