@@ -75,9 +75,8 @@ def main():
         y = vae.decode(z + LATENT_NOISE * torch.randn_like(z)).sample
         gx, gy = sobel(x)
         hx, hy = sobel(y)
-        w = foreground_weight(x, background_of(scenes), fg=a.fg)
         small = torch.tensor([a.small_weight if all(o.size == "small" for o in s.objects) else 1.0 for s in scenes])
-        w = torch.where(w > 1, w * small.view(-1, 1, 1, 1), w)  # [B, 1, H, W]: small objects' pixels only
+        w = foreground_weight(x, background_of(scenes), fg=a.fg * small.view(-1, 1, 1, 1))  # [B, 1, H, W]
         err = (y - x).abs() + (y - x) ** 2
         loss = (w * err).mean() + a.edge * (F.l1_loss(hx, gx) + F.l1_loss(hy, gy))
         opt.zero_grad()

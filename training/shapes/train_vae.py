@@ -48,7 +48,8 @@ def background_of(scenes):
 
 
 def foreground_weight(x, bg, fg=5.0):
-    """[B, 1, H, W]: fg where a pixel differs from its image's background colour bg [B, 3, 1, 1], 1 elsewhere."""
+    """[B, 1, H, W]: fg where a pixel differs from its image's background colour bg [B, 3, 1, 1], 1 elsewhere; fg is
+    one number or one per image ([B, 1, 1, 1])."""
     return 1 + (fg - 1) * ((x - bg).abs().amax(1, keepdim=True) > 0.02).float()
 
 
