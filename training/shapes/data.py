@@ -14,7 +14,7 @@ def batch(seed, step, size, split="train"):
     scenes, imgs = [], []
     for _ in range(size):
         s = sample_scene(rng, split=split)
-        imgs.append(render(rng, s))
+        imgs.append(render(s))
         scenes.append(s)
     x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float() / 127.5 - 1
     return x, [s.prompt for s in scenes], scenes

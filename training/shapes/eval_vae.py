@@ -45,7 +45,7 @@ def main():
     report = {}
     for split in ["train", "heldout"]:
         scenes = [sample_scene(rng, split=split, kind=["single", "count", "relation"][i % 3]) for i in range(a.count)]
-        imgs = np.stack([render(rng, s) for s in scenes])
+        imgs = np.stack([render(s) for s in scenes])
         x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 127.5 - 1
         y = torch.cat([vae.decode(vae.encode(x[i:i + 50]).latent_dist.mean).sample for i in range(0, len(x), 50)]).clamp(-1, 1)
         x01, y01 = (x + 1) / 2, (y + 1) / 2

@@ -54,7 +54,7 @@ def _render_chunk(job):
     imgs, prompts = [], []
     for _ in range(n):
         s = sample_scene(rng, split="train")
-        imgs.append(render(rng, s))
+        imgs.append(render(s))
         prompts.append(s.prompt)
     ids = _TOKENIZER(prompts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="np").input_ids
     return np.stack(imgs), ids.astype(np.int32)

@@ -17,7 +17,7 @@ def main(n=600):
     for i in range(n):
         split = "heldout" if i % 2 else "train"
         scene = sample_scene(rng, split=split, kind=["single", "count", "relation"][i % 3])
-        img = render(rng, scene)
+        img = render(scene)
         results.append((scene, score(scene, analyse(img))))
     summary = summarize(results)
     print(json.dumps(summary, indent=1))
