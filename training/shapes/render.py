@@ -32,7 +32,7 @@ def shape_mask(shape, cx, cy, r, size=SIZE):
 COUNT_LAYOUTS = {1: [(1, 1)], 2: [(0, 1), (2, 1)], 3: [(0, 1), (1, 1), (2, 1)], 4: [(0, 0), (2, 0), (0, 2), (2, 2)]}
 
 # Relation scenes "A REL B": the same reasoning. A relation prompt names no place, and with nine random layouts
-# per relation (any row, any two columns: every release up to 2026-11-28) the one-step model, which must commit to
+# per relation (any row, any two columns: every release up to commit 3834cc8) the one-step model, which must commit to
 # one layout from the noise alone, drew the mean of them -- three or more objects with a named one missing -- in
 # most of its misses. One arrangement per relation (A's cell, B's cell): left/right along the middle row, above/
 # below down the middle column, with the outer cells so the two objects never touch.
