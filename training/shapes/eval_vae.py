@@ -3,6 +3,8 @@ scenes of both splits (seen colour–shape pairs, and the held-out pairs no trai
 on the reconstructions: the ceiling the diffusion model can reach through this decoder.
 
   python -m shapes.eval_vae [--count 300]          (from training/)
+  python -m shapes.eval_vae --small-only [--small-radius 9]   (small single objects only, drawn at that radius:
+                                                               how the decoder's ceiling depends on the small size)
 """
 import argparse
 import json
@@ -15,7 +17,7 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKL
 
 from .evaluate import analyse, score, summarize
-from .grammar import sample_scene
+from .grammar import SIZES, sample_scene
 from .latents import train_root
 from .render import render
 
@@ -32,19 +34,31 @@ def ssim(a, b):
     return (((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (saa + sbb + c2))).mean(dim=(1, 2, 3))
 
 
+def draw(rng, split, i, small_only):
+    """The i-th evaluation scene: the three kinds in turn, or (small_only) single scenes with a small object."""
+    while True:
+        s = sample_scene(rng, split=split, kind="single" if small_only else ["single", "count", "relation"][i % 3])
+        if not small_only or s.objects[0].size == "small":
+            return s
+
+
 @torch.no_grad()
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--which", default="final-decoder", help="final (stage 1) or final-decoder (stage 1b)")
+    ap.add_argument("--small-only", action="store_true", help="single-object scenes of size small only")
+    ap.add_argument("--small-radius", type=int, help="draw small objects at this half-extent (grammar.SIZES)")
     a = ap.parse_args()
+    if a.small_radius:
+        SIZES["small"] = a.small_radius  # render() reads the table at draw time
     torch.set_num_threads(1)
     ap_dir = os.path.join(train_root(), "vae", a.which)
     vae = AutoencoderKL.from_pretrained(ap_dir).eval()
     rng = random.Random(4242)  # a seed no training batch uses
     report = {}
     for split in ["train", "heldout"]:
-        scenes = [sample_scene(rng, split=split, kind=["single", "count", "relation"][i % 3]) for i in range(a.count)]
+        scenes = [draw(rng, split, i, a.small_only) for i in range(a.count)]
         imgs = np.stack([render(s) for s in scenes])
         x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 127.5 - 1
         y = torch.cat([vae.decode(vae.encode(x[i:i + 50]).latent_dist.mean).sample for i in range(0, len(x), 50)]).clamp(-1, 1)

@@ -22,7 +22,11 @@ COLORS = {
 BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128), "beige": (225, 210, 170)}
 DEFAULT_BACKGROUND = (200, 200, 200)  # "light gray", used when the prompt names none
 SHAPES = ["circle", "square", "triangle"]
-SIZES = {"small": 9, "medium": 15, "large": 24}  # half-extent in pixels at 128x128
+# Half-extent in pixels at 128x128. Small was 9 up to commit 3834cc8: an 18-pixel object spans ~2 latent cells,
+# and through the shipped decoder ShapesEval read back only 56 % of small single objects from their own
+# reconstructions (squares 26 %: the corners come back round), a ceiling no diffusion model could pass; at 11 the
+# same decoder gives 75 %, at 12 87 % (`python -m shapes.eval_vae --small-only --small-radius R`; model card).
+SIZES = {"small": 11, "medium": 15, "large": 24}
 POSITIONS = {
     "top left": (0, 0), "top": (1, 0), "top right": (2, 0), "left": (0, 1), "center": (1, 1), "right": (2, 1),
     "bottom left": (0, 2), "bottom": (1, 2), "bottom right": (2, 2),
