@@ -23,9 +23,10 @@ BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 
 DEFAULT_BACKGROUND = (200, 200, 200)  # "light gray", used when the prompt names none
 SHAPES = ["circle", "square", "triangle"]
 # Half-extent in pixels at 128x128. Small was 9 up to commit 3834cc8: an 18-pixel object spans ~2 latent cells,
-# and through the shipped decoder ShapesEval read back only 56 % of small single objects from their own
-# reconstructions (squares 26 %: the corners come back round), a ceiling no diffusion model could pass; at 11 the
-# same decoder gives 75 %, at 12 87 % (`python -m shapes.eval_vae --small-only --small-radius R`; model card).
+# and ShapesEval read back only 68 % (seen pairs) / 47 % (held-out pairs) of small single objects from their own
+# reconstructions through the shipped decoder (the corners of small squares come back round): a ceiling no
+# diffusion model could pass. At 11: 82 / 61 %; at 12: 95 / 83 %, but 24 pixels is too near medium's 30.
+# (`python -m shapes.eval_vae --which final-decoder2 --small-only --small-radius R --count 150`.)
 SIZES = {"small": 11, "medium": 15, "large": 24}
 POSITIONS = {
     "top left": (0, 0), "top": (1, 0), "top right": (2, 0), "left": (0, 1), "center": (1, 1), "right": (2, 1),

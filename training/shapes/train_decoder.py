@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--out", default="final-decoder", help="result folder under $MDD_TRAIN_DIR/vae")
     ap.add_argument("--seed", type=int, default=11, help="data seed (a continuation wants scenes the first run did not see)")
     ap.add_argument("--small-weight", type=float, default=1.0,
-                    help="multiplies the foreground weight of images whose objects are small (half-extent 9 px)")
+                    help="multiplies the foreground weight of images whose objects are small (grammar.SIZES)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     root = train_root()
