@@ -19,15 +19,18 @@ $PY -m shapes.train_decoder --steps "${DECODER_STEPS:-1600}"  # stage 1b: decode
 # stage 1b, second round: fresh scenes, small objects' pixels weighted 3x more (2 threads, ~13 min)
 $PY -m shapes.train_decoder --init final-decoder --name vae-decoder2 --out final-decoder2 --seed 12 --small-weight 3 \
     --threads 2 --lr 2e-4 --steps "${DECODER2_STEPS:-1200}"
+# stage 1b, third round: the shipped decoder (fresh scenes again; ~8 min)
+$PY -m shapes.train_decoder --init final-decoder2 --name vae-decoder3 --out final-decoder3 --seed 13 --small-weight 3 \
+    --threads 2 --lr 2e-4 --steps "${DECODER3_STEPS:-800}"
 [ -f "$T/latents-2.pt" ] || $PY -m shapes.latents --count "${LATENTS:-32000}"
 $PY -m shapes.train_text --steps "${TEXT_STEPS:-1500}"                    # stage 2a: text encoder on the prompts' attributes
-# stage 2: diffusion pre-training of the UNet on the frozen text encoder (the teacher). 24,000 x 48 is about the
-# 1.15 M images the shipped teacher saw over its runs (model card); about 7.5 hours on 2 cores.
-$PY -m shapes.train_unet --steps "${UNET_STEPS:-24000}" --batch 48 --text-encoder text --fg-weight 8 --high-t 0.3
+# stage 2: diffusion pre-training of the UNet on the frozen text encoder (the teacher). 29,000 x 48 is about the
+# 1.39 M images the shipped teacher saw over its runs (model card); about 9 hours on 2 cores.
+$PY -m shapes.train_unet --steps "${UNET_STEPS:-29000}" --batch 48 --text-encoder text --fg-weight 8 --high-t 0.3
 # stage 3: DiffusionGAN one-step fine-tuning, with the distillation term on the teacher's own 25-step samples
 # (guidance 1.5: the teacher's best measured setting, model card)
 $PY -m shapes.teacher_pairs --teacher unet --count "${PAIRS:-3000}" --guidance 1.5
 $PY -m shapes.train_gan --steps "${GAN_STEPS:-800}" --batch 8 --pairs unet --pair-batch 24 --distill 2 --p-final 0 --lr 1e-4 --fg-weight 8
-$PY -m shapes.export --out "$T/teacher" --checkpoint unet --vae final-decoder2  # the multi-step teacher, for evaluation
-$PY -m shapes.export --out ../models/shapes-md --checkpoint distill --vae final-decoder2
+$PY -m shapes.export --out "$T/teacher" --checkpoint unet --vae final-decoder3  # the multi-step teacher, for evaluation
+$PY -m shapes.export --out ../models/shapes-md --checkpoint distill --vae final-decoder3
 $PY -m shapes.make_parity_fixture --model ../models/shapes-md  # the Swift parity test's reference renders
