@@ -1,4 +1,4 @@
-"""Renders a Scene to a 128x128 RGB uint8 image with crisp flat colours, and places free objects."""
+"""Renders a Scene to a 128x128 RGB uint8 image with crisp flat colours, its objects on fixed cells of a 3x3 grid."""
 import numpy as np
 
 from .grammar import BACKGROUNDS, COLORS, DEFAULT_BACKGROUND, SIZES
