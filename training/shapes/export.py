@@ -49,12 +49,9 @@ def export(out, stage="unet", weights="ema", vae_name=None):
         vae_dir = os.path.join(train_dir("vae"), "final")
     vae = AutoencoderKL.from_pretrained(vae_dir)
     os.makedirs(os.path.join(out, "vae"))
-    vae.save_config(os.path.join(out, "vae"))
     # from_pretrained recorded this machine's path as _name_or_path; keep only the decoder's name (provenance).
-    with open(os.path.join(out, "vae", "config.json")) as f:
-        config = json.load(f)
-    with open(os.path.join(out, "vae", "config.json"), "w") as f:
-        json.dump({**config, "_name_or_path": os.path.basename(vae_dir)}, f, indent=2, sort_keys=True)
+    vae.register_to_config(_name_or_path=os.path.basename(vae_dir))
+    vae.save_config(os.path.join(out, "vae"))
     save_f16(vae.state_dict(), os.path.join(out, "vae", "diffusion_pytorch_model.safetensors"))
     os.makedirs(os.path.join(out, "scheduler"))
     with open(os.path.join(out, "scheduler", "scheduler_config.json"), "w") as f:
