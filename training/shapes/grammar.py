@@ -87,6 +87,20 @@ def noun(rng, color, shape, size="medium"):
     return " ".join(w for w in [sz, color, rng.choice(SHAPE_SYNONYMS[shape])] if w)
 
 
+def without_object_colour(prompt):
+    """The prompt with its object colour word removed when it names exactly one coloured object noun ("two small
+    yellow boxes on a black background" → "two small boxes on a black background"); relation prompts (two) and
+    anything else come back unchanged. Stage 2's colour dropout: trained on seen pairs only, the teachers drew
+    small held-out squares as circles (orange and yellow only ever came as circles and triangles), so the shape
+    word has to carry the shape without the colour's help."""
+    words = prompt.split()
+    nouns = set(PLURAL) | set(PLURAL.values())
+    hits = [i for i in range(len(words) - 1) if words[i] in COLORS and words[i + 1].rstrip(",") in nouns]
+    if len(hits) != 1:
+        return prompt
+    return " ".join(words[:hits[0]] + words[hits[0] + 1:])
+
+
 def sample_scene(rng, split="train", kind=None):
     """A random scene and its prompt. split: "train" (no held-out pairs) or "heldout" (only held-out pairs for
     the subject objects)."""

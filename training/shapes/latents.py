@@ -33,10 +33,19 @@ class LatentCache:
     def __len__(self):
         return len(self.prompts)
 
-    def batch(self, step, size, seed=0):
+    def batch(self, step, size, seed=0, weights=None):
+        """(latents [size, 8, 16, 16], prompts), drawn uniformly or, with weights [N], in proportion to them."""
         g = torch.Generator().manual_seed(seed * 1_000_003 + step)
-        idx = torch.randint(0, len(self), (size,), generator=g)
+        if weights is None:
+            idx = torch.randint(0, len(self), (size,), generator=g)
+        else:
+            idx = torch.multinomial(weights, size, replacement=True, generator=g)
         return self.mean[idx].float(), [self.prompts[i] for i in idx.tolist()]
+
+    def small_object_weights(self, boost):
+        """Sampling weights [N]: `boost` for prompts whose objects are small ("small", "tiny"), 1 for the rest."""
+        small = torch.tensor([bool({"small", "tiny"} & set(p.split())) for p in self.prompts])
+        return 1 + (boost - 1) * small.float()
 
 
 @torch.no_grad()

@@ -19,6 +19,7 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from mdiff import MDUNet2DConditionModel
 
+from .grammar import without_object_colour
 from .latents import LatentCache, train_root
 from .model_configs import TEXT_CONFIG, TOKEN_LENGTH, UNET_CONFIG, alphas_cumprod, tokenizer_vocab
 
@@ -120,10 +121,14 @@ def main():
     ap.add_argument("--fg-weight", type=float, default=0.0, help="extra loss weight of object pixels (foreground_weights)")
     ap.add_argument("--high-t", type=float, default=0.0, help="share of samples with t in [700, 999]")
     ap.add_argument("--text-encoder", help="a shapes.train_text run folder: use its text encoder, frozen (only the UNet trains)")
+    ap.add_argument("--drop-colour", type=float, default=0.0,
+                    help="probability of training on a one-object prompt without its colour word (grammar.without_object_colour)")
+    ap.add_argument("--small-boost", type=float, default=1.0, help="sampling weight of small-object scenes against 1 for the rest")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = train_dir(a.name)
     data = LatentCache(a.data_seed)
+    weights = data.small_object_weights(a.small_boost) if a.small_boost != 1 else None
     alphas = alphas_cumprod()
     torch.manual_seed(0)
     tok, te, unet = build()
@@ -156,7 +161,9 @@ def main():
         lr = a.lr * warm * 0.5 * (1 + math.cos(math.pi * step / a.steps))
         for g in opt.param_groups:
             g["lr"] = lr
-        z, prompts = data.batch(step, a.batch)
+        z, prompts = data.batch(step, a.batch, weights=weights)
+        if a.drop_colour:
+            prompts = [without_object_colour(p) if torch.rand(()) < a.drop_colour else p for p in prompts]
         prompts = ["" if torch.rand(()) < 0.1 else p for p in prompts]  # unconditional for guidance
         ids = token_ids(tok, prompts)
         with torch.no_grad() if a.text_encoder else contextlib.nullcontext():
