@@ -14,7 +14,7 @@ import torch
 from diffusers import AutoencoderKL
 from safetensors.torch import save_file
 
-from .model_configs import SCHEDULER_CONFIG, TOKEN_LENGTH, UNET_CONFIG, tokenizer_vocab
+from .model_configs import SCHEDULER_CONFIG, TOKEN_LENGTH, UNET_CONFIG, tokenizer_vocab, unet_config_of
 from .train_unet import build, train_dir
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fixtures"))
@@ -28,8 +28,8 @@ def save_f16(state, path):
 def export(out, stage="unet", weights="ema", vae_name=None):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
-    tok, te, unet = build()
     ckpt = torch.load(os.path.join(train_dir(stage), "checkpoint.pt"))
+    tok, te, unet = build(unet_config=unet_config_of(ckpt["ema_unet"]))
     te.load_state_dict(ckpt["ema_te" if weights == "ema" else "te"])
     unet.load_state_dict(ckpt["ema_unet" if weights == "ema" else "unet"])
     vocab, merges = tokenizer_vocab()

@@ -29,6 +29,19 @@ UNET_CONFIG = dict(
     md_position_bands=4,  # explicit token positions in the transformers (mdiff.unet.fourier_positions)
 )
 
+# The variant with text at the 16x16 level too: cross-attention only there (MobileDiffusion keeps self-attention off
+# the highest resolution). Without it, text reaches a small object (22 px, ~3 latent cells) only through the 8x8 and
+# 4x4 levels, where it covers 1-2 cells; the teachers drew small held-out squares as circle/square blends.
+HIRES_TEXT_BLOCKS = ("down_blocks.0.attentions.", "up_blocks.2.attentions.")
+UNET_CONFIG_HIRES_TEXT = {**UNET_CONFIG, "down_block_types": ["CrossAttnDownBlock2D"] * 3,
+                          "up_block_types": ["CrossAttnUpBlock2D"] * 3}
+
+
+def unet_config_of(state):
+    """The UNet config whose modules a state dict holds: UNET_CONFIG_HIRES_TEXT when it has 16x16 attention."""
+    return UNET_CONFIG_HIRES_TEXT if any(k.startswith(HIRES_TEXT_BLOCKS) for k in state) else UNET_CONFIG
+
+
 SCHEDULER_CONFIG = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction",
                         timestep_spacing="trailing", clip_sample=False, set_alpha_to_one=True, steps_offset=0)
 

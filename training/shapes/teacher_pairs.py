@@ -23,7 +23,7 @@ import torch
 from mdiff.pipeline import denoise
 
 from .latents import LatentCache, train_root
-from .model_configs import SCHEDULER_CONFIG
+from .model_configs import SCHEDULER_CONFIG, unet_config_of
 from .train_unet import build, load_weights, token_ids, train_dir
 
 
@@ -101,8 +101,8 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     path = pairs_path(a.name or a.teacher)
-    tok, te, unet = build()
     s = torch.load(os.path.join(train_dir(a.teacher), "checkpoint.pt"))
+    tok, te, unet = build(unet_config=unet_config_of(s["ema_unet"]))
     te.load_state_dict(s["ema_te"]); load_weights(unet, s["ema_unet"])
     te.eval(); unet.eval()
     prompts_all = LatentCache(a.data_seed).prompts

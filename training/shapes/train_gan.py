@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from . import teacher_pairs
 from .latents import LatentCache
-from .model_configs import alphas_cumprod
+from .model_configs import alphas_cumprod, unet_config_of
 from .train_unet import build, ema_update, latent_mse, load_weights, token_ids, train_dir
 
 
@@ -113,8 +113,8 @@ def main():
     pairs = teacher_pairs.load(a.pairs) if a.pairs else None
     alphas = alphas_cumprod()
     torch.manual_seed(0)  # the discriminator head is initialised at random: a fresh run starts the same every time
-    tok, te, unet = build()
     pre = torch.load(os.path.join(train_dir(a.teacher), "checkpoint.pt"))
+    tok, te, unet = build(unet_config=unet_config_of(pre["ema_unet"]))
     te.load_state_dict(pre["ema_te"])
     load_weights(unet, pre["ema_unet"])
     te.requires_grad_(False)  # the text encoder stays as pre-trained

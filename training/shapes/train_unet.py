@@ -21,7 +21,8 @@ from mdiff import MDUNet2DConditionModel
 
 from .grammar import without_object_colour
 from .latents import LatentCache, train_root
-from .model_configs import TEXT_CONFIG, TOKEN_LENGTH, UNET_CONFIG, alphas_cumprod, tokenizer_vocab
+from .model_configs import (HIRES_TEXT_BLOCKS, TEXT_CONFIG, TOKEN_LENGTH, UNET_CONFIG, UNET_CONFIG_HIRES_TEXT, alphas_cumprod,
+                            tokenizer_vocab, unet_config_of)
 
 
 @torch.no_grad()
@@ -71,11 +72,12 @@ def v_loss(unet, context, z, alphas, amp=contextlib.nullcontext, fg_weight=0.0, 
     return latent_mse(pred, v, z, fg_weight)
 
 
-def load_weights(module, state):
-    """load_state_dict that also takes weights saved before the UNet had `pos_proj` (md_position_bands): those
-    stay zero, which leaves the function unchanged, and anything else missing or unexpected is an error."""
+def load_weights(module, state, new_blocks=()):
+    """load_state_dict that also takes weights saved before the UNet had `pos_proj` (md_position_bands) or the
+    blocks named by the prefixes new_blocks (zero_new_attention's): those stay as they are (zero output, so the
+    function is unchanged); anything else missing or unexpected is an error."""
     missing, unexpected = module.load_state_dict(state, strict=False)
-    missing = [k for k in missing if ".pos_proj." not in k]
+    missing = [k for k in missing if ".pos_proj." not in k and not k.startswith(tuple(new_blocks))]
     if missing or unexpected:
         raise KeyError(f"weights do not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
@@ -91,7 +93,15 @@ def token_ids(tok, texts):
     return tok(texts, padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids
 
 
-def build(tokenizer_folder=None):
+def zero_new_attention(unet):
+    """Zeroes proj_out of the 16x16 transformers (HIRES_TEXT_BLOCKS): each adds nothing to its residual stream, so
+    a UNet grown from a checkpoint without them starts as exactly that checkpoint's function."""
+    for name, mod in unet.named_modules():
+        if name.startswith(HIRES_TEXT_BLOCKS) and name.endswith("proj_out"):
+            torch.nn.init.zeros_(mod.weight); torch.nn.init.zeros_(mod.bias)
+
+
+def build(tokenizer_folder=None, unet_config=UNET_CONFIG):
     """(tokenizer, text encoder, UNet), freshly initialised. The tokenizer is built from CLIP's BPE table (needs
     open_clip) or, with tokenizer_folder, loaded from an exported model's tokenizer/ (the same vocabulary)."""
     if tokenizer_folder:
@@ -102,7 +112,7 @@ def build(tokenizer_folder=None):
         tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=TOKEN_LENGTH)
     te = CLIPTextModel(CLIPTextConfig(vocab_size=len(vocab), bos_token_id=len(vocab) - 2, eos_token_id=len(vocab) - 1,
                                       pad_token_id=len(vocab) - 1, **TEXT_CONFIG))
-    unet = MDUNet2DConditionModel(**UNET_CONFIG)
+    unet = MDUNet2DConditionModel(**unet_config)
     return tok, te, unet
 
 
@@ -123,6 +133,8 @@ def main():
     ap.add_argument("--text-encoder", help="a shapes.train_text run folder: use its text encoder, frozen (only the UNet trains)")
     ap.add_argument("--drop-colour", type=float, default=0.0,
                     help="probability of training on a one-object prompt without its colour word (grammar.without_object_colour)")
+    ap.add_argument("--hires-text", action="store_true",
+                    help="UNET_CONFIG_HIRES_TEXT: cross-attention at 16x16 too (from --init: new blocks start at zero)")
     ap.add_argument("--small-boost", type=float, default=1.0, help="sampling weight of small-object scenes against 1 for the rest")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -131,7 +143,11 @@ def main():
     weights = data.small_object_weights(a.small_boost) if a.small_boost != 1 else None
     alphas = alphas_cumprod()
     torch.manual_seed(0)
-    tok, te, unet = build()
+    ckpt = os.path.join(out, "checkpoint.pt")
+    hires = a.hires_text or (os.path.exists(ckpt) and unet_config_of(torch.load(ckpt)["unet"]) is UNET_CONFIG_HIRES_TEXT)
+    tok, te, unet = build(unet_config=UNET_CONFIG_HIRES_TEXT if hires else UNET_CONFIG)
+    if hires:
+        zero_new_attention(unet)
     if a.text_encoder:
         te.load_state_dict(torch.load(os.path.join(train_dir(a.text_encoder), "checkpoint.pt"))["te"])
         te.requires_grad_(False)
@@ -139,7 +155,6 @@ def main():
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01)
     ema = copy.deepcopy((te, unet))
     step, elapsed = 0, 0.0
-    ckpt = os.path.join(out, "checkpoint.pt")
     if os.path.exists(ckpt):
         s = torch.load(ckpt)
         te.load_state_dict(s["te"]); unet.load_state_dict(s["unet"]); opt.load_state_dict(s["opt"])
@@ -150,7 +165,8 @@ def main():
         s = torch.load(a.init)
         for m, e, key in ((te, ema[0], "ema_te"), (unet, ema[1], "ema_unet")):
             if not (a.text_encoder and m is te):  # a --text-encoder replaces the initial one
-                load_weights(m, s[key]); load_weights(e, s[key])
+                new = HIRES_TEXT_BLOCKS if hires and m is unet else ()
+                load_weights(m, s[key], new); load_weights(e, s[key], new)
         print(f"initialised from {a.init}")
     print(f"UNet {sum(p.numel() for p in unet.parameters()) / 1e6:.1f} M, text encoder {sum(p.numel() for p in te.parameters()) / 1e6:.1f} M", flush=True)
     log = open(os.path.join(out, "log.jsonl"), "a")
