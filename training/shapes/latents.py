@@ -13,6 +13,7 @@ import time
 import torch
 
 from .data import batch
+from .grammar import SIZE_SYNONYMS
 
 
 def train_root():
@@ -43,8 +44,9 @@ class LatentCache:
         return self.mean[idx].float(), [self.prompts[i] for i in idx.tolist()]
 
     def small_object_weights(self, boost):
-        """Sampling weights [N]: `boost` for prompts whose objects are small ("small", "tiny"), 1 for the rest."""
-        small = torch.tensor([bool({"small", "tiny"} & set(p.split())) for p in self.prompts])
+        """Sampling weights [N]: `boost` for prompts whose objects are small (grammar.SIZE_SYNONYMS), 1 for the rest."""
+        words = set(SIZE_SYNONYMS["small"])
+        small = torch.tensor([bool(words & set(p.split())) for p in self.prompts])
         return 1 + (boost - 1) * small.float()
 
 

@@ -144,7 +144,8 @@ def main():
     alphas = alphas_cumprod()
     torch.manual_seed(0)
     ckpt = os.path.join(out, "checkpoint.pt")
-    hires = a.hires_text or (os.path.exists(ckpt) and unet_config_of(torch.load(ckpt)["unet"]) is UNET_CONFIG_HIRES_TEXT)
+    resume = torch.load(ckpt) if os.path.exists(ckpt) else None  # read once: it also says which UNet config the run has
+    hires = a.hires_text or (resume is not None and unet_config_of(resume["unet"]) is UNET_CONFIG_HIRES_TEXT)
     tok, te, unet = build(unet_config=UNET_CONFIG_HIRES_TEXT if hires else UNET_CONFIG)
     if hires:
         zero_new_attention(unet)
@@ -155,8 +156,8 @@ def main():
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01)
     ema = copy.deepcopy((te, unet))
     step, elapsed = 0, 0.0
-    if os.path.exists(ckpt):
-        s = torch.load(ckpt)
+    if resume is not None:
+        s = resume
         te.load_state_dict(s["te"]); unet.load_state_dict(s["unet"]); opt.load_state_dict(s["opt"])
         ema[0].load_state_dict(s["ema_te"]); ema[1].load_state_dict(s["ema_unet"])
         step, elapsed = s["step"], s["elapsed"]
