@@ -11,6 +11,12 @@ large = "big", center = "middle", top = "upper", bottom = "lower", "to the left 
 "to the right of" = "right of", "on a X background" = "with a X background".
 
 Held out from all training data, in every context: purple triangle, orange square, green circle, yellow square.
+
+Training-only colours (TRAIN_ONLY_COLORS: pink, brown, teal; `sample_scene(..., extra_colours=True)`): scenes in
+colours no evaluation prompt names, each with all three shapes. With the eight colours alone, orange and yellow
+come only as circles and triangles, so "orange/yellow → not a square" is a rule the data supports; more colours
+that take every shape make the shape word the only thing that decides the shape. They are never backgrounds and
+never in the held-out split, and the analyser (evaluate.py) knows only COLORS.
 """
 import random
 from dataclasses import dataclass, field
@@ -19,6 +25,9 @@ COLORS = {
     "red": (220, 40, 40), "orange": (245, 140, 30), "yellow": (240, 220, 40), "green": (40, 160, 60),
     "blue": (40, 80, 220), "purple": (140, 50, 190), "white": (250, 250, 250), "black": (20, 20, 20),
 }
+# RGB values at least 70 apart (max over channels) from every colour above and every background.
+TRAIN_ONLY_COLORS = {"pink": (240, 130, 200), "brown": (130, 80, 30), "teal": (20, 150, 150)}
+PALETTE = {**COLORS, **TRAIN_ONLY_COLORS}  # what render() draws
 BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128), "beige": (225, 210, 170)}
 DEFAULT_BACKGROUND = (200, 200, 200)  # "light gray", used when the prompt names none
 SHAPES = ["circle", "square", "triangle"]
@@ -65,9 +74,10 @@ def allowed(color, shape, split):
     return held if split == "heldout" else not held
 
 
-def pick_pair(rng, split, avoid_bg=None):
+def pick_pair(rng, split, avoid_bg=None, extra_colours=False):
+    colours = list(PALETTE if extra_colours and split == "train" else COLORS)
     while True:
-        c, s = rng.choice(list(COLORS)), rng.choice(SHAPES)
+        c, s = rng.choice(colours), rng.choice(SHAPES)
         if allowed(c, s, split) and c != avoid_bg:
             return c, s
 
@@ -95,20 +105,21 @@ def without_object_colour(prompt):
     word has to carry the shape without the colour's help."""
     words = prompt.split()
     nouns = set(PLURAL) | set(PLURAL.values())
-    hits = [i for i in range(len(words) - 1) if words[i] in COLORS and words[i + 1].rstrip(",") in nouns]
+    hits = [i for i in range(len(words) - 1) if words[i] in PALETTE and words[i + 1].rstrip(",") in nouns]
     if len(hits) != 1:
         return prompt
     return " ".join(words[:hits[0]] + words[hits[0] + 1:])
 
 
-def sample_scene(rng, split="train", kind=None):
+def sample_scene(rng, split="train", kind=None, extra_colours=False):
     """A random scene and its prompt. split: "train" (no held-out pairs) or "heldout" (only held-out pairs for
-    the subject objects)."""
+    the subject objects). extra_colours: objects of "train" scenes also come in TRAIN_ONLY_COLORS (off, the
+    random stream is the one every earlier release was trained on)."""
     kind = kind or rng.choices(["single", "count", "relation"], weights=[5, 2, 3])[0]
     bg = rng.choice([None, None] + list(BACKGROUNDS))
     lead = rng.choice(LEADS)
     if kind == "single":
-        c, s = pick_pair(rng, split, avoid_bg=bg)
+        c, s = pick_pair(rng, split, avoid_bg=bg, extra_colours=extra_colours)
         size = rng.choice(list(SIZES))
         pos = rng.choice([None, None] + list(POSITIONS))
         scene = Scene("single", [Obj(c, s, size, POSITIONS[pos or "center"])], bg, position_named=pos is not None)
@@ -116,17 +127,19 @@ def sample_scene(rng, split="train", kind=None):
         if pos:
             text += " " + position_phrase(rng, pos)
     elif kind == "count":
-        c, s = pick_pair(rng, split, avoid_bg=bg)
+        c, s = pick_pair(rng, split, avoid_bg=bg, extra_colours=extra_colours)
         n = rng.randint(1, 4)
         size = rng.choice(["small", "medium"])
         scene = Scene("count", [Obj(c, s, size) for _ in range(n)], bg, count=n)
         word = rng.choice(SHAPE_SYNONYMS[s])
         text = f"{NUMBERS[n]} " + " ".join(w for w in [rng.choice(SIZE_SYNONYMS[size]), c, PLURAL[word] if n > 1 else word] if w)
     else:
-        a = pick_pair(rng, split, avoid_bg=bg)
-        b = pick_pair(rng, "train" if split == "heldout" else split, avoid_bg=bg)
+        a = pick_pair(rng, split, avoid_bg=bg, extra_colours=extra_colours)
+        # The second object of a held-out relation is a seen pair, in the evaluation's colours only.
+        b_split, b_extra = ("train", False) if split == "heldout" else (split, extra_colours)
+        b = pick_pair(rng, b_split, avoid_bg=bg, extra_colours=b_extra)
         while b == a:
-            b = pick_pair(rng, "train" if split == "heldout" else split, avoid_bg=bg)
+            b = pick_pair(rng, b_split, avoid_bg=bg, extra_colours=b_extra)
         rel = rng.choice(["left", "right", "above", "below"])
         scene = Scene("relation", [Obj(*a), Obj(*b)], bg, relation=rel)
         phrase = {"left": rng.choice(["to the left of", "left of"]), "right": rng.choice(["to the right of", "right of"]),

@@ -51,22 +51,24 @@ class LatentCache:
 
 
 @torch.no_grad()
-def build(count, seed, chunk=64):
+def build(count, seed, chunk=64, extra_colours=False, vae_name="final"):
+    """Encodes `count` scenes of data seed `seed` (extra_colours: grammar.sample_scene's) with the encoder of
+    $MDD_TRAIN_DIR/vae/<vae_name> (every stage-1b decoder keeps stage 1's encoder, so any of them gives the same latents)."""
     from diffusers import AutoencoderKL  # only building the cache needs diffusers
 
-    vae = AutoencoderKL.from_pretrained(os.path.join(train_root(), "vae", "final")).eval()
+    vae = AutoencoderKL.from_pretrained(os.path.join(train_root(), "vae", vae_name)).eval()
     scale = vae.config.scaling_factor
     means, prompts = [], []
     t0 = time.time()
     for step in range((count + chunk - 1) // chunk):
-        x, p, _ = batch(seed=seed, step=step, size=min(chunk, count - step * chunk))
+        x, p, _ = batch(seed=seed, step=step, size=min(chunk, count - step * chunk), extra_colours=extra_colours)
         post = vae.encode(x).latent_dist
         means.append((post.mean * scale).half())
         prompts += p
         if step % 50 == 0:
             print(f"{len(prompts)} / {count} encoded, {len(prompts) / (time.time() - t0):.0f} img/s", flush=True)
     out = cache_path(seed)
-    torch.save({"mean": torch.cat(means), "prompts": prompts, "scaling_factor": scale}, out + ".tmp")
+    torch.save({"mean": torch.cat(means), "prompts": prompts, "scaling_factor": scale, "extra_colours": extra_colours}, out + ".tmp")
     os.replace(out + ".tmp", out)
     print(f"wrote {out}: {len(prompts)} latents in {time.time() - t0:.0f} s")
 
@@ -76,6 +78,8 @@ if __name__ == "__main__":
     ap.add_argument("--count", type=int, default=60000)
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--extra-colours", action="store_true", help="scenes also in grammar.TRAIN_ONLY_COLORS")
+    ap.add_argument("--vae", default="final", help="the AutoencoderKL folder under $MDD_TRAIN_DIR/vae whose encoder to use")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    build(a.count, a.seed)
+    build(a.count, a.seed, extra_colours=a.extra_colours, vae_name=a.vae)

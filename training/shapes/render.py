@@ -1,7 +1,7 @@
 """Renders a Scene to a 128x128 RGB uint8 image with crisp flat colours, its objects on fixed cells of a 3x3 grid."""
 import numpy as np
 
-from .grammar import BACKGROUNDS, COLORS, DEFAULT_BACKGROUND, SIZES
+from .grammar import BACKGROUNDS, DEFAULT_BACKGROUND, PALETTE, SIZES
 
 SIZE = 128
 
@@ -58,6 +58,6 @@ def render(scene):
     img[:] = bg
     centers = place(scene)
     for o, (cx, cy) in zip(scene.objects, centers):
-        img[shape_mask(o.shape, cx, cy, SIZES[o.size])] = COLORS[o.color]
+        img[shape_mask(o.shape, cx, cy, SIZES[o.size])] = PALETTE[o.color]
     scene.meta["centers"] = centers
     return img

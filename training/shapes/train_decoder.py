@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--seed", type=int, default=11, help="data seed (a continuation wants scenes the first run did not see)")
     ap.add_argument("--small-weight", type=float, default=1.0,
                     help="multiplies the foreground weight of images whose objects are small (grammar.SIZES)")
+    ap.add_argument("--extra-colours", action="store_true", help="scenes also in grammar.TRAIN_ONLY_COLORS")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     root = train_root()
@@ -75,7 +76,7 @@ def main():
         torch.manual_seed(5000 + step)
         for g in opt.param_groups:
             g["lr"] = a.lr * 0.5 * (1 + math.cos(math.pi * step / a.steps))
-        x, _, scenes = batch(seed=a.seed, step=step, size=a.batch)
+        x, _, scenes = batch(seed=a.seed, step=step, size=a.batch, extra_colours=a.extra_colours)
         with torch.no_grad():
             z = vae.encode(x).latent_dist.mean
         y = vae.decode(z + LATENT_NOISE * torch.randn_like(z)).sample

@@ -21,25 +21,27 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .grammar import BACKGROUNDS, COLORS, POSITIONS, SHAPES, SIZES, sample_scene
+from .grammar import BACKGROUNDS, COLORS, PALETTE, POSITIONS, SHAPES, SIZES, sample_scene
 from .model_configs import TOKEN_LENGTH
 from .train_unet import build, train_dir
 
 KINDS = ["single", "count", "relation"]
 RELATIONS = [None, "left", "right", "above", "below"]
 CELLS = [None] + list(POSITIONS.values())
-HEADS = {  # attribute → number of classes
-    "kind": 3, "color0": len(COLORS), "shape0": len(SHAPES), "color1": len(COLORS) + 1, "shape1": len(SHAPES) + 1,
-    "size": len(SIZES), "cell": len(CELLS), "count": 4, "relation": len(RELATIONS), "background": len(BACKGROUNDS) + 1,
-}
 
 
-def targets(scene):
+def head_sizes(colours):
+    """Attribute → number of classes, for the object colours `colours` (COLORS, or PALETTE with --extra-colours)."""
+    return {"kind": 3, "color0": len(colours), "shape0": len(SHAPES), "color1": len(colours) + 1, "shape1": len(SHAPES) + 1,
+            "size": len(SIZES), "cell": len(CELLS), "count": 4, "relation": len(RELATIONS), "background": len(BACKGROUNDS) + 1}
+
+
+def targets(scene, colours):
     """Class index of each attribute of a grammar Scene (index 0 of the optional ones means "none")."""
     a, b = scene.objects[0], scene.objects[1] if scene.kind == "relation" else None
     return {
-        "kind": KINDS.index(scene.kind), "color0": list(COLORS).index(a.color), "shape0": SHAPES.index(a.shape),
-        "color1": 0 if b is None else 1 + list(COLORS).index(b.color), "shape1": 0 if b is None else 1 + SHAPES.index(b.shape),
+        "kind": KINDS.index(scene.kind), "color0": colours.index(a.color), "shape0": SHAPES.index(a.shape),
+        "color1": 0 if b is None else 1 + colours.index(b.color), "shape1": 0 if b is None else 1 + SHAPES.index(b.shape),
         "size": list(SIZES).index(a.size), "cell": CELLS.index(a.cell) if scene.position_named else 0,
         "count": scene.count - 1, "relation": RELATIONS.index(scene.relation),
         "background": 0 if scene.background is None else 1 + list(BACKGROUNDS).index(scene.background),
@@ -47,9 +49,9 @@ def targets(scene):
 
 
 class AttributeHeads(nn.Module):
-    def __init__(self, dim):
+    def __init__(self, dim, sizes):
         super().__init__()
-        self.heads = nn.ModuleDict({k: nn.Linear(dim, n) for k, n in HEADS.items()})
+        self.heads = nn.ModuleDict({k: nn.Linear(dim, n) for k, n in sizes.items()})
 
     def loss_and_accuracy(self, hidden, after_eos, y):
         """hidden [B, L, D], after_eos [B, L] bool, y {attr: [B]} → (mean cross-entropy over attributes and the
@@ -64,12 +66,13 @@ class AttributeHeads(nn.Module):
         return loss / len(self.heads), acc
 
 
-def prompt_batch(tok, rng, size, split):
-    scenes = [sample_scene(rng, split=split) for _ in range(size)]
+def prompt_batch(tok, rng, size, split, colours):
+    """Token ids [B, L], the mask of tokens from the first end-of-text on [B, L], and each attribute's targets."""
+    scenes = [sample_scene(rng, split=split, extra_colours=len(colours) > len(COLORS)) for _ in range(size)]
     ids = tok([s.prompt for s in scenes], padding="max_length", max_length=TOKEN_LENGTH, truncation=True, return_tensors="pt").input_ids
     eos = tok.eos_token_id
     after_eos = (ids == eos).cumsum(1) > 0
-    y = {k: torch.tensor([targets(s)[k] for s in scenes]) for k in HEADS}
+    y = {k: torch.tensor([targets(s, colours)[k] for s in scenes]) for k in head_sizes(colours)}
     return ids, after_eos, y
 
 
@@ -81,27 +84,32 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="text")
+    ap.add_argument("--init-text", help="a shapes.train_text (or shapes.import_model) run folder whose text encoder to start from")
+    ap.add_argument("--extra-colours", action="store_true", help="training prompts also in grammar.TRAIN_ONLY_COLORS")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     tok, te, _ = build()
     if a.init:
         te.load_state_dict(torch.load(os.path.join(train_dir(a.init), "checkpoint.pt"))["ema_te"])
-    heads = AttributeHeads(te.config.hidden_size)
+    if a.init_text:
+        te.load_state_dict(torch.load(os.path.join(train_dir(a.init_text), "checkpoint.pt"))["te"])
+    colours = list(PALETTE if a.extra_colours else COLORS)
+    heads = AttributeHeads(te.config.hidden_size, head_sizes(colours))
     opt = torch.optim.AdamW(list(te.parameters()) + list(heads.parameters()), lr=a.lr, weight_decay=0.01)
     rng, val_rng = random.Random(1), random.Random(2)
     out = train_dir(a.name)
     log = open(os.path.join(out, "log.jsonl"), "a")
     t0 = time.time()
     for step in range(1, a.steps + 1):
-        ids, after_eos, y = prompt_batch(tok, rng, a.batch, "train")
+        ids, after_eos, y = prompt_batch(tok, rng, a.batch, "train", colours)
         loss, acc = heads.loss_and_accuracy(te(ids)[0], after_eos, y)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % 100 == 0 or step == a.steps:
             with torch.no_grad():
-                ids, after_eos, y = prompt_batch(tok, val_rng, 512, "heldout")
+                ids, after_eos, y = prompt_batch(tok, val_rng, 512, "heldout", colours)
                 _, val = heads.loss_and_accuracy(te(ids)[0], after_eos, y)
             rec = {"step": step, "loss": loss.item(), "minutes": (time.time() - t0) / 60, "prompts_seen": step * a.batch,
                    "heldout_accuracy": {k: round(v, 3) for k, v in val.items()}}
