@@ -2,9 +2,9 @@ import CKernels
 @testable import Engine
 import XCTest
 
-/// The direct 3×3 kernel for few-channel layers (AVX2 + FMA path and portable C path) against `Conv2d.naive`, on
-/// channel counts that are not multiples of the 4-channel block, widths that are not multiples of 16, and tiny
-/// heights; and the layer choice.
+/// The direct 3×3 kernel for few-channel layers (every path the CPU has: AVX-512, AVX2 + FMA, portable C) against
+/// `Conv2d.naive`, on channel counts that are not multiples of the 4-channel block, widths that are not multiples of
+/// 16 or 32 (tails of 1–31 pixels), and tiny heights; and the layer choice.
 final class DirectConvTests: XCTestCase {
     private func check(cin: Int, cout: Int, h: Int, w: Int, bias: Bool, seed: UInt64) {
         var rng = SplitMix(seed: seed)
@@ -20,21 +20,27 @@ final class DirectConvTests: XCTestCase {
         let wp = w + 2 + 16
         var padded = [Float](repeating: 0, count: cin * (h + 2) * wp)
         for c in 0..<cin { for y in 0..<h { for i in 0..<w { padded[(c * (h + 2) + y + 1) * wp + 1 + i] = x.data[(c * h + y) * w + i] } } }
-        var portable = [Float](repeating: .nan, count: cout * h * w)
-        plan.packed.withUnsafeBufferPointer { pk in
-            ckernels_conv3x3_portable(padded, Int32(cin), Int32(h), Int32(w), pk.baseAddress!, Int32(cout), b, &portable, 0, Int32(h))
-        }
         let scale = max(1, expected.data.map(abs).max() ?? 1)
         for i in expected.data.indices {
             XCTAssertEqual(fast[i], expected.data[i], accuracy: 1e-5 * scale, "fast \(cin)->\(cout) \(h)x\(w) index \(i)")
-            XCTAssertEqual(portable[i], expected.data[i], accuracy: 1e-5 * scale, "portable \(cin)->\(cout) \(h)x\(w) index \(i)")
+        }
+        // Every path this CPU has (portable C, AVX2, AVX-512) on the same padded input.
+        for level in 0...ckernels_simd_level() {
+            var out = [Float](repeating: .nan, count: cout * h * w)
+            plan.packed.withUnsafeBufferPointer { pk in
+                ckernels_conv3x3_level(level, padded, Int32(cin), Int32(h), Int32(w), pk.baseAddress!, Int32(cout), b, &out, 0, Int32(h))
+            }
+            for i in expected.data.indices {
+                XCTAssertEqual(out[i], expected.data[i], accuracy: 1e-5 * scale, "level \(level) \(cin)->\(cout) \(h)x\(w) index \(i)")
+            }
         }
     }
 
     func testMatchesNaiveOnOddShapes() {
-        print("[direct-conv] AVX2 + FMA path in use: \(ckernels_uses_avx2() == 1)")
+        print("[direct-conv] widest path on this CPU: \(["portable C", "AVX2 + FMA", "AVX-512"][Int(ckernels_simd_level())])")
         var seed: UInt64 = 1
-        for (cin, cout, h, w) in [(1, 1, 1, 1), (3, 5, 2, 7), (5, 7, 3, 19), (8, 4, 5, 16), (16, 16, 9, 33), (13, 6, 4, 48), (2, 9, 17, 8)] {
+        for (cin, cout, h, w) in [(1, 1, 1, 1), (3, 5, 2, 7), (5, 7, 3, 19), (8, 4, 5, 16), (16, 16, 9, 33), (13, 6, 4, 48),
+                                  (2, 9, 17, 8), (4, 6, 3, 17), (6, 5, 2, 64), (3, 4, 2, 95)] {
             for bias in [false, true] { check(cin: cin, cout: cout, h: h, w: w, bias: bias, seed: seed); seed += 1 }
         }
     }

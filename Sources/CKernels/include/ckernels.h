@@ -1,5 +1,5 @@
-// ckernels: convolution kernels that need x86 vector instructions chosen at run time (AVX2 + FMA when the CPU has
-// them, portable C otherwise). The Swift engine calls them through `DirectConv` (Sources/Engine/Kernels).
+// ckernels: convolution kernels that need x86 vector instructions chosen at run time (AVX-512, else AVX2 + FMA when
+// the CPU has them, portable C otherwise). The Swift engine calls them through `DirectConv` (Sources/Engine/Kernels).
 #ifndef CKERNELS_H
 #define CKERNELS_H
 #include <stddef.h>
@@ -20,6 +20,10 @@ size_t ckernels_packed3x3_count(int cout, int cin);
 /// weight: [cout][cin][3][3] → blocks of 4 output channels: [cout/4 rounded up][cin][9][4], zero-filled past cout.
 void ckernels_pack3x3(const float *weight, int cout, int cin, float *packed);
 
-/// 1 when the AVX2 + FMA path is in use.
-int ckernels_uses_avx2(void);
+/// The widest path this CPU runs: 2 = AVX-512 (+ FMA), 1 = AVX2 + FMA, 0 = portable C.
+int ckernels_simd_level(void);
+
+/// ckernels_conv3x3 with the path capped at `level` (tests run every path the CPU has).
+void ckernels_conv3x3_level(int level, const float *padded, int cin, int h, int w, const float *packed, int cout,
+                            const float *bias, float *dst, int row0, int row1);
 #endif
