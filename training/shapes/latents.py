@@ -4,7 +4,8 @@ diffusion and GAN stages spend their CPU on the UNet, not on re-encoding images.
 Stores the posterior mean (F16, [N, 8, 16, 16], already multiplied by the VAE's scaling factor; the VAE was
 trained on its mean, see train_vae.py) and the prompts, in $MDD_TRAIN_DIR/latents-<seed>.pt (written atomically).
 
-  python -m shapes.latents --count 60000          (from training/; needs $MDD_TRAIN_DIR/vae/final)
+  python -m shapes.latents --count 60000          (from training/; needs $MDD_TRAIN_DIR/vae/final, or --vae NAME)
+  python -m shapes.latents --count 32000 --seed 7 --extra-colours --vae final-decoder3   (grammar.TRAIN_ONLY_COLORS too)
 """
 import argparse
 import os

@@ -10,6 +10,9 @@ count, relation, background. Prompts come from the grammar's training split, so 
 unseen; the report is the heads' accuracy on held-out-pair prompts.
 
   python -m shapes.train_text --steps 1500 [--init RUN]          (from training/; then train_unet --text-encoder text)
+  python -m shapes.train_text --init-text shipped --extra-colours --steps 400 --name text-x
+      (continues an imported release's text encoder, shapes.import_model, with grammar.TRAIN_ONLY_COLORS in the
+      prompts and colour heads of 11 classes)
 """
 import argparse
 import json
