@@ -15,7 +15,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Height (default: the model's).") var height: Int?
     @Option(help: "Steps.") var steps = 1
     @Option(help: "Guidance scale.") var guidance: Float = 0
-    @Option(help: "BLAS threads (default: OpenBLAS's choice).") var threads: Int?
+    @Option(help: "Threads per render (default: OPENBLAS_NUM_THREADS, else all cores).") var threads: Int?
     @Option(help: "Throughput mode: this many engines render --runs images each, in parallel threads (as `mdd serve --workers`); prints images/s.")
     var workers: Int?
     @Option(help: "Operand precision of the products: fp32 or bf16 (emulated where the CPU has no BF16 instructions).") var precision: Precision = .fp32
@@ -59,7 +59,7 @@ struct BenchCommand: ParsableCommand {
         if json {
             print(#"{"workers": \#(workers), "blasThreads": \#(blas.threads), "images": \#(run.images), "seconds": \#(run.seconds), "imagesPerSecond": \#(run.rate)}"#)
         } else {
-            print(String(format: "%@: %d workers x %d BLAS threads: %d images in %.2f s = %.1f images/s (%.1f ms/image/worker)",
+            print(String(format: "%@: %d workers x %d threads: %d images in %.2f s = %.1f images/s (%.1f ms/image/worker)",
                          run.model, workers, blas.threads, run.images, run.seconds, run.rate, run.seconds * 1000 / Double(max(1, runs))))
         }
     }

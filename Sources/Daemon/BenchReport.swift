@@ -62,7 +62,7 @@ struct BenchReport: Encodable {
     func table() -> String {
         var lines = [
             "model \(model)  \(width)x\(height)  steps \(steps)  runs \(runs)  \(precision)  (load \(String(format: "%.1f", loadSeconds)) s)",
-            "BLAS: OpenBLAS \(blasCore), \(blasThreads) threads, measured sgemm peak \(String(format: "%.1f", sgemmPeakGFLOPS)) GFLOP/s",
+            "BLAS: OpenBLAS \(blasCore), \(blasThreads) engine threads (one OpenBLAS call per block), measured sgemm peak \(String(format: "%.1f", sgemmPeakGFLOPS)) GFLOP/s",
             "",
             row("stage", "median ms", "params", "GFLOP", "GFLOP/s", "in GEMM"),
         ]

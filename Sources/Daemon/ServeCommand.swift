@@ -11,7 +11,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "diffusers-format model folder (default: the embedded model).") var model: String?
     @Option(help: "JSON config file (keys: state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds, drain_timeout_seconds, allowed_uids, allowed_gids, log_level, png_compression; workers may be \"auto\").") var config: String?
     @Option(help: "Render workers (sharing one copy of the model), or \"auto\": measure the split of the cores into workers × BLAS threads at start-up (as `mdd tune`) and use the fastest. Default: auto, or 1 when --blas-threads is given.") var workers: String?
-    @Option(name: .customLong("blas-threads"), help: "OpenBLAS threads per large matrix product (default: all cores).") var blasThreads: Int?
+    @Option(name: .customLong("blas-threads"), help: "Threads per render: the engine splits its matrix products and kernels over them (default: all cores).") var blasThreads: Int?
     @Option(name: .customLong("lease-seconds"), help: "Lease length; renewed while rendering.") var leaseSeconds: Double?
     @Option(name: .customLong("drain-timeout"), help: "Seconds a graceful stop waits for running jobs before releasing them.") var drainTimeout: Double?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String?

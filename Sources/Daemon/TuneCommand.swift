@@ -19,7 +19,7 @@ struct TuneCommand: ParsableCommand {
         let folder = try ModelLocator.resolve(model)
         let engine = try reportingEngineErrors { try TextToImage(folder: folder, embeddingCacheBytes: 0) }
         let results = try WorkerSplit.measureAll(engine: engine, cores: cores, imagesPerWorker: images) { m in
-            if !json { print(String(format: "%2d workers x %2d BLAS threads: %7.1f images/s", m.workers, m.blasThreads, m.imagesPerSecond)) }
+            if !json { print(String(format: "%2d workers x %2d threads: %7.1f images/s", m.workers, m.blasThreads, m.imagesPerSecond)) }
         }
         let choice = WorkerSplit.best(results)!
         if json {

@@ -1,7 +1,7 @@
 import Engine
 import Foundation
 
-/// How the cores are split into render workers × OpenBLAS threads per worker, and how the split is measured:
+/// How the cores are split into render workers × engine ("BLAS") threads per worker, and how the split is measured:
 /// `mdd tune` reports every candidate; `mdd serve --workers auto` measures at start-up and takes the best.
 enum WorkerSplit {
     struct Measured: Encodable {

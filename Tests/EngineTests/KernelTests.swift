@@ -92,36 +92,45 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThan(Tensor(shape: [1, cout, h, w], data: a).maxAbsDiff(reference) / reference.data.map(abs).max()!, 2e-5)
     }
 
-    /// The kernels that `Parallel` splits over threads give the same bits on one thread and on two.
+    /// The kernels that `Parallel` splits over threads give the same bits on one thread as on two and three, on a
+    /// large tensor and on an odd-sized one (slices that do not fall on SIMD or tile boundaries).
     func testParallelKernelsAreBitIdenticalAcrossThreadCounts() throws {
         let blas = try BLAS.get(), saved = blas.threads
         defer { blas.threads = saved }
         // 1,048,576 elements, and 128 channels × 256 Winograd tiles × 16: every kernel is at or above the split threshold.
-        XCTAssertLessThanOrEqual(Parallel.minWork, 128 * 256 * 16)
-        let x = random([2, 128, 64, 64]), other = random([2, 128, 64, 64])
-        let norm = GroupNorm(groups: 8, eps: 1e-5, weight: random([128]).data, bias: random([128]).data)
-        let conv = Conv2d(weight: random([128, 128, 3, 3]), bias: random([128]).data, stride: 1, padding: 1, useWinograd: true)
-        func run() -> [Tensor] {
-            var sum = x
-            Elementwise.add(&sum, other)
-            var act = x
-            Activation.silu.apply(&act)
-            var biased = x
-            Elementwise.addChannelBias(&biased, random([2, 128]))
-            return [norm(x, silu: true), sum, act, Resample.nearest2x(x), conv(x), biased]
+        XCTAssertLessThanOrEqual(Parallel.minWork, 29 * 33 * 17)
+        for shape in [[2, 128, 64, 64], [1, 17, 33, 29]] {
+            let c = shape[1]
+            let x = random(shape), other = random(shape)
+            let norm = GroupNorm(groups: c % 8 == 0 ? 8 : 1, eps: 1e-5, weight: random([c]).data, bias: random([c]).data)
+            let conv = Conv2d(weight: random([c, c, 3, 3]), bias: random([c]).data, stride: 1, padding: 1, useWinograd: true)
+            let direct = Conv2d(weight: random([c, c, 3, 3]), bias: random([c]).data, stride: 1, padding: 1, useWinograd: false)
+            let depthwise = Conv2d(weight: random([c, 1, 3, 3]), bias: random([c]).data, stride: 1, padding: 1, groups: c)
+            let pointwise = Conv2d(weight: random([c, c, 1, 1]), bias: random([c]).data)
+            let bias = random([shape[0], c])
+            func run() -> [Tensor] {
+                var sum = x
+                Elementwise.add(&sum, other)
+                var act = x
+                Activation.silu.apply(&act)
+                var biased = x
+                Elementwise.addChannelBias(&biased, bias)
+                return [norm(x, silu: true), sum, act, Resample.nearest2x(x), conv(x), biased, depthwise(x), direct(x),
+                        pointwise(x)]
+            }
+            blas.threads = 1
+            let one = run()
+            for threads in [2, 3] {
+                blas.threads = threads
+                for (i, (a, b)) in zip(one, run()).enumerated() {
+                    XCTAssertEqual(a.data, b.data, "kernel \(i) on \(shape) differs between 1 and \(threads) threads")
+                }
+            }
+            // And each against its reference.
+            XCTAssertEqual(one[1].data, zip(x.data, other.data).map { $0 + $1 })
+            XCTAssertLessThan(one[2].maxAbsDiff(Tensor(shape: x.shape, data: x.data.map { Activation.silu.scalar($0) })), 1e-6)
+            XCTAssertLessThan(one[6].maxAbsDiff(depthwise.naive(x)), 1e-5)
         }
-        rng = SplitMix(seed: 11)
-        blas.threads = 1
-        let one = run()
-        rng = SplitMix(seed: 11)
-        blas.threads = 2
-        let two = run()
-        for (i, (a, b)) in zip(one, two).enumerated() {
-            XCTAssertEqual(a.data, b.data, "kernel \(i) differs between 1 and 2 threads")
-        }
-        // And each against its reference.
-        XCTAssertEqual(one[1].data, zip(x.data, other.data).map { $0 + $1 })
-        XCTAssertLessThan(one[2].maxAbsDiff(Tensor(shape: x.shape, data: x.data.map { Activation.silu.scalar($0) })), 1e-6)
     }
 
     func testAttentionMatchesNaive() {

@@ -3,6 +3,7 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 #include <stddef.h>
+#include "ckernels_pool.h"
 
 /// 3×3, stride 1, zero padding 1 convolution over output rows [row0, row1).
 /// padded: the input with a zero border, [cin][h + 2][w + 2 + 16] (the 16 spare columns are read, never used);

@@ -12,8 +12,8 @@ struct DaemonConfiguration: Sendable {
     /// BLAS-threads split at start-up (see `WorkerSplit.chooseAtStartup`); `workers` and `blasThreads` then hold
     /// the choice.
     var autoWorkers = true
-    /// OpenBLAS threads per large GEMM (nil: OpenBLAS's default, all cores). With several workers, 1 avoids
-    /// oversubscribing the cores.
+    /// Engine threads per render (`BLAS.threads`; nil: OPENBLAS_NUM_THREADS or all cores). With several workers,
+    /// 1 avoids oversubscribing the cores. The name is the historical one: OpenBLAS ran these threads itself.
     var blasThreads: Int?
     var leaseSeconds = 60.0
     var drainTimeoutSeconds = 120.0

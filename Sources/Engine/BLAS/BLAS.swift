@@ -13,7 +13,6 @@ public final class BLAS: @unchecked Sendable {
     ) -> Void
     typealias CorenameFn = @convention(c) () -> UnsafeMutablePointer<CChar>?
     typealias SetThreadsFn = @convention(c) (Int32) -> Void
-    typealias GetThreadsFn = @convention(c) () -> Int32
 
     /// The process-wide instance; loading failures are fatal for the engine and reported by `load()`.
     public static let shared: Result<BLAS, EngineError> = Result { try BLAS.load() }.mapError {
@@ -23,7 +22,6 @@ public final class BLAS: @unchecked Sendable {
     let sgemm: SgemmFn
     private let corenameFn: CorenameFn?
     private let setThreadsFn: SetThreadsFn?
-    private let getThreadsFn: GetThreadsFn?
     /// The library file that was opened.
     public let libraryPath: String
     /// Where the kernel choice came from: "user", "cpu-flags" or "openblas".
@@ -34,12 +32,15 @@ public final class BLAS: @unchecked Sendable {
         sgemm = unsafeBitCast(f, to: SgemmFn.self)
         corenameFn = dlsym(handle, "openblas_get_corename").map { unsafeBitCast($0, to: CorenameFn.self) }
         setThreadsFn = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetThreadsFn.self) }
-        getThreadsFn = dlsym(handle, "openblas_get_num_threads").map { unsafeBitCast($0, to: GetThreadsFn.self) }
         libraryPath = path
         self.coreSource = coreSource
-        maxThreads = Int(getThreadsFn?() ?? 1)
-        current = maxThreads
+        budget = BLAS.defaultThreads
+        // OpenBLAS runs single-threaded: the engine's pool splits products itself (OpenBLAS's own threads spin in
+        // sched_yield between calls, on the cores the engine's other kernels need).
+        setThreadsFn?(1)
     }
+
+    nonisolated(unsafe) private static var defaultThreads = 1
 
     static func load() throws -> BLAS {
         let env = ProcessInfo.processInfo.environment
@@ -53,6 +54,10 @@ public final class BLAS: @unchecked Sendable {
             setenv("OPENBLAS_CORETYPE", core, 1)
             source = "cpu-flags"
         }
+        // Read before OpenBLAS is told to start no threads of its own (its constructor reads the variable).
+        defaultThreads = Int(env["OPENBLAS_NUM_THREADS"] ?? "").flatMap { $0 > 0 ? $0 : nil }
+            ?? ProcessInfo.processInfo.activeProcessorCount
+        setenv("OPENBLAS_NUM_THREADS", "1", 1)
         let candidates = [env["MDD_BLAS_LIBRARY"], "libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0"]
         var errors: [String] = []
         for case let name? in candidates {
@@ -70,34 +75,23 @@ public final class BLAS: @unchecked Sendable {
         return String(cString: p)
     }
 
-    /// BLAS threads used by one large GEMM call.
+    /// Threads one render uses: the engine splits its GEMMs (`GEMM.sgemm`) and other kernels (`Parallel`) over
+    /// them, and OpenBLAS runs single-threaded inside each slice. Default: `OPENBLAS_NUM_THREADS` if set, else
+    /// the cores this process may run on.
     public var threads: Int {
-        get { lock.withLock { maxThreads } }
-        set {
-            lock.withLock {
-                maxThreads = max(1, newValue)
-                current = maxThreads
-            }
-            setThreadsFn?(Int32(max(1, newValue)))
-        }
+        get { lock.withLock { budget } }
+        set { lock.withLock { budget = max(1, newValue) } }
     }
 
-    /// Products below this many FLOPs run on one thread: waking OpenBLAS's other threads costs more than it
-    /// saves on small matrices (measured: a 19 M-parameter UNet on 16x16 latents ran 5x slower on 2 threads).
-    public var singleThreadBelowFlops = 1 << 24
-    private var maxThreads = 1
-    private var current = 1
+    /// Products below this many FLOPs run on the calling thread alone. Measured (`mdd bench`, default model, 2
+    /// threads, UNet median of 5 interleaved runs): 2^18 → 17.8 ms, 2^20 → 17.7, 2^22 → 19.6, 2^24 (the old
+    /// single-thread cut-off) → 21.2. Override with MDD_GEMM_SPLIT_FLOPS (tuning).
+    public var splitFromFlops: Int = {
+        if let s = ProcessInfo.processInfo.environment["MDD_GEMM_SPLIT_FLOPS"], let v = Int(s), v > 0 { return v }
+        return 1 << 20
+    }()
+    private var budget = 1
     private let lock = NSLock()
-
-    /// Sets OpenBLAS's thread count for a product of `flops`, calling into the library only on changes.
-    @inline(__always)
-    func useThreads(forFlops flops: Int) {
-        let want = flops < singleThreadBelowFlops ? 1 : maxThreads
-        if want != current {
-            current = want
-            setThreadsFn?(Int32(want))
-        }
-    }
 
     /// The shared instance, or a thrown `EngineError.blas`.
     public static func get() throws -> BLAS { try shared.get() }

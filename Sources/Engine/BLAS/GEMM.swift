@@ -43,12 +43,52 @@ public enum GEMM {
         case .success(let b): blas = b
         case .failure(let e): fatalError("GEMM called without OpenBLAS: \(e)")
         }
-        blas.useThreads(forFlops: 2 * m * n * k)
         let start = DispatchTime.now().uptimeNanoseconds
+        let parts = 2 * m * n * k >= blas.splitFromFlops ? min(Parallel.threads, max(m, n) / 16) : 1
+        if parts > 1 {
+            split(parts, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+                  ldb: ldb, beta: beta, c: c, ldc: ldc, blas: blas)
+        } else {
+            call(blas, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+                 ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+        nanoseconds &+= DispatchTime.now().uptimeNanoseconds &- start
+    }
+
+    /// C in `parts` blocks of rows (when m ≥ n) or columns, one single-threaded sgemm each on the engine's pool.
+    /// Inner block edges fall on multiples of 16 (OpenBLAS's micro-tiles are 16 wide or less), so only the last
+    /// block can have a ragged tail, as the whole product would. A block may still sum in another order than the
+    /// whole: below ~10⁶–7·10⁶ multiply-adds OpenBLAS switches to its small-matrix or direct kernels.
+    private static func split(
+        _ parts: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>,
+        lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, blas: BLAS
+    ) {
+        let byRows = m >= n
+        let length = byRows ? m : n
+        let edge = { (i: Int) in min(length, (length * i / parts + 8) / 16 * 16) }
+        Parallel.forEach(parts) { i in
+            let lo = i == 0 ? 0 : edge(i), hi = i == parts - 1 ? length : edge(i + 1)
+            guard hi > lo else { return }
+            if byRows {
+                // Rows lo..<hi of C take rows lo..<hi of op(A).
+                call(blas, transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha,
+                     a: transA ? a + lo : a + lo * lda, lda: lda, b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
+            } else {
+                // Columns lo..<hi of C take columns lo..<hi of op(B).
+                call(blas, transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha, a: a, lda: lda,
+                     b: transB ? b + lo * ldb : b + lo, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func call(
+        _ blas: BLAS, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>,
+        lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         // CBLAS enums: RowMajor = 101, NoTrans = 111, Trans = 112.
         blas.sgemm(101, transA ? 112 : 111, transB ? 112 : 111, Int32(m), Int32(n), Int32(k), alpha,
                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-        nanoseconds &+= DispatchTime.now().uptimeNanoseconds &- start
     }
 
     /// Naive reference for `sgemm` (triple loop, Double accumulation), used by tests.

@@ -32,7 +32,7 @@ struct DirectConvPlan: Sendable {
         }
     }
 
-    /// src: [cin, h, w] → dst: [cout, h, w] (+ bias). Rows are split over the BLAS threads.
+    /// src: [cin, h, w] → dst: [cout, h, w] (+ bias). Rows are split over the engine's threads.
     func convolve(_ src: UnsafePointer<Float>, h: Int, w: Int, bias: [Float]?, _ dst: UnsafeMutablePointer<Float>) {
         let wp = w + 2 + 16, planeP = (h + 2) * wp
         Scratch.with(cin * planeP) { padded in

@@ -1,25 +1,42 @@
-import Dispatch
+import CKernels
+import Foundation
 
-/// Splits the engine's memory-bound kernels (GroupNorm, element-wise ops, resampling, Winograd transforms) over
-/// the threads BLAS is allowed to use, so that a 2-thread render does not leave a core idle outside its GEMMs.
+/// Splits the engine's kernels — GEMMs, direct convolutions, GroupNorm, element-wise ops, resampling, Winograd
+/// transforms — over the render's threads, on the calling thread's own spinning pool (`ckernels_pool_run`).
 ///
-/// Each slice is computed by exactly one thread with the same code as the serial path, so results are
-/// bit-identical for any thread count. Small tensors stay on the calling thread: waking a GCD worker costs
-/// ~10–20 µs, more than a 16×16 latent's whole GroupNorm.
+/// Each slice is computed by exactly one thread with the same code as the serial path, so these kernels' results
+/// are bit-identical for any thread count. GEMMs are not quite: OpenBLAS chooses its small-matrix and "direct"
+/// kernels by a block's size (see `GEMM.split`), so a render can differ in the last bits between thread counts. A job costs ~1 µs to hand out while the helpers spin (GCD's parked workers
+/// took 20–100 µs to wake on a VM, which kept every 16×16-latent kernel serial and 2 threads ~1.1× one).
 enum Parallel {
-    /// The engine's thread budget: OpenBLAS's configured thread count (1 per worker in `mdd serve --workers N`).
+    /// The engine's thread budget per render (`BLAS.threads`: 1 per worker in `mdd serve --workers N`).
     static var threads: Int { (try? BLAS.get().threads) ?? 1 }
 
-    /// Work (elements touched) from which a kernel is split. Measured on the default model (128×128×16 tensors,
-    /// 262k elements): splitting them made 2-thread renders slower (54–58 ms) than leaving them whole (44–46 ms);
-    /// a 512² decoder's tensors (≥ 1M elements) gain from the split.
-    static let minWork = 1 << 19
+    /// Work (elements touched) from which a kernel is split. Measured with `mdd bench` on the default model, 2 threads
+    /// (total ms, median of 5 interleaved runs): 4,096 → 36.8, 16,384 → 37.8, 65,536 → 38.5, 524,288 → 41.9 (the
+    /// GCD-era value); 1,024 → 36.6, no better. Override with MDD_SPLIT_MIN_WORK (tuning).
+    static let minWork: Int = {
+        if let s = ProcessInfo.processInfo.environment["MDD_SPLIT_MIN_WORK"], let v = Int(s), v > 0 { return v }
+        return 1 << 12
+    }()
 
     /// Calls body with contiguous slices of 0..<count, one per thread when `work` is at least `minWork`, else once
     /// with the whole range.
     static func forSlices(_ count: Int, work: Int, minWork: Int = Parallel.minWork, _ body: (Range<Int>) -> Void) {
         let n = work >= minWork ? min(threads, count) : 1
         guard n > 1 else { return body(0..<count) }
-        DispatchQueue.concurrentPerform(iterations: n) { i in body(count * i / n..<count * (i + 1) / n) }
+        forEach(n) { i in body(count * i / n..<count * (i + 1) / n) }
+    }
+
+    /// Calls body(i) for every i in 0..<n, spread over the pool's threads; returns when all are done.
+    static func forEach(_ n: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            var task = body
+            withUnsafeMutablePointer(to: &task) { ctx in
+                ckernels_pool_run(Int32(threads), n, { ctx, i in
+                    ctx!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(i)
+                }, ctx)
+            }
+        }
     }
 }
