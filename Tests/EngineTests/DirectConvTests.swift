@@ -45,6 +45,27 @@ final class DirectConvTests: XCTestCase {
         }
     }
 
+    /// The depthwise 3×3 kernel (`ckernels_depthwise3x3`) on every path the CPU has, against `Conv2d.naive` with
+    /// groups == channels: widths 1–40 (every tail of 4, 8 and 16 lanes), short and tall planes, with and without bias.
+    func testDepthwiseEveryPathMatchesNaive() {
+        var rng = SplitMix(seed: 99)
+        for (c, h, w) in [(1, 1, 1), (3, 2, 5), (4, 7, 8), (5, 4, 9), (6, 16, 16), (3, 3, 17), (2, 5, 31), (7, 9, 40), (2, 33, 3)] {
+            for useBias in [false, true] {
+                let x = Tensor(shape: [1, c, h, w], data: (0..<(c * h * w)).map { _ in rng.nextFloat() * 2 - 1 })
+                let weight = Tensor(shape: [c, 1, 3, 3], data: (0..<(c * 9)).map { _ in rng.nextFloat() - 0.5 })
+                let bias: [Float]? = useBias ? (0..<c).map { _ in rng.nextFloat() } : nil
+                let expected = Conv2d(weight: weight, bias: bias, padding: 1, groups: c).naive(x)
+                for level in 0...ckernels_simd_level() {
+                    var out = [Float](repeating: .nan, count: c * h * w)
+                    XCTAssertEqual(ckernels_depthwise3x3_level(level, x.data, Int32(h), Int32(w), weight.data, bias, &out, 0, Int32(c)), 0)
+                    for i in out.indices {
+                        XCTAssertEqual(out[i], expected.data[i], accuracy: 1e-5, "level \(level) \(c)x\(h)x\(w) bias \(useBias) index \(i)")
+                    }
+                }
+            }
+        }
+    }
+
     func testConv2dUsesItWhereItPaysAndAgrees() {
         var rng = SplitMix(seed: 42)
         let x = Tensor(shape: [2, 16, 20, 24], data: (0..<(2 * 16 * 20 * 24)).map { _ in Float(Double(rng.next() % 2001) / 1000 - 1) })

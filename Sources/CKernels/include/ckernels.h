@@ -1,5 +1,6 @@
-// ckernels: convolution kernels that need x86 vector instructions chosen at run time (AVX-512, else AVX2 + FMA when
-// the CPU has them, portable C otherwise). The Swift engine calls them through `DirectConv` (Sources/Engine/Kernels).
+// ckernels: the engine's C kernels (direct 3×3 convolution, GroupNorm's statistics and epilogue, the worker pool),
+// with x86 vector paths chosen at run time (AVX-512, else AVX2 + FMA, portable C otherwise). Swift calls them
+// from Sources/Engine/Kernels.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 #include <stddef.h>
@@ -27,4 +28,23 @@ int ckernels_simd_level(void);
 /// ckernels_conv3x3 with the path capped at `level` (tests run every path the CPU has).
 void ckernels_conv3x3_level(int level, const float *padded, int cin, int h, int w, const float *packed, int cout,
                             const float *bias, float *dst, int row0, int row1);
+
+/// Mean and biased variance of p[0, n) (GroupNorm's statistics): two passes, float lanes summed into a double every
+/// 1,024 values. The widest path the CPU has (AVX-512, AVX2 + FMA, portable).
+void ckernels_moments(const float *p, long n, double *mean, double *variance);
+
+/// p[i] = p[i]·scale + shift, then x·σ(x) when silu is non-zero (GroupNorm's per-channel epilogue), in place.
+void ckernels_affine(float *p, long n, float scale, float shift, int silu);
+
+/// The two above with the path capped at `level` (2 AVX-512, 1 AVX2 + FMA, 0 portable), for tests.
+void ckernels_moments_level(int level, const float *p, long n, double *mean, double *variance);
+void ckernels_affine_level(int level, float *p, long n, float scale, float shift, int silu);
+
+/// Depthwise 3×3 convolution, stride 1, zero padding 1, over channels [c0, c1): src [C][h][w], weight [C][3][3],
+/// bias [C] or NULL → dst [C][h][w]. Returns 0, or -1 when its scratch plane cannot be allocated.
+int ckernels_depthwise3x3(const float *src, int h, int w, const float *weight, const float *bias, float *dst, int c0,
+                          int c1);
+/// The same with the path capped at `level` (tests).
+int ckernels_depthwise3x3_level(int level, const float *src, int h, int w, const float *weight, const float *bias,
+                                float *dst, int c0, int c1);
 #endif

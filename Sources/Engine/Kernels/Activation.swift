@@ -47,7 +47,7 @@ public enum Activation: String, Sendable {
         }
     }
 
-    /// p = p*scale + shift, then SiLU if asked (GroupNorm's fused epilogue).
+    /// p = p*scale + shift, then SiLU if asked: the reference for GroupNorm's fused epilogue (`ckernels_affine`).
     @inline(__always)
     static func affine(_ p: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float, silu: Bool) {
         let s = VectorMath.V(repeating: scale), b = VectorMath.V(repeating: shift)

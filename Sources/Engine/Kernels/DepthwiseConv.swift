@@ -1,3 +1,5 @@
+import CKernels
+
 /// Depthwise 2-D convolution (groups == channels), the first half of a separable convolution.
 enum DepthwiseConv {
     /// src: [C, h, w], weight: [C, 1, k, k], bias: [C]? → dst: [C, ho, wo]
@@ -12,9 +14,15 @@ enum DepthwiseConv {
             }
             return
         }
-        // Channels are independent: split them over the engine's threads (bit-identical for any count).
+        // Channels are independent: split them over the engine's threads (bit-identical for any count). 3×3,
+        // stride 1, padding 1 (every separable conv of the MobileDiffusion UNet) runs in C with vector rows.
+        let fast = k == 3 && stride == 1 && padding == 1
         weight.withUnsafeBufferPointer { wp in
             Parallel.forSlices(channels, work: channels * ho * wo * k * k) { slice in
+                if fast && ckernels_depthwise3x3(src, Int32(h), Int32(w), wp.baseAddress!, bias, dst,
+                                                 Int32(slice.lowerBound), Int32(slice.upperBound)) == 0 {
+                    return
+                }
                 for c in slice {
                     forward(channel: c, src, h: h, w: w, weight: wp, bias: bias?[c] ?? 0, k: k, stride: stride,
                             padding: padding, dst, ho: ho, wo: wo)

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// torch.nn.GroupNorm over [N, C, *spatial], with an optional fused SiLU (the ResNet-block pattern).
@@ -32,12 +33,14 @@ public struct GroupNorm: Sendable {
                 for bg in slice {
                     let b = bg / groups, g = bg % groups
                     let base = p.baseAddress! + (b * c + g * cg) * spatial
-                    let (mean, variance) = Moments.meanVariance(base, count: groupSize)
+                    // The C kernels (AVX-512 / AVX2 paths); `Moments` and `Activation.affine` are their references.
+                    var mean = 0.0, variance = 0.0
+                    ckernels_moments(base, groupSize, &mean, &variance)
                     let inv = Float(1 / (variance + Double(eps)).squareRoot())
                     for ci in 0..<cg {
                         let ch = g * cg + ci
                         let scale = inv * weight[ch], shift = bias[ch] - Float(mean) * scale
-                        Activation.affine(base + ci * spatial, count: spatial, scale: scale, shift: shift, silu: silu)
+                        ckernels_affine(base + ci * spatial, spatial, scale, shift, silu ? 1 : 0)
                     }
                 }
             }
