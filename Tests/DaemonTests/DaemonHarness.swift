@@ -55,7 +55,7 @@ final class DaemonHarness {
         p.executableURL = URL(fileURLWithPath: binDir + "/mdd")
         let workers = !oneWorker || extra.contains("--workers") ? [] : ["--workers", "1"]
         p.arguments = ["serve", "--state-dir", stateDir, "--socket", socket, "--model", model] + workers + extra
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        guard FileManager.default.createFile(atPath: logPath, contents: nil) else { throw HarnessError("cannot create \(logPath)") }
         let log = FileHandle(forWritingAtPath: logPath)!
         log.seekToEndOfFile()
         p.standardError = log

@@ -51,7 +51,7 @@ final class DaemonRobustnessTests: XCTestCase {
         try h.start()
         // A file where the batch's output folder should be: every write of that batch fails.
         try FileManager.default.createDirectory(atPath: h.stateDir + "/outputs", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: h.stateDir + "/outputs/blocked", contents: Data("x".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: h.stateDir + "/outputs/blocked", contents: Data("x".utf8)))
         XCTAssertEqual(h.ctl(["submit", "cannot be written", "--batch", "blocked", "--max-attempts", "2"]).status, 0)
         XCTAssertEqual(h.ctl(["wait", "--batch", "blocked", "--quiet", "--timeout", "60"]).status, 7, "the job ends failed")
         let job = try XCTUnwrap(try h.json(["ls", "--batch", "blocked"], as: ListReply.self).jobs.first)
