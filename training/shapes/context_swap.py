@@ -10,6 +10,7 @@ If tail-seen draws the seen colour, the UNet reads colour and shape together fro
 and a held-out pair is an unseen state there (not an unseen combination of two seen states).
 
   python -m shapes.context_swap --checkpoint shipped --vae final-decoder3 --count 150     (from training/)
+  python -m shapes.context_swap --checkpoint unet-x --steps 25 --guidance 1.5            (a multi-step teacher)
 """
 import argparse
 import collections
@@ -50,6 +51,8 @@ def main():
     ap.add_argument("--checkpoint", default="shipped", help="run folder under $MDD_TRAIN_DIR (its EMA weights)")
     ap.add_argument("--vae", default="final-decoder3")
     ap.add_argument("--count", type=int, default=150)
+    ap.add_argument("--steps", type=int, default=1, help="DDIM steps (25 with --guidance 1.5 for a multi-step teacher)")
+    ap.add_argument("--guidance", type=float, default=0.0)
     a = ap.parse_args()
     torch.set_num_threads(2)
     s = torch.load(os.path.join(train_root(), a.checkpoint, "checkpoint.pt"))
@@ -69,7 +72,7 @@ def main():
             tail[j, last + 1:] = seen[j, last + 1:]
         noise = torch.randn((len(chunk), 8, 16, 16), generator=torch.Generator().manual_seed(100 + i))
         for name, context in (("own", own), ("seen", seen), ("tail-seen", tail)):
-            x0 = ddim_plain(unet, context, uncond, noise, 1, 0.0, alphas)
+            x0 = ddim_plain(unet, context, uncond, noise, a.steps, a.guidance, alphas)
             rgb = vae.decode(x0 / vae.config.scaling_factor).sample.clamp(-1, 1)
             images = ((rgb + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
             for (scene, _, _), img in zip(chunk, images):
