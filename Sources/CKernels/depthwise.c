@@ -4,28 +4,22 @@
 // run time). The Swift loop it replaces (DepthwiseConv.forward, kept as the general path and reference) ran as
 // SSE pairs, one tap at a time over the whole plane.
 #include "ckernels.h"
+#include "vector.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #define DEFINE_DEPTHWISE(SUFFIX, WIDTH, ATTR)                                                                        \
-    typedef float dv_##SUFFIX __attribute__((vector_size(4 * WIDTH)));                                              \
-                                                                                                                     \
-    static inline ATTR dv_##SUFFIX dload_##SUFFIX(const float *p) {                                                 \
-        dv_##SUFFIX v;                                                                                               \
-        memcpy(&v, p, sizeof v);                                                                                     \
-        return v;                                                                                                    \
-    }                                                                                                                \
+    DEFINE_VECTOR_TYPES(SUFFIX, WIDTH, ATTR)                                                                         \
                                                                                                                      \
     /* pad: [h + 2][stride] with the plane at (1, 1), zeros elsewhere (stride ≥ w + 2 + WIDTH). */                  \
     static ATTR void plane_##SUFFIX(const float *pad, int stride, int h, int w, const float *k, float bias,          \
                                     float *out) {                                                                    \
         for (int oy = 0; oy < h; oy++) {                                                                             \
             for (int ox = 0; ox < w; ox += WIDTH) {                                                                  \
-                dv_##SUFFIX acc = (dv_##SUFFIX){0} + bias;                                                           \
+                vf_##SUFFIX acc = splat_##SUFFIX(bias);                                                              \
                 for (int ky = 0; ky < 3; ky++) {                                                                     \
                     const float *row = pad + (oy + ky) * stride + ox;                                                \
-                    for (int kx = 0; kx < 3; kx++) acc += k[ky * 3 + kx] * dload_##SUFFIX(row + kx);                 \
+                    for (int kx = 0; kx < 3; kx++) acc += k[ky * 3 + kx] * load_##SUFFIX(row + kx);                 \
                 }                                                                                                    \
                 int n = w - ox < WIDTH ? w - ox : WIDTH; /* the row's last vector may run past w: keep its head */  \
                 memcpy(out + oy * w + ox, &acc, (size_t)n * sizeof(float));                                          \
@@ -33,11 +27,7 @@
         }                                                                                                            \
     }
 
-DEFINE_DEPTHWISE(portable, 4, )
-#if defined(__x86_64__)
-DEFINE_DEPTHWISE(avx2, 8, __attribute__((target("avx2,fma"))))
-DEFINE_DEPTHWISE(avx512, 16, __attribute__((target("avx512f,fma"))))
-#endif
+FOR_EACH_VECTOR_WIDTH(DEFINE_DEPTHWISE)
 
 int ckernels_depthwise3x3_level(int level, const float *src, int h, int w, const float *weight, const float *bias,
                                 float *dst, int c0, int c1) {

@@ -3,24 +3,14 @@
 // SIMD types run as pairs of SSE instructions; here one body, written with vector extensions, is compiled three
 // times — 16 lanes with AVX-512, 8 with AVX2 + FMA, 4 portable — and the widest the CPU has is chosen at run time.
 #include "ckernels.h"
-
-#include <string.h>
+#include "vector.h"
 
 // Floats summed in float lanes before the block's total moves into a double: each lane adds ≤ 1024/16 = 64 values,
 // so the float rounding stays ~1e-6 relative per block while the double carries the long groups (64×64×32).
 enum { BLOCK = 1024 };
 
 #define DEFINE_KERNELS(SUFFIX, WIDTH, ATTR)                                                                          \
-    typedef float vf_##SUFFIX __attribute__((vector_size(4 * WIDTH)));                                              \
-    typedef int vi_##SUFFIX __attribute__((vector_size(4 * WIDTH)));                                                \
-                                                                                                                     \
-    static inline ATTR vf_##SUFFIX splat_##SUFFIX(float x) { return (vf_##SUFFIX){0} + x; }                         \
-                                                                                                                     \
-    static inline ATTR vf_##SUFFIX load_##SUFFIX(const float *p) {                                                  \
-        vf_##SUFFIX v;                                                                                               \
-        memcpy(&v, p, sizeof v);                                                                                     \
-        return v;                                                                                                    \
-    }                                                                                                                \
+    DEFINE_VECTOR_TYPES(SUFFIX, WIDTH, ATTR)                                                                         \
                                                                                                                      \
     /* exp as VectorMath.exp: x = n·ln2 + r, degree-6 polynomial, 2^n from the exponent bits. */                    \
     static inline ATTR vf_##SUFFIX exp_##SUFFIX(vf_##SUFFIX x) {                                                    \
@@ -92,11 +82,7 @@ enum { BLOCK = 1024 };
         *variance = s - dm * dm > 0 ? s - dm * dm : 0;                                                               \
     }
 
-DEFINE_KERNELS(portable, 4, )
-#if defined(__x86_64__)
-DEFINE_KERNELS(avx2, 8, __attribute__((target("avx2,fma"))))
-DEFINE_KERNELS(avx512, 16, __attribute__((target("avx512f,fma"))))
-#endif
+FOR_EACH_VECTOR_WIDTH(DEFINE_KERNELS)
 
 static int clamp_level(int level) {
     int top = ckernels_simd_level();

@@ -6,12 +6,9 @@ import XCTest
 
 /// The engine's worker pool (`ckernels_pool_run`) and the GEMM split that runs on it.
 final class PoolTests: XCTestCase {
-    /// Runs `body` through the pool with a plain Swift closure as context.
-    private func run(threads: Int, count: Int, _ body: @escaping (Int) -> Void) {
-        var task = body
-        withUnsafeMutablePointer(to: &task) { ctx in
-            ckernels_pool_run(Int32(threads), count, { ctx, i in ctx!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(i) }, ctx)
-        }
+    /// Runs `body` through the pool (`Parallel.forEach`, the engine's own entry point) on `threads` threads.
+    private func run(threads: Int, count: Int, _ body: (Int) -> Void) {
+        Parallel.forEach(count, threads: threads, body)
     }
 
     /// Tens of thousands of back-to-back jobs of every size from 0 to 40: each index runs exactly once per job, and the job
@@ -57,12 +54,9 @@ final class PoolTests: XCTestCase {
         run(threads: 2, count: 4) { outer in
             let me = pthread_self()
             var order: [Int] = []
-            var task: (Int) -> Void = { i in
+            self.run(threads: 2, count: 8) { i in
                 precondition(pthread_equal(pthread_self(), me) != 0, "nested index ran on another thread")
                 order.append(i)
-            }
-            withUnsafeMutablePointer(to: &task) { ctx in
-                ckernels_pool_run(2, 8, { ctx, i in ctx!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(i) }, ctx)
             }
             for (k, i) in order.enumerated() { inner[outer * 8 + k] = i + 1 }
         }

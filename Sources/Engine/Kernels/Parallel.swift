@@ -6,8 +6,9 @@ import Foundation
 ///
 /// Each slice is computed by exactly one thread with the same code as the serial path, so these kernels' results
 /// are bit-identical for any thread count. GEMMs are not quite: OpenBLAS chooses its small-matrix and "direct"
-/// kernels by a block's size (see `GEMM.split`), so a render can differ in the last bits between thread counts. A job costs ~1 µs to hand out while the helpers spin (GCD's parked workers
-/// took 20–100 µs to wake on a VM, which kept every 16×16-latent kernel serial and 2 threads ~1.1× one).
+/// kernels by a block's size (see `GEMM.split`), so a render can differ in the last bits between thread counts.
+/// A job costs ~1 µs to hand out while the helpers spin (GCD's parked workers took 20–100 µs to wake on a VM,
+/// which kept every 16×16-latent kernel serial and 2 threads ~1.1× one).
 enum Parallel {
     /// The engine's thread budget per render (`BLAS.threads`: 1 per worker in `mdd serve --workers N`).
     static var threads: Int { (try? BLAS.get().threads) ?? 1 }
@@ -28,8 +29,9 @@ enum Parallel {
         forEach(n) { i in body(count * i / n..<count * (i + 1) / n) }
     }
 
-    /// Calls body(i) for every i in 0..<n, spread over the pool's threads; returns when all are done.
-    static func forEach(_ n: Int, _ body: (Int) -> Void) {
+    /// Calls body(i) for every i in 0..<n, spread over `threads` threads of the calling thread's pool (the render's
+    /// budget unless given); returns when all are done.
+    static func forEach(_ n: Int, threads: Int = Parallel.threads, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
             var task = body
             withUnsafeMutablePointer(to: &task) { ctx in
