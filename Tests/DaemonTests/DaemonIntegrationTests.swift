@@ -82,6 +82,19 @@ final class DaemonIntegrationTests: XCTestCase {
         XCTAssertEqual(try h.json(["status"], as: StatusReply.self).counts.total, 0, "nothing partially inserted")
     }
 
+    /// A file name given as a prompt is refused before anything is sent (no daemon needed to see it); --literal
+    /// sends it anyway (and then reaches for the daemon, which is not running here: exit 3).
+    func testFileNameAsPromptAsksForDashF() throws {
+        let h = try DaemonHarness(test: self)
+        let file = h.dir + "/prompts.txt"
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("a red circle\n".utf8)))
+        let r = h.ctl(["submit", file])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.stderr.contains("is a file: submit its lines with -f \(file)"), r.stderr)
+        XCTAssertEqual(h.ctl(["submit", "--literal", file]).status, 3)
+        XCTAssertEqual(h.ctl(["submit", h.dir]).status, 3, "a directory is not taken for a prompt file")
+    }
+
     func testUnreachableDaemonHasAHelpfulError() throws {
         let h = try DaemonHarness(test: self)
         let r = h.ctl(["status"])

@@ -23,11 +23,21 @@ struct Submit: ParsableCommand {
     @Option(name: .customLong("max-attempts"), help: "Attempts before a job fails for good.") var maxAttempts = 3
     @Option(name: .customLong("chunk"), help: "Jobs per request.") var chunk = 20_000
     @Flag(help: "Show progress until the batch finishes (exit 7 if any job failed).") var wait = false
+    @Flag(help: "Send arguments as prompts even when they name existing files.") var literal = false
 
     func validate() throws {
         if file != nil && !prompts.isEmpty { throw ValidationError("give prompts as arguments or with -f, not both") }
         if let seed, seed < 0 { throw ValidationError("--seed must be a non-negative integer") }
         if let format, PromptFile.Format(rawValue: format) == nil { throw ValidationError("--format must be txt, jsonl or csv") }
+        // `mdctl submit prompts.txt` would queue the file's name as one prompt: almost surely a missing -f.
+        if !literal, let path = prompts.first(where: Self.isRegularFile) {
+            throw ValidationError("'\(path)' is a file: submit its lines with -f \(path) (or add --literal to send the text as a prompt)")
+        }
+    }
+
+    private static func isRegularFile(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 
     func run() throws {
