@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from . import teacher_pairs
 from .latents import LatentCache
+from .tail_swap import TailSwap
 from .model_configs import alphas_cumprod, unet_config_of
 from .train_unet import build, ema_update, latent_mse, load_weights, token_ids, train_dir
 
@@ -43,14 +44,17 @@ class Discriminator(nn.Module):
 
 
 def gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, p_final, rec_weight, amp=contextlib.nullcontext, fg_weight=0.0,
-             pairs=None, distill_weight=0.0):
+             pairs=None, distill_weight=0.0, gen_context=None):
     """One update of the discriminator, then of the generator, on real latents x0 [B, 8, 16, 16] with text context
     ctx; returns (d_loss, adv, rec, distill). Random draws in a fixed order (t, s, then the three noises), so a
     resumed run draws the same. `amp`: the context the networks run in (bf16 autocast on the GPU).
 
     pairs = (x_T [P, 8, 16, 16], teacher sample [P, 8, 16, 16], context [P, L, D]) from shapes.teacher_pairs adds P
     one-step generations from the teacher's own noise: their re-noised outputs join the fakes the discriminator
-    sees, and distill_weight·‖G(x_T) − teacher(x_T)‖² joins the generator's loss."""
+    sees, and distill_weight·‖G(x_T) − teacher(x_T)‖² joins the generator's loss.
+
+    gen_context [B + P, L, D]: what the generator reads instead of the prompts' own contexts (shapes.tail_swap); the
+    discriminator always judges against the prompts' own."""
     B, dev = x0.shape[0], x0.device
     t = torch.where(torch.rand(B, device=dev) < p_final, 999, torch.randint(0, 1000, (B,), device=dev))
     s = (t.float() * torch.rand(B, device=dev)).long()
@@ -66,7 +70,7 @@ def gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, p_final, rec_weight, amp
         xt, fake_ctx = torch.cat([xt, x_T]), torch.cat([ctx, pair_ctx])
     as_ = alphas[s].view(-1, 1, 1, 1)
     with amp():
-        x0_hat = at.sqrt() * xt - (1 - at).sqrt() * unet(xt, t.float(), fake_ctx).float()
+        x0_hat = at.sqrt() * xt - (1 - at).sqrt() * unet(xt, t.float(), fake_ctx if gen_context is None else gen_context).float()
         real = as_[:B].sqrt() * x0 + (1 - as_[:B]).sqrt() * torch.randn_like(x0)
         fake = as_.sqrt() * x0_hat + (1 - as_).sqrt() * torch.randn_like(x0_hat)
         d_loss = (F.softplus(-disc(real, s[:B].float(), ctx)).mean()
@@ -103,6 +107,9 @@ def main():
     ap.add_argument("--pair-batch", type=int, default=16, help="teacher pairs per step (with --pairs)")
     ap.add_argument("--distill", type=float, default=1.0, help="weight of the distillation term (with --pairs)")
     ap.add_argument("--name", default="distill", help="run folder under $MDD_TRAIN_DIR")
+    ap.add_argument("--tail-swap", type=float, default=0.0,
+                    help="share of single/count prompts whose text states after the colour word the generator reads from a "
+                         "twin of another colour (shapes.tail_swap)")
     ap.add_argument("--teacher", default="unet", help="the stage-2 run folder whose EMA weights start both networks")
     ap.add_argument("--generator", help="a stage-3 run folder whose generator EMA starts the generator instead (continuing a "
                                         "distillation whose discriminator was not kept, e.g. gpu-distill)")
@@ -137,6 +144,8 @@ def main():
     def encode(texts):
         return te(token_ids(tok, texts))[0]
 
+    swap = TailSwap(tok, encode, a.tail_swap)
+
     while step < a.steps:
         t0 = time.time()
         torch.manual_seed(1000 + step)  # timesteps, noise and dropout depend on the step alone: resuming is exact
@@ -146,9 +155,15 @@ def main():
             ctx = encode(prompts)
             if pairs is not None:
                 idx = torch.randint(0, len(pairs["prompts"]), (a.pair_batch,), generator=torch.Generator().manual_seed(5_000_011 + step))
-                batch_pairs = (pairs["noise"][idx], pairs["target"][idx], encode([pairs["prompts"][i] for i in idx.tolist()]))
+                pair_prompts = [pairs["prompts"][i] for i in idx.tolist()]
+                batch_pairs = (pairs["noise"][idx], pairs["target"][idx], encode(pair_prompts))
+            gen_context = None
+            if a.tail_swap:
+                all_prompts = list(prompts) + (pair_prompts if pairs is not None else [])
+                own = ctx if pairs is None else torch.cat([ctx, batch_pairs[2]])
+                gen_context, _ = swap(all_prompts, own, seed=7_000_003 + step)
         d_loss, adv, rec, distill = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec, fg_weight=a.fg_weight,
-                                             pairs=batch_pairs, distill_weight=a.distill)
+                                             pairs=batch_pairs, distill_weight=a.distill, gen_context=gen_context)
         ema_update([(unet, ema)], a.ema, step)
         step += 1
         elapsed += time.time() - t0
