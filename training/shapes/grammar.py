@@ -103,12 +103,17 @@ def without_object_colour(prompt):
     anything else come back unchanged. Stage 2's colour dropout: trained on seen pairs only, the teachers drew
     small held-out squares as circles (orange and yellow only ever came as circles and triangles), so the shape
     word has to carry the shape without the colour's help."""
-    words = prompt.split()
-    nouns = set(PLURAL) | set(PLURAL.values())
-    hits = [i for i in range(len(words) - 1) if words[i] in PALETTE and words[i + 1].rstrip(",") in nouns]
+    words, hits = prompt.split(), coloured_nouns(prompt)
     if len(hits) != 1:
         return prompt
     return " ".join(words[:hits[0]] + words[hits[0] + 1:])
+
+
+def coloured_nouns(prompt, colours=PALETTE):
+    """Word indices of the colour words (of `colours`) that directly precede a shape noun, singular or plural."""
+    words = prompt.split()
+    nouns = set(PLURAL) | set(PLURAL.values())
+    return [i for i in range(len(words) - 1) if words[i] in colours and words[i + 1].rstrip(",") in nouns]
 
 
 def sample_scene(rng, split="train", kind=None, extra_colours=False):

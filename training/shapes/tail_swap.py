@@ -22,21 +22,22 @@ import random
 
 import torch
 
-from .grammar import COLORS, PLURAL, allowed
+from .grammar import COLORS, PLURAL, SHAPE_SYNONYMS, allowed, coloured_nouns
+from .train_unet import token_ids
 
-_NOUNS = {**{n: n for n in PLURAL}, **{p: n for n, p in PLURAL.items()}}  # any noun form → its singular
-_SHAPE_OF = {"circle": "circle", "disc": "circle", "square": "square", "box": "square", "triangle": "triangle"}
+_SINGULAR = {p: n for n, p in PLURAL.items()}
+_SHAPE_OF = {word: shape for shape, words in SHAPE_SYNONYMS.items() for word in words}  # "box" → "square"
 
 
 def object_colour(prompt):
     """(word index, colour, shape) of the prompt's only coloured object noun ("two small yellow boxes …" →
     (2, "yellow", "square")), or None when it names none or more than one (relations)."""
-    words = prompt.split()
-    hits = [i for i in range(len(words) - 1) if words[i] in COLORS and words[i + 1].rstrip(",") in _NOUNS]
+    hits = coloured_nouns(prompt, COLORS)
     if len(hits) != 1:
         return None
-    i = hits[0]
-    return i, words[i], _SHAPE_OF[_NOUNS[words[i + 1].rstrip(",")]]
+    i, words = hits[0], prompt.split()
+    noun = words[i + 1].rstrip(",")
+    return i, words[i], _SHAPE_OF[_SINGULAR.get(noun, noun)]
 
 
 def twin_prompt(prompt, rng, token_count):
@@ -75,7 +76,6 @@ class TailSwap:
                     rows.append(j); twins.append(twin)
         if not rows:
             return context, 0
-        from .train_unet import token_ids
         own_ids, twin_ids = token_ids(self.tok, [prompts[j] for j in rows]), token_ids(self.tok, twins)
         twin_states = self.encode(twins)
         out = context.clone()
@@ -98,4 +98,10 @@ def check():
         t = twin_prompt("a big red box", rng, counts)
         assert t.split()[2] in ("green", "blue", "white", "black"), t
     assert twin_prompt("a purple square", rng, counts) is None  # orange/yellow squares are held out
+    from .grammar import sample_scene
+    for _ in range(2000):  # every grammar phrasing: the object found is the scene's own, relations are skipped
+        scene = sample_scene(rng)
+        found = object_colour(scene.prompt)
+        want = None if scene.kind == "relation" else (scene.objects[0].color, scene.objects[0].shape)
+        assert (found and found[1:]) == want, (scene.prompt, found)
     print("tail_swap: ok")
