@@ -63,36 +63,52 @@ final class PoolTests: XCTestCase {
         for outer in 0..<4 { XCTAssertEqual((0..<8).map { inner[outer * 8 + $0] }, Array(1...8), "outer index \(outer)") }
     }
 
-    /// GEMMs split in row blocks (m ≥ n) or column blocks over 2 and 3 threads, transposed or not, match the naive
-    /// product as the whole one does. Not bit for bit in general: OpenBLAS picks its small-matrix and "direct"
-    /// kernels by a block's size, and they sum in another order (the shapes here include blocks on both sides).
-    func testSplitGEMMMatchesNaive() throws {
+    /// GEMMs split in row blocks (m ≥ n) or column blocks, transposed or not, match the naive product, and are bit
+    /// for bit the same on 1, 2, 3 and 4 threads: the blocks depend on the shape alone (`GEMM.blocks`), since
+    /// OpenBLAS picks its small-matrix and "direct" kernels by a call's size. With every product split (threshold 1)
+    /// and with the engine's threshold, where these shapes fall on both sides of it. (With one block per thread,
+    /// the last three shapes — attention-sized, few rows and columns, long k — differed on 2 or 3 threads.)
+    func testSplitGEMMMatchesNaiveAndIsBitIdenticalAcrossThreadCounts() throws {
         let blas = try BLAS.get()
         let (savedThreads, savedSplit) = (blas.threads, blas.splitFromFlops)
         defer { (blas.threads, blas.splitFromFlops) = (savedThreads, savedSplit) }
-        blas.splitFromFlops = 1
         var rng = SplitMix(seed: 5)
-        for (m, n, k) in [(300, 20, 17), (40, 200, 33), (33, 35, 9), (1, 100, 9), (257, 256, 64), (16, 48, 1), (512, 64, 96)] {
-            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
-                let a = (0..<(m * k)).map { _ in rng.nextFloat() * 2 - 1 }, b = (0..<(k * n)).map { _ in rng.nextFloat() * 2 - 1 }
-                let c0 = (0..<(m * n)).map { _ in rng.nextFloat() * 2 - 1 }
-                let lda = ta ? m : k, ldb = tb ? k : n
-                func product(threads: Int, naive: Bool = false) -> [Float] {
-                    blas.threads = threads
-                    var c = c0
-                    a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
-                        (naive ? GEMM.naive : GEMM.sgemm)(ta, tb, m, n, k, 0.5, ap.baseAddress!, lda, bp.baseAddress!, ldb, 0.25, cp.baseAddress!, n)
-                    } } }
-                    return c
-                }
-                let one = product(threads: 1), reference = product(threads: 1, naive: true)
-                XCTAssertLessThan(zip(one, reference).map { abs($0 - $1) }.max() ?? 0, 1e-4, "\(m)x\(n)x\(k) tA=\(ta) tB=\(tb)")
-                for threads in [2, 3] {
-                    let split = product(threads: threads)
-                    XCTAssertLessThan(zip(split, reference).map { abs($0 - $1) }.max() ?? 0, 1e-4,
-                                      "\(m)x\(n)x\(k) tA=\(ta) tB=\(tb) on \(threads) threads")
+        for splitFrom in [1, savedSplit] {
+            blas.splitFromFlops = splitFrom
+            for (m, n, k) in [(300, 20, 17), (40, 200, 33), (33, 35, 9), (1, 100, 9), (257, 256, 64), (16, 48, 1), (512, 64, 96),
+                              (256, 320, 64), (1024, 96, 160), (40, 64, 576), (77, 64, 576), (40, 128, 576)] {
+                for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                    let a = (0..<(m * k)).map { _ in rng.nextFloat() * 2 - 1 }, b = (0..<(k * n)).map { _ in rng.nextFloat() * 2 - 1 }
+                    let c0 = (0..<(m * n)).map { _ in rng.nextFloat() * 2 - 1 }
+                    let lda = ta ? m : k, ldb = tb ? k : n
+                    func product(threads: Int, naive: Bool = false) -> [Float] {
+                        blas.threads = threads
+                        var c = c0
+                        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                            (naive ? GEMM.naive : GEMM.sgemm)(ta, tb, m, n, k, 0.5, ap.baseAddress!, lda, bp.baseAddress!, ldb, 0.25, cp.baseAddress!, n)
+                        } } }
+                        return c
+                    }
+                    let one = product(threads: 1), reference = product(threads: 1, naive: true)
+                    let name = "\(m)x\(n)x\(k) tA=\(ta) tB=\(tb), split from \(splitFrom)"
+                    XCTAssertLessThan(zip(one, reference).map { abs($0 - $1) }.max() ?? 0, 1e-4, name)
+                    for threads in [2, 3, 4] {
+                        XCTAssertEqual(product(threads: threads), one, "\(name): \(threads) threads differ from 1")
+                    }
                 }
             }
         }
+    }
+
+    /// The block counts: none below the threshold, then 2, 4, 8 as the product grows 8× and 64×, never a block
+    /// under 16 rows/columns.
+    func testGEMMBlocksDependOnTheShapeOnly() {
+        let split = 1 << 20
+        XCTAssertEqual(GEMM.blocks(m: 256, n: 128, k: 15, splitFromFlops: split), 1)  // 983,040 FLOPs
+        XCTAssertEqual(GEMM.blocks(m: 256, n: 128, k: 16, splitFromFlops: split), 2)  // 2^20
+        XCTAssertEqual(GEMM.blocks(m: 256, n: 128, k: 128, splitFromFlops: split), 4)  // 2^23
+        XCTAssertEqual(GEMM.blocks(m: 256, n: 256, k: 512, splitFromFlops: split), 8)  // 2^26
+        XCTAssertEqual(GEMM.blocks(m: 48, n: 40, k: 100_000, splitFromFlops: split), 3)  // 48 / 16
+        XCTAssertEqual(GEMM.blocks(m: 8, n: 8, k: 1 << 20, splitFromFlops: split), 1)
     }
 }

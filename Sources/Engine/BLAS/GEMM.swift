@@ -44,7 +44,7 @@ public enum GEMM {
         case .failure(let e): fatalError("GEMM called without OpenBLAS: \(e)")
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let parts = 2 * m * n * k >= blas.splitFromFlops ? min(Parallel.threads, max(m, n) / 16) : 1
+        let parts = blocks(m: m, n: n, k: k, splitFromFlops: blas.splitFromFlops)
         if parts > 1 {
             split(parts, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
                   ldb: ldb, beta: beta, c: c, ldc: ldc, blas: blas)
@@ -55,10 +55,23 @@ public enum GEMM {
         nanoseconds &+= DispatchTime.now().uptimeNanoseconds &- start
     }
 
+    /// How many blocks `sgemm` cuts a product into: a function of its shape alone, never of the thread count, so a
+    /// render is bit-identical however many threads run it (each block is one single-threaded OpenBLAS call, and
+    /// OpenBLAS picks its small-matrix and "direct" kernels by a call's size: with one block per thread, 3 threads
+    /// drew 6 of the 16 sample prompts one level off somewhere). 2 blocks from `splitFromFlops` (2^20), 4 from 8×,
+    /// 8 from 64× (every block ≥ 2^21 FLOPs, so a 2-thread render pays little per extra call), at least 16 rows or
+    /// columns each; the blocks go to the pool's threads as they free up.
+    static func blocks(m: Int, n: Int, k: Int, splitFromFlops: Int) -> Int {
+        let flops = 2 * m * n * k
+        let wanted = flops < splitFromFlops ? 1 : flops < 8 * splitFromFlops ? 2 : flops < 64 * splitFromFlops ? 4 : 8
+        return max(1, min(wanted, max(m, n) / 16))
+    }
+
     /// C in `parts` blocks of rows (when m ≥ n) or columns, one single-threaded sgemm each on the engine's pool.
     /// Inner block edges fall on multiples of 16 (OpenBLAS's micro-tiles are 16 wide or less), so only the last
     /// block can have a ragged tail, as the whole product would. A block may still sum in another order than the
-    /// whole: below ~10⁶–7·10⁶ multiply-adds OpenBLAS switches to its small-matrix or direct kernels.
+    /// whole (below ~10⁶–7·10⁶ multiply-adds OpenBLAS switches to its small-matrix or direct kernels), which is
+    /// why the blocks depend on the shape only (`blocks`).
     private static func split(
         _ parts: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>,
         lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, blas: BLAS

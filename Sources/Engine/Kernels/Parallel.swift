@@ -5,8 +5,8 @@ import Foundation
 /// transforms — over the render's threads, on the calling thread's own spinning pool (`ckernels_pool_run`).
 ///
 /// Each slice is computed by exactly one thread with the same code as the serial path, so these kernels' results
-/// are bit-identical for any thread count. GEMMs are not quite: OpenBLAS chooses its small-matrix and "direct"
-/// kernels by a block's size (see `GEMM.split`), so a render can differ in the last bits between thread counts.
+/// are bit-identical for any thread count. GEMMs too: their blocks depend on the product's shape alone
+/// (`GEMM.blocks`), since OpenBLAS chooses its small-matrix and "direct" kernels by a call's size.
 /// A job costs ~1 µs to hand out while the helpers spin (GCD's parked workers took 20–100 µs to wake on a VM,
 /// which kept every 16×16-latent kernel serial and 2 threads ~1.1× one).
 enum Parallel {
