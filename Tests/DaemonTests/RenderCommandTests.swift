@@ -28,6 +28,30 @@ final class RenderCommandTests: XCTestCase {
         }
     }
 
+    /// The re-render contract across machines: the shipped model's images are byte-identical whether the engine
+    /// runs 1, 2 or 3 threads (GEMM blocks depend on shapes only; with one block per thread, 3 threads drew some
+    /// of these prompts one level off).
+    func testRendersAreByteIdenticalOnAnyThreadCount() throws {
+        let h = try DaemonHarness(test: self)
+        let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../models/shapes-md").standardized.path
+        let sample = URL(fileURLWithPath: model).appendingPathComponent("../../examples/sample-batch.txt").standardized.path
+        var renders: [Int: [Data?]] = [:]
+        for threads in [1, 2, 3] {
+            let out = h.dir + "/t\(threads)"
+            let r = h.run(h.binDir + "/mdd", ["render", "--model", model, "--prompts", sample, "--out-dir", out, "--seed", "7"],
+                          environment: ["OPENBLAS_NUM_THREADS": "\(threads)"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            renders[threads] = (0..<16).map { FileManager.default.contents(atPath: out + String(format: "/%06d.png", $0)) }
+        }
+        XCTAssertTrue(renders[1]!.allSatisfy { $0 != nil }, "16 sample images")
+        for threads in [2, 3] {
+            for (i, (a, b)) in zip(renders[1]!, renders[threads]!).enumerated() {
+                XCTAssertEqual(a, b, "sample image \(i): \(threads) threads differ from 1")
+            }
+        }
+    }
+
     func testBadLineNamesFileAndLine() throws {
         let h = try DaemonHarness(test: self)
         let file = h.dir + "/bad.jsonl"
