@@ -103,14 +103,20 @@ def print_table(report):
               f"relation fully correct {r['relation']:.1%} (n={r['n']})")
 
 
+def engine_arguments(ap, out=None, out_help=None):
+    """The options of every tool that renders through the Swift engine: --out (required unless `out` gives a
+    default), --mdd (the release build), --steps, --guidance."""
+    ap.add_argument("--out", required=out is None, default=out, help=out_help or "where the engine's images go")
+    ap.add_argument("--mdd", default=os.path.join(os.path.dirname(__file__), "..", "..", ".build", "release", "mdd"))
+    ap.add_argument("--steps", type=int, default=1)
+    ap.add_argument("--guidance", type=float, default=0.0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="diffusers folder the Swift engine loads")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--mdd", default=os.path.join(os.path.dirname(__file__), "..", "..", ".build", "release", "mdd"))
+    engine_arguments(ap)
     ap.add_argument("--per", type=int, default=100, help="prompts per split × kind (6 groups)")
-    ap.add_argument("--steps", type=int, default=1)
-    ap.add_argument("--guidance", type=float, default=0.0)
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="the engine's operand precision (mdd render --precision)")
     a = ap.parse_args()
     print_table(evaluate(a.mdd, a.model, a.out, a.per, a.steps, a.guidance, a.precision))

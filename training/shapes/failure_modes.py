@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from .evaluate import analyse
+from .evaluate_model import engine_arguments
 from .grammar import sample_scene
 
 SIZE_ORDER = ["small", "medium", "large"]
@@ -74,12 +75,9 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="diffusers folder rendered by the Swift engine")
     src.add_argument("--vae", help="a VAE under $MDD_TRAIN_DIR/vae: ground-truth scenes encoded and decoded")
-    ap.add_argument("--out", default="/tmp/failure-modes", help="where the engine's images go (--model)")
-    ap.add_argument("--mdd", default=os.path.join(os.path.dirname(__file__), "..", "..", ".build", "release", "mdd"))
+    engine_arguments(ap, out="/tmp/failure-modes", out_help="where the engine's images go (--model)")
     ap.add_argument("--split", choices=["heldout", "train"], default="heldout")
     ap.add_argument("--count", type=int, default=600)
-    ap.add_argument("--steps", type=int, default=1)
-    ap.add_argument("--guidance", type=float, default=0.0)
     ap.add_argument("--json", help="write the table here")
     a = ap.parse_args()
     items = scenes(a.split, a.count)

@@ -13,17 +13,14 @@ import numpy as np
 from PIL import Image
 
 from .evaluate import analyse, score
-from .evaluate_model import prompt_set, render
+from .evaluate_model import engine_arguments, prompt_set, render
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", help="diffusers-format model folder")
-    ap.add_argument("--out", default="/tmp/quick-check", help="where the engine's images go")
-    ap.add_argument("--mdd", default=os.path.join(os.path.dirname(__file__), "..", "..", ".build", "release", "mdd"))
+    engine_arguments(ap, out="/tmp/quick-check")
     ap.add_argument("--split", choices=["heldout", "train"], default="heldout")
-    ap.add_argument("--steps", type=int, default=1)
-    ap.add_argument("--guidance", type=float, default=0.0)
     a = ap.parse_args()
     items = [it for it in prompt_set(150) if it[0] == a.split and it[1].kind == "single"]
     seconds, _ = render(a.mdd, a.model, items, a.out, a.steps, a.guidance)
