@@ -25,7 +25,7 @@ $PY -m shapes.train_decoder --init final-decoder2 --name vae-decoder3 --out fina
 [ -f "$T/latents-2.pt" ] || $PY -m shapes.latents --count "${LATENTS:-32000}"
 $PY -m shapes.train_text --steps "${TEXT_STEPS:-1500}"                    # stage 2a: text encoder on the prompts' attributes
 # stage 2: diffusion pre-training of the UNet on the frozen text encoder (the teacher). 29,000 x 48 is about the
-# 1.39 M images the shipped teacher saw over its runs (model card); about 9 hours on 2 cores.
+# 1.39 M images the teacher unet-pos7r saw over its runs (model card; the current teacher ≈ 1.55 M); about 9 hours on 2 cores.
 $PY -m shapes.train_unet --steps "${UNET_STEPS:-29000}" --batch 48 --text-encoder text --fg-weight 8 --high-t 0.3
 # stage 3: DiffusionGAN one-step fine-tuning, with the distillation term on the teacher's own 25-step samples
 # (guidance 1.5: the teacher's best measured setting, model card)
