@@ -31,14 +31,11 @@ PALETTE = {**COLORS, **TRAIN_ONLY_COLORS}  # what render() draws
 BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128), "beige": (225, 210, 170)}
 DEFAULT_BACKGROUND = (200, 200, 200)  # "light gray", used when the prompt names none
 SHAPES = ["circle", "square", "triangle"]
-# Half-extent in pixels at 128x128. Small was 9 up to commit 3834cc8: an 18-pixel object spans ~2 latent cells,
-# and ShapesEval read back only 68 % (seen pairs) / 47 % (held-out pairs) of small single objects from their own
-# reconstructions through the shipped decoder (the corners of small squares come back round): a ceiling no
-# diffusion model could pass. At 11: 82 / 61 %; at 12: 95 / 83 %, but 24 pixels is too near medium's 30.
-# (`python -m shapes.eval_vae --which final-decoder2 --small-only --small-radius R --count 150`.)
-# Small 11 / medium 15 up to 2026-11-28: through decoder round 3 small held-out squares still came back round
-# (ceiling on small held-out singles 77 %, seen 92 %); at 13 it reads 96 / 98 % (`--which final-decoder3
-# --small-only --small-radius 13`). Medium moved to 17 so that small stays visibly smaller (ratio 0.76, was 0.73).
+# Half-extent in pixels at 128x128. The small size is set by what the VAE can carry: ShapesEval reading back small
+# single objects from their own reconstructions (`python -m shapes.eval_vae --which D --small-only --small-radius R
+# --count 150`, seen / held-out pairs; smaller objects lose a square's corners in the 16x16 latents):
+#   9 px (to commit 3834cc8), decoder round 2: 68 / 47 %;  11 px (medium 15, to 2026-11-28): 82 / 61 %, round 3 92 / 77 %;
+#   13 px, round 3: 98 / 96 %.  Medium moved 15 -> 17 with it so that small stays visibly smaller (ratio 0.76).
 SIZES = {"small": 13, "medium": 17, "large": 24}
 POSITIONS = {
     "top left": (0, 0), "top": (1, 0), "top right": (2, 0), "left": (0, 1), "center": (1, 1), "right": (2, 1),
