@@ -109,6 +109,14 @@ def without_object_colour(prompt):
     return " ".join(words[:hits[0]] + words[hits[0] + 1:])
 
 
+def prompt_kind(prompt):
+    """"single", "count" or "relation", from a sample_scene prompt's text alone: two coloured nouns make a relation,
+    a number word a count ("one red circle" counts; singles say "a")."""
+    if len(coloured_nouns(prompt)) == 2:
+        return "relation"
+    return "count" if set(prompt.replace(",", " ").split()) & set(NUMBERS.values()) else "single"
+
+
 def coloured_nouns(prompt, colours=PALETTE):
     """Word indices of the colour words (of `colours`) that directly precede a shape noun, singular or plural."""
     words = prompt.split()

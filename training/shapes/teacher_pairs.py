@@ -22,6 +22,7 @@ import torch
 
 from mdiff.pipeline import denoise
 
+from .grammar import prompt_kind
 from .latents import LatentCache, train_root
 from .model_configs import SCHEDULER_CONFIG, unet_config_of
 from .train_unet import build, load_weights, token_ids, train_dir
@@ -85,6 +86,36 @@ def load(name):
     return torch.load(pairs_path(name))
 
 
+def load_many(names):
+    """Pairs files `names` ("s14,s14cr") concatenated; they must come from one teacher and one sampler, or the
+    distillation target would change from row to row."""
+    parts = [load(n) for n in names.split(",")]
+    samplers = {(p["teacher"], p["steps"], p["guidance"]) for p in parts}
+    if len(samplers) > 1:
+        raise SystemExit(f"pairs files {names} come from different teachers or samplers: {sorted(samplers)}")
+    out = {k: parts[0][k] for k in ("teacher", "steps", "guidance")}
+    out.update(noise=torch.cat([p["noise"] for p in parts]), target=torch.cat([p["target"] for p in parts]),
+               prompts=[q for p in parts for q in p["prompts"]])
+    return out
+
+
+def kind_weights(prompts, spec):
+    """Sampling weights [N] over `prompts` from spec "single=0,count=2,relation=1" (grammar.prompt_kind; kinds not
+    named weigh 1), or None for uniform draws (the stream of every pairs file made before the option)."""
+    if not spec:
+        return None
+    by_kind = {"single": 1.0, "count": 1.0, "relation": 1.0}
+    for item in spec.split(","):
+        kind, _, value = item.partition("=")
+        if kind not in by_kind or not value:
+            raise SystemExit(f"--kind-weights: '{item}' is not KIND=WEIGHT with KIND one of single, count, relation")
+        by_kind[kind] = float(value)
+    w = torch.tensor([by_kind[prompt_kind(p)] for p in prompts])
+    if w.sum() <= 0:
+        raise SystemExit(f"--kind-weights {spec} gives every prompt weight 0")
+    return w
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--teacher", default="unet", help="the stage-2 run folder whose EMA weights sample")
@@ -95,6 +126,8 @@ def main():
     ap.add_argument("--guidance", type=float, default=1.5, help="the teacher's best measured setting (model card)")
     ap.add_argument("--data-seed", type=int, default=2, help="which latent cache the prompts come from")
     ap.add_argument("--save-every", type=int, default=10)
+    ap.add_argument("--kind-weights", help="draw prompts by kind, e.g. single=0,count=2,relation=1 (default: uniform over "
+                                           "the cache, where singles, counts and relations come 5 : 2 : 3)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--check", action="store_true",
                     help="compare ddim_plain with ddim_sample on 8 pairs for --steps 25, 7 and 1, and exit")
@@ -107,9 +140,11 @@ def main():
     te.eval(); unet.eval()
     prompts_all = LatentCache(a.data_seed).prompts
     done = torch.load(path) if os.path.exists(path) else {"prompts": []}
-    if done["prompts"] and (done.get("teacher"), done.get("steps"), done.get("guidance")) != (a.teacher, a.steps, a.guidance):
-        raise SystemExit(f"{path} holds pairs of another teacher or sampler: {done['teacher']}, {done['steps']} steps, "
-                         f"guidance {done['guidance']}; give --name")
+    if done["prompts"] and (done.get("teacher"), done.get("steps"), done.get("guidance"), done.get("kind_weights")) != (
+            a.teacher, a.steps, a.guidance, a.kind_weights):
+        raise SystemExit(f"{path} holds pairs of another teacher, sampler or prompt mix: {done['teacher']}, {done['steps']} "
+                         f"steps, guidance {done['guidance']}, kind weights {done.get('kind_weights')}; give --name")
+    weights = kind_weights(prompts_all, a.kind_weights)
     noise, target = ([done["noise"]], [done["target"]]) if done["prompts"] else ([], [])
     prompts = list(done["prompts"])
 
@@ -125,13 +160,15 @@ def main():
         k = len(prompts)
         g = torch.Generator().manual_seed(7_000_003 + k)  # pair k depends on k alone: resuming draws the same
         n = min(a.batch, a.count - k)
-        texts = [prompts_all[i] for i in torch.randint(0, len(prompts_all), (n,), generator=g).tolist()]
+        picks = (torch.randint(0, len(prompts_all), (n,), generator=g) if weights is None
+                 else torch.multinomial(weights, n, replacement=True, generator=g))
+        texts = [prompts_all[i] for i in picks.tolist()]
         x_T = torch.randn((n, 8, 16, 16), generator=g)
         noise.append(x_T); target.append(ddim_sample(unet, encode(texts), uncond, x_T, a.steps, a.guidance)); prompts += texts
         batches += 1
         if batches % a.save_every == 0 or len(prompts) >= a.count:
             state = {"noise": torch.cat(noise), "target": torch.cat(target), "prompts": prompts, "teacher": a.teacher,
-                     "steps": a.steps, "guidance": a.guidance}
+                     "steps": a.steps, "guidance": a.guidance, "kind_weights": a.kind_weights}
             noise, target = [state["noise"]], [state["target"]]
             torch.save(state, path + ".tmp")
             os.replace(path + ".tmp", path)

@@ -90,11 +90,19 @@ def gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, p_final, rec_weight, amp
     return d_loss, adv, rec, distill
 
 
+def learning_rate(base, decay, step, steps):
+    """The learning rate of step `step` (0-based) of `steps`: constant, or a cosine from base to 0. A function of the
+    step alone, so a resumed run continues the same schedule (the optimisers' saved lr is overwritten every step)."""
+    return base if decay == "constant" else base * 0.5 * (1 + math.cos(math.pi * step / steps))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--lr-decay", choices=["constant", "cosine"], default="constant",
+                    help="cosine: both learning rates fall from --lr to 0 at --steps (set --steps before starting)")
     ap.add_argument("--ema", type=float, default=0.995, help="EMA decay of the generator (short runs need a short horizon)")
     ap.add_argument("--rec", type=float, default=1.0, help="weight of the reconstruction loss")
     ap.add_argument("--save-every", type=int, default=100)
@@ -103,7 +111,8 @@ def main():
     ap.add_argument("--p-final", type=float, default=0.5,
                     help="share of samples at t = 999, the only step one-step sampling uses; the rest t ~ U[0, 999]")
     ap.add_argument("--fg-weight", type=float, default=0.0, help="extra reconstruction weight of object pixels (train_unet.foreground_weights)")
-    ap.add_argument("--pairs", help="a shapes.teacher_pairs file name: adds the distillation term on the teacher's samples")
+    ap.add_argument("--pairs", help="shapes.teacher_pairs file names, comma-separated: adds the distillation term on the "
+                                    "teacher's samples")
     ap.add_argument("--pair-batch", type=int, default=16, help="teacher pairs per step (with --pairs)")
     ap.add_argument("--distill", type=float, default=1.0, help="weight of the distillation term (with --pairs)")
     ap.add_argument("--name", default="distill", help="run folder under $MDD_TRAIN_DIR")
@@ -117,7 +126,7 @@ def main():
     torch.set_num_threads(a.threads)
     out = train_dir(a.name)
     data = LatentCache(a.data_seed)
-    pairs = teacher_pairs.load(a.pairs) if a.pairs else None
+    pairs = teacher_pairs.load_many(a.pairs) if a.pairs else None
     alphas = alphas_cumprod()
     torch.manual_seed(0)  # the discriminator head is initialised at random: a fresh run starts the same every time
     pre = torch.load(os.path.join(train_dir(a.teacher), "checkpoint.pt"))
@@ -162,6 +171,9 @@ def main():
                 all_prompts = list(prompts) + (pair_prompts if pairs is not None else [])
                 own = ctx if pairs is None else torch.cat([ctx, batch_pairs[2]])
                 gen_context, _ = swap(all_prompts, own, seed=7_000_003 + step)
+        for opt in (g_opt, d_opt):
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(a.lr, a.lr_decay, step, a.steps)
         d_loss, adv, rec, distill = gan_step(unet, disc, g_opt, d_opt, x0, ctx, alphas, a.p_final, a.rec, fg_weight=a.fg_weight,
                                              pairs=batch_pairs, distill_weight=a.distill, gen_context=gen_context)
         ema_update([(unet, ema)], a.ema, step)
@@ -172,7 +184,7 @@ def main():
                   f"{elapsed / 60:.1f} min", flush=True)
         if step % a.save_every == 0 or step == a.steps:
             log.write(json.dumps({"step": step, "d_loss": d_loss.item(), "adv": adv.item(), "rec": rec.item(), "distill": distill.item(), "minutes": elapsed / 60,
-                                  "images_seen": step * a.batch,
+                                  "lr": g_opt.param_groups[0]["lr"], "images_seen": step * a.batch,
                                   "pairs_seen": step * a.pair_batch if pairs is not None else 0}) + "\n")
             log.flush()
             # Export reads ema_te/ema_unet, as for stage 2.
