@@ -60,7 +60,7 @@ def export(out, stage="unet", weights="ema", vae_name=None):
         json.dump({"_class_name": "StableDiffusionPipeline", "_name_or_path": "shapes-md"}, f, indent=1)
     assert UNET_CONFIG["sample_size"] == unet.config["sample_size"]
     card = os.path.join(os.path.dirname(__file__), "MODEL_CARD.md")
-    if "distill" in stage and os.path.exists(card):  # a one-step (stage-3) export is a release candidate
+    if "disc" in ckpt and os.path.exists(card):  # a stage-3 (one-step) checkpoint, whatever its run's name: a release candidate
         shutil.copy(card, os.path.join(out, "README.md"))
     total = sum(os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(out) for n in ns)
     print(f"exported {out}: {total / 1e6:.1f} MB")

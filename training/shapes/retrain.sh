@@ -28,9 +28,13 @@ $PY -m shapes.train_text --steps "${TEXT_STEPS:-1500}"                    # stag
 # 1.39 M images the teacher unet-pos7r saw over its runs (model card; the current teacher ≈ 1.55 M); about 9 hours on 2 cores.
 $PY -m shapes.train_unet --steps "${UNET_STEPS:-29000}" --batch 48 --text-encoder text --fg-weight 8 --high-t 0.3
 # stage 3: DiffusionGAN one-step fine-tuning, with the distillation term on the teacher's own 25-step samples
-# (guidance 1.5: the teacher's best measured setting, model card)
+# (guidance 1.5: the teacher's best measured setting, model card): pairs of the cache's own prompt mix, and as many
+# again of count and relation prompts only (the kinds where one step lagged the teacher most), then a cosine
+# learning rate to 0 at GAN_STEPS
 $PY -m shapes.teacher_pairs --teacher unet --count "${PAIRS:-3000}" --guidance 1.5
-$PY -m shapes.train_gan --steps "${GAN_STEPS:-800}" --batch 8 --pairs unet --pair-batch 24 --distill 2 --p-final 0 --lr 1e-4 --fg-weight 8
+$PY -m shapes.teacher_pairs --teacher unet --name unet-cr --count "${PAIRS:-3000}" --guidance 1.5 --kind-weights single=0,count=2,relation=1
+$PY -m shapes.train_gan --steps "${GAN_STEPS:-400}" --batch 8 --pairs unet,unet-cr --pair-batch 24 --distill 2 --p-final 0 --lr 1e-4 \
+    --lr-decay cosine --fg-weight 8
 $PY -m shapes.export --out "$T/teacher" --checkpoint unet --vae final-decoder3  # the multi-step teacher, for evaluation
 $PY -m shapes.export --out ../models/shapes-md --checkpoint distill --vae final-decoder3
 $PY -m shapes.make_parity_fixture --model ../models/shapes-md  # the Swift parity test's reference renders
