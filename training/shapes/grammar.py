@@ -110,8 +110,8 @@ def without_object_colour(prompt):
 
 
 def prompt_kind(prompt):
-    """"single", "count" or "relation", from a sample_scene prompt's text alone: two coloured nouns make a relation,
-    a number word a count ("one red circle" counts; singles say "a")."""
+    """The kind of a sample_scene prompt ("single", "count" or "relation") from its text alone: two coloured nouns
+    make a relation, a number word a count ("one red circle" counts; singles say "a")."""
     if len(coloured_nouns(prompt)) == 2:
         return "relation"
     return "count" if set(prompt.replace(",", " ").split()) & set(NUMBERS.values()) else "single"
