@@ -28,9 +28,11 @@ let package = Package(
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png")]),
         .target(name: "CSHA256"),
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // oneDNN (Debian's libdnnl-dev): bf16 products on AVX512-BF16 / AMX CPUs; a C shim keeps its types out of Swift.
+        .target(name: "CDNNL", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("dl")]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .target(
-            name: "Engine", dependencies: ["CPNG", "CSHA256", "CKernels"],
+            name: "Engine", dependencies: ["CPNG", "CSHA256", "CKernels", "CDNNL"],
             swiftSettings: optimise + [.swiftLanguageMode(.v5)],
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m")]),
         .target(name: "Queue", dependencies: ["CSQLite"], swiftSettings: [.swiftLanguageMode(.v5)]),
@@ -48,7 +50,7 @@ let package = Package(
             dependencies: ["Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(
-            name: "EngineTests", dependencies: ["Engine", "CSHA256", "CKernels"],
+            name: "EngineTests", dependencies: ["Engine", "CSHA256", "CKernels", "CDNNL"],
             resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Drives the queue from other processes in the multi-process and crash tests.
         .executableTarget(name: "QueueHelper", dependencies: ["Queue"], swiftSettings: [.swiftLanguageMode(.v5)]),

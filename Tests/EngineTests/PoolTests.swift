@@ -85,7 +85,13 @@ final class PoolTests: XCTestCase {
                         blas.threads = threads
                         var c = c0
                         a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
-                            (naive ? GEMM.naive : GEMM.sgemm)(ta, tb, m, n, k, 0.5, ap.baseAddress!, lda, bp.baseAddress!, ldb, 0.25, cp.baseAddress!, n)
+                            if naive {
+                                GEMM.naive(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: ap.baseAddress!, lda: lda,
+                                           b: bp.baseAddress!, ldb: ldb, beta: 0.25, c: cp.baseAddress!, ldc: n)
+                            } else {
+                                GEMM.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: ap.baseAddress!, lda: lda,
+                                           b: bp.baseAddress!, ldb: ldb, beta: 0.25, c: cp.baseAddress!, ldc: n)
+                            }
                         } } }
                         return c
                     }

@@ -3,14 +3,18 @@ import Foundation
 import Glibc
 #endif
 
-/// Numeric precision of a render's multiplications.
+/// Numeric precision of a render's matrix products.
 ///
-/// `bf16` gives every product bfloat16 operands — weights and activations rounded to nearest-even bf16 — with fp32
-/// accumulation, while normalisation, softmax, the scheduler and every sum stay fp32: the numerics of a bf16 GEMM
-/// kernel (AVX512-BF16 `vdpbf16ps`, AMX, oneDNN) with fp32 outputs. CPUs without BF16 instructions (this project's
-/// AVX2 development machine) have no faster way to multiply bf16 than to widen it to fp32, so here the mode rounds
-/// the operands and multiplies in fp32: the same products, slower than fp32. It exists to measure what bf16 costs
-/// in image quality (`benchmarks/precision.py`) before a bf16 kernel is worth writing for hardware that has one.
+/// `bf16` gives every product that goes through `GEMM` — linear layers, 1×1 and dense 3×3 convolutions (im2col or
+/// Winograd), attention's QKᵀ and ·V — bfloat16 operands, weights and activations rounded to nearest-even bf16,
+/// with fp32 accumulation and output; normalisation, softmax, activations, the scheduler and every sum stay fp32.
+/// Few-channel 3×3 convolutions (the direct kernel) and depthwise convolutions stay fp32 in both modes: they are
+/// memory-bound, so bf16 operands would cost accuracy and gain nothing.
+///
+/// Where the CPU multiplies bf16 natively (AVX512-BF16 or AMX, `OneDNN.nativeBF16`) the products run through
+/// oneDNN's bf16 kernels. Elsewhere (AVX2-only or AVX-512 without BF16) the mode is emulated: operands are rounded
+/// the same way and multiplied in fp32 — the same products, slower than fp32 — so that quality can be measured
+/// anywhere (`benchmarks/precision.py`). Both give the same operands; only the order of the fp32 sums differs.
 public enum Precision: String, Sendable, CaseIterable {
     case fp32, bf16
 }

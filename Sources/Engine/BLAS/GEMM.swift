@@ -10,15 +10,29 @@ public enum GEMM {
     /// Wall-clock nanoseconds spent inside sgemm since the process started (benchmarks: a stage's time minus this
     /// is what its non-GEMM kernels cost). Like `flops`, unsynchronised: exact for one rendering thread.
     nonisolated(unsafe) public static var nanoseconds: UInt64 = 0
+    /// Whether bf16 products run natively (`OneDNN.nativeBF16`); tests turn it off to compare with the emulation.
+    nonisolated(unsafe) static var nativeBF16 = OneDNN.nativeBF16
 
     /// Row-major sgemm through OpenBLAS. `lda`, `ldb`, `ldc` are row strides of A, B, C as stored.
+    ///
+    /// Inside `BF16.with(.bf16)` the operands are rounded to bf16 and summed in fp32: natively through oneDNN where the
+    /// CPU multiplies bf16 (`OneDNN.nativeBF16`), else emulated (rounded copies, then this fp32 product). `constA` /
+    /// `constB` mark an operand as a layer's constant weights, whose bf16 copy is made once and kept.
     @inline(__always)
     public static func sgemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, constA: BF16Copy? = nil, constB: BF16Copy? = nil
     ) {
         guard m > 0, n > 0 else { return }
+        if k > 0 && BF16.isActive && nativeBF16, case .success(let blas) = BLAS.shared {
+            flops &+= 2 * m * n * k
+            let start = DispatchTime.now().uptimeNanoseconds
+            bf16Product(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                        beta: beta, c: c, ldc: ldc, constA: constA, constB: constB, splitFromFlops: blas.splitFromFlops)
+            nanoseconds &+= DispatchTime.now().uptimeNanoseconds &- start
+            return
+        }
         if k > 0 && BF16.isActive {
             // bf16 operands, fp32 accumulation (see `Precision`): round packed copies, then the fp32 product.
             let ra = transA ? BF16.roundedCopy(a, rows: k, cols: m, ld: lda) : BF16.roundedCopy(a, rows: m, cols: k, ld: lda)

@@ -13,6 +13,8 @@ public struct Conv2d: Sendable {
     let winograd: WinogradPlan?
     /// The direct kernel for layers with few channels (see `DirectConvPlan`), unless `MDD_DIRECT_CONV=0`.
     let direct: DirectConvPlan?
+    /// The weights in bf16 for the im2col products, made on the first bf16 product (see `BF16Copy`).
+    let weightBF16 = BF16Copy()
 
     /// `useWinograd`: nil follows `MDD_WINOGRAD` (on unless set to 0).
     public init(weight: Tensor, bias: [Float]?, stride: Int = 1, padding: Int = 0, groups: Int = 1, useWinograd: Bool? = nil) {
@@ -47,7 +49,9 @@ public struct Conv2d: Sendable {
                 for b in 0..<x.n {
                     let src = xp.baseAddress! + b * x.c * x.h * x.w
                     let dst = op.baseAddress! + b * outChannels * ho * wo
-                    if let plan = direct, plan.pays(h: x.h, w: x.w), !BF16.isActive {  // bf16 operands go through GEMM, which rounds them
+                    // Few-channel layers run the fp32 direct kernel in either precision: bf16 operands would only
+                    // send them through a GEMM of tiny K, which is slower (`Precision`).
+                    if let plan = direct, plan.pays(h: x.h, w: x.w) {
                         plan.convolve(src, h: x.h, w: x.w, bias: bias, dst)
                     } else if let plan = winograd, plan.pays(h: x.h, w: x.w) {
                         plan.convolve(src, weight: weight.data, cin: inChannels, h: x.h, w: x.w, cout: outChannels, bias: bias, dst)
@@ -73,7 +77,7 @@ public struct Conv2d: Sendable {
         weight.data.withUnsafeBufferPointer { wp in
             if kh == 1 && kw == 1 && stride == 1 && padding == 0 {
                 GEMM.sgemm(m: outChannels, n: hw, k: k, a: wp.baseAddress!, lda: k, b: src, ldb: hw,
-                           beta: beta, c: dst, ldc: hw)
+                           beta: beta, c: dst, ldc: hw, constA: weightBF16)
                 return
             }
             // Bands of output rows keep the column buffer near 16M floats at most.
@@ -85,7 +89,7 @@ public struct Conv2d: Sendable {
                     Im2Col.fill(src, channels: inChannels, h: h, w: w, k: kh, stride: stride, padding: padding,
                                 rowStart: r0, rows: rows, wo: wo, col: col)
                     GEMM.sgemm(m: outChannels, n: rows * wo, k: k, a: wp.baseAddress!, lda: k,
-                               b: col, ldb: rows * wo, beta: beta, c: dst + r0 * wo, ldc: hw)
+                               b: col, ldb: rows * wo, beta: beta, c: dst + r0 * wo, ldc: hw, constA: weightBF16)
                     r0 += rows
                 }
             }

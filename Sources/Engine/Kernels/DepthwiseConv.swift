@@ -3,17 +3,11 @@ import CKernels
 /// Depthwise 2-D convolution (groups == channels), the first half of a separable convolution.
 enum DepthwiseConv {
     /// src: [C, h, w], weight: [C, 1, k, k], bias: [C]? → dst: [C, ho, wo]
+    ///
+    /// fp32 in either precision: 9 multiply-adds per value loaded, memory-bound, so bf16 operands would only cost
+    /// accuracy (`Precision`).
     static func forward(_ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, weight: [Float], bias: [Float]?,
                         k: Int, stride: Int, padding: Int, _ dst: UnsafeMutablePointer<Float>, ho: Int, wo: Int) {
-        if BF16.isActive {  // bf16 operands (see `Precision`); the sums stay fp32
-            let x = BF16.roundedCopy(src, rows: 1, cols: channels * h * w, ld: 0)
-            let wt = BF16.roundedCopy(weight, rows: 1, cols: weight.count, ld: 0)
-            BF16.without {
-                x.withUnsafeBufferPointer { forward($0.baseAddress!, channels: channels, h: h, w: w, weight: wt, bias: bias,
-                                                    k: k, stride: stride, padding: padding, dst, ho: ho, wo: wo) }
-            }
-            return
-        }
         // Channels are independent: split them over the engine's threads (bit-identical for any count). 3×3,
         // stride 1, padding 1 (every separable conv of the MobileDiffusion UNet) runs in C with vector rows.
         let fast = k == 3 && stride == 1 && padding == 1

@@ -3,6 +3,8 @@ public struct Linear: Sendable {
     /// weight: [out, in] (PyTorch layout), bias: [out] or nil.
     public let weight: Tensor
     public let bias: [Float]?
+    /// The weights in bf16, made on the first bf16 product (see `BF16Copy`).
+    let weightBF16 = BF16Copy()
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
 
@@ -29,7 +31,8 @@ public struct Linear: Sendable {
                         for r in 0..<rows { for j in 0..<n { op[r * n + j] = bias[j] } }
                     }
                     GEMM.sgemm(transB: true, m: rows, n: n, k: k, a: xp.baseAddress!, lda: k,
-                               b: wp.baseAddress!, ldb: k, beta: bias == nil ? 0 : 1, c: op.baseAddress!, ldc: n)
+                               b: wp.baseAddress!, ldb: k, beta: bias == nil ? 0 : 1, c: op.baseAddress!, ldc: n,
+                               constB: weightBF16)
                 }
             }
         }

@@ -1,0 +1,147 @@
+@testable import Engine
+import XCTest
+
+/// The oneDNN backend (`OneDNN`, `GEMM`'s native bf16 path): conversions against `BF16.round`, products against
+/// naive references, native bf16 against the emulation, and thread-count independence. Tests that need BF16
+/// hardware print `SKIP (no avx512_bf16/amx_bf16)` and are skipped elsewhere.
+final class OneDNNTests: XCTestCase {
+    private func requireNativeBF16() throws {
+        guard OneDNN.nativeBF16 else {
+            print("SKIP (no avx512_bf16/amx_bf16): \(name) — oneDNN ISA \(OneDNN.isa)")
+            throw XCTSkip("no native bf16 (oneDNN ISA \(OneDNN.isa))")
+        }
+    }
+
+    private func randoms(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+        var rng = SplitMix(seed: seed)
+        return (0..<n).map { _ in Float(Double(rng.next() % 2_000_001) / 1_000_000 - 1) * scale }
+    }
+
+    func testLoadsAndReportsItsISA() {
+        XCTAssertNotNil(OneDNN.version, "oneDNN has no CPU engine")
+        print("[oneDNN] version \(OneDNN.version ?? "-"), ISA \(OneDNN.isa), native bf16 \(OneDNN.nativeBF16), bf16 matmul: \(OneDNN.bf16Implementation() ?? "none")")
+        XCTAssertFalse(OneDNN.isa.isEmpty)
+    }
+
+    func testConversionRoundsAsBF16Round() {
+        var x = randoms(1_003, seed: 1, scale: 1e4)
+        var rng = SplitMix(seed: 2)
+        for i in 0..<400 { x[i] = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())) }  // every exponent, NaNs
+        let specials: [Float] = [.infinity, -.infinity, .nan, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                                 .leastNonzeroMagnitude, 1.00390625, 1.01171875, 0, -0]
+        x.replaceSubrange(500..<(500 + specials.count), with: specials)
+        var h = [UInt16](repeating: 0, count: x.count), back = [Float](repeating: 0, count: x.count)
+        OneDNN.toBF16(x, &h, count: x.count)  // 62 vectors of 16 and a tail of 11
+        OneDNN.toF32(h, &back, count: x.count)
+        for i in x.indices {
+            let expected = BF16.round(x[i])
+            if x[i].isNaN { XCTAssertTrue(back[i].isNaN, "index \(i)"); continue }
+            XCTAssertEqual(back[i].bitPattern, expected.bitPattern, "index \(i): \(x[i])")
+        }
+    }
+
+    func testF32MatmulMatchesNaive() throws {
+        for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+            let m = 37, n = 19, k = 53, lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 5, ldc = n + 2
+            let a = randoms((transA ? k : m) * lda, seed: 3), b = randoms((transB ? n : k) * ldb, seed: 4)
+            var c = randoms(m * ldc, seed: 5), expected = c
+            try OneDNN.matmulF32(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b,
+                                 ldb: ldb, beta: 1, c: &c, ldc: ldc)
+            GEMM.naive(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: 1, c: &expected, ldc: ldc)
+            let worst = zip(c, expected).map { abs($0 - $1) }.max()!
+            print("[oneDNN] f32 matmul trans \(transA) \(transB) vs naive: max diff \(worst)")
+            XCTAssertLessThan(worst, 1e-5)
+        }
+    }
+
+    func testBF16MatmulMatchesNaiveOfRoundedOperands() throws {
+        try requireNativeBF16()
+        for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+            let m = 41, n = 23, k = 67, lda = (transA ? m : k) + 1, ldb = (transB ? k : n) + 7, ldc = n + 3
+            let a = randoms((transA ? k : m) * lda, seed: 6), b = randoms((transB ? n : k) * ldb, seed: 7)
+            var ha = [UInt16](repeating: 0, count: a.count), hb = [UInt16](repeating: 0, count: b.count)
+            OneDNN.toBF16(a, &ha, count: a.count)
+            OneDNN.toBF16(b, &hb, count: b.count)
+            var c = randoms(m * ldc, seed: 8), expected = c
+            try OneDNN.matmulBF16(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 2, a: ha, lda: lda, b: hb,
+                                  ldb: ldb, beta: 0.25, c: &c, ldc: ldc)
+            GEMM.naive(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 2, a: a.map(BF16.round), lda: lda,
+                       b: b.map(BF16.round), ldb: ldb, beta: 0.25, c: &expected, ldc: ldc)
+            let worst = zip(c, expected).map { abs($0 - $1) }.max()!
+            print("[oneDNN] bf16 matmul trans \(transA) \(transB) vs naive of rounded operands: max diff \(worst)")
+            XCTAssertLessThan(worst, 2e-5)  // fp32 sums of 67 exact bf16 products, another order
+        }
+    }
+
+    /// The native path against the emulation on a product large enough to be split: same operands, fp32 sums in
+    /// another order, so the difference is bounded by fp32 rounding of the sum (k · 2⁻²⁴ · Σ|a·b| at most).
+    func testNativeGEMMMatchesTheEmulation() throws {
+        try requireNativeBF16()
+        let m = 300, n = 260, k = 500
+        let a = randoms(m * k, seed: 9), b = randoms(n * k, seed: 10)
+        func product(native: Bool) -> [Float] {
+            let saved = GEMM.nativeBF16
+            GEMM.nativeBF16 = native
+            defer { GEMM.nativeBF16 = saved }
+            var c = [Float](repeating: 0, count: m * n)
+            BF16.with(.bf16) { GEMM.sgemm(transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: &c, ldc: n) }
+            return c
+        }
+        let native = product(native: true), emulated = product(native: false)
+        let worst = zip(native, emulated).map { abs($0 - $1) }.max()!
+        print("[oneDNN] native bf16 GEMM \(m)x\(k)x\(n) vs emulation: max diff \(worst)")
+        XCTAssertLessThan(worst, 1e-4)
+    }
+
+    func testNativeGEMMIsBitIdenticalAcrossThreadCounts() throws {
+        try requireNativeBF16()
+        let blas = try BLAS.get()
+        let saved = blas.threads
+        defer { blas.threads = saved }
+        let shapes = [(m: 4096, n: 64, k: 64), (m: 77, n: 768, k: 768), (m: 320, n: 1024, k: 96)]
+        for s in shapes {
+            let a = randoms(s.m * s.k, seed: 11), b = randoms(s.k * s.n, seed: 12)
+            var results: [[Float]] = []
+            for threads in [1, 2, 3] {
+                blas.threads = threads
+                var c = [Float](repeating: 0, count: s.m * s.n)
+                BF16.with(.bf16) { GEMM.sgemm(m: s.m, n: s.n, k: s.k, a: a, lda: s.k, b: b, ldb: s.n, c: &c, ldc: s.n) }
+                results.append(c)
+            }
+            XCTAssertEqual(results[0], results[1], "\(s) on 1 vs 2 threads")
+            XCTAssertEqual(results[0], results[2], "\(s) on 1 vs 3 threads")
+        }
+    }
+
+    func testLinearKeepsOneBF16CopyOfItsWeights() throws {
+        try requireNativeBF16()
+        let layer = Linear(weight: Tensor(shape: [48, 80], data: randoms(48 * 80, seed: 13)), bias: randoms(48, seed: 14))
+        let x = Tensor(shape: [5, 80], data: randoms(400, seed: 15))
+        XCTAssertEqual(layer.weightBF16.bytes, 0)
+        let first = BF16.with(.bf16) { layer(x) }
+        XCTAssertEqual(layer.weightBF16.bytes, 2 * 48 * 80)
+        XCTAssertEqual(BF16.with(.bf16) { layer(x) }.data, first.data)
+        var expected = [Float](repeating: 0, count: 5 * 48)
+        for r in 0..<5 { for j in 0..<48 { expected[r * 48 + j] = layer.bias![j] } }
+        GEMM.naive(transB: true, m: 5, n: 48, k: 80, a: x.data.map(BF16.round), lda: 80,
+                   b: layer.weight.data.map(BF16.round), ldb: 80, beta: 1, c: &expected, ldc: 48)
+        let worst = zip(first.data, expected).map { abs($0 - $1) }.max()!
+        XCTAssertLessThan(worst, 2e-5)
+    }
+
+    func testNativeRenderMatchesTheEmulatedRender() throws {
+        try requireNativeBF16()
+        let m = try TextToImage(folder: Fixtures.path("models/md8-tiny"))
+        m.precision = .bf16
+        let req = RenderRequest(prompt: "a red circle", seed: 4, steps: 1)
+        let native = try m.render(req)
+        let saved = GEMM.nativeBF16
+        GEMM.nativeBF16 = false
+        defer { GEMM.nativeBF16 = saved }
+        let emulated = try m.render(req)
+        let diffs = zip(native.rgb, emulated.rgb).map { abs(Int($0) - Int($1)) }
+        print("[oneDNN] md8-tiny bf16 native vs emulated render: max level diff \(diffs.max()!), \(diffs.filter { $0 > 0 }.count) of \(diffs.count) differ")
+        XCTAssertLessThanOrEqual(diffs.max()!, 2)
+    }
+}
