@@ -18,7 +18,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads per render (default: OPENBLAS_NUM_THREADS, else all cores).") var threads: Int?
     @Option(help: "Throughput mode: this many engines render --runs images each, in parallel threads (as `mdd serve --workers`); prints images/s.")
     var workers: Int?
-    @Option(help: "Operand precision of the products: fp32 or bf16 (emulated where the CPU has no BF16 instructions).") var precision: Precision = .fp32
+    @Option(help: "Precision of the matrix products: auto (bf16 where the CPU multiplies bf16 natively, AVX512-BF16 or AMX; else fp32), fp32, or bf16 (emulated, slower, where the CPU has no BF16).") var precision: PrecisionSetting = .auto
     @Flag(help: "Print one JSON document.") var json = false
 
     func run() throws {
@@ -26,20 +26,19 @@ struct BenchCommand: ParsableCommand {
         let folder = try config ?? ModelLocator.resolve(model)
         let blas = try reportingEngineErrors { try BLAS.get() }
         if let threads { blas.threads = threads }
-        if let workers {
-            guard precision == .fp32 else { throw ValidationError("--precision bf16 is for single-engine runs, not --workers") }
-            return try throughput(folder: folder, workers: workers, blas: blas)
-        }
+        if let workers { return try throughput(folder: folder, workers: workers, blas: blas) }
         let loadStart = Date()
-        let engine = try reportingEngineErrors { try TextToImage(folder: folder, source: randomWeights ? .random(seed: weightsSeed) : .file, embeddingCacheBytes: 0) }
-        engine.precision = precision
+        let engine = try reportingEngineErrors {
+            try TextToImage(folder: folder, source: randomWeights ? .random(seed: weightsSeed) : .file, embeddingCacheBytes: 0,
+                            precision: precision.resolved)
+        }
         let loadSeconds = Date().timeIntervalSince(loadStart)
         let request = RenderRequest(prompt: "a red circle to the left of a blue square", seed: 1, steps: steps,
                                     guidance: guidance, width: width, height: height)
         _ = try reportingEngineErrors { try engine.render(request) }
         var results: [RenderedImage] = []
         for _ in 0..<max(1, runs) { results.append(try reportingEngineErrors { try engine.render(request) }) }
-        let peak = blas.measurePeakGFLOPS()
+        let peak = blas.measurePeakGFLOPS(precision: engine.precision)
         let report = BenchReport(engine: engine, blas: blas, results: results, peakGFLOPS: peak, loadSeconds: loadSeconds)
         if json {
             let enc = JSONEncoder()
@@ -55,14 +54,16 @@ struct BenchCommand: ParsableCommand {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be 1…64") }
         let run = try Throughput.measure(folder: folder, source: randomWeights ? .random(seed: weightsSeed) : .file,
                                          workers: workers, imagesPerWorker: max(1, runs), steps: steps, guidance: guidance,
-                                         width: width, height: height)
+                                         width: width, height: height, precision: precision.resolved)
+        let p = precision.resolved.rawValue
         if json {
-            print(#"{"workers": \#(workers), "blasThreads": \#(blas.threads), "images": \#(run.images), "seconds": \#(run.seconds), "imagesPerSecond": \#(run.rate)}"#)
+            print(#"{"workers": \#(workers), "blasThreads": \#(blas.threads), "precision": "\#(p)", "images": \#(run.images), "seconds": \#(run.seconds), "imagesPerSecond": \#(run.rate)}"#)
         } else {
-            print(String(format: "%@: %d workers x %d threads: %d images in %.2f s = %.1f images/s (%.1f ms/image/worker)",
-                         run.model, workers, blas.threads, run.images, run.seconds, run.rate, run.seconds * 1000 / Double(max(1, runs))))
+            print(String(format: "%@: %d workers x %d threads, %@: %d images in %.2f s = %.1f images/s (%.1f ms/image/worker)",
+                         run.model, workers, blas.threads, p, run.images, run.seconds, run.rate, run.seconds * 1000 / Double(max(1, runs))))
         }
     }
 }
 
 extension Precision: ExpressibleByArgument {}
+extension PrecisionSetting: ExpressibleByArgument {}

@@ -17,6 +17,11 @@ struct BenchReport: Encodable {
     let width: Int, height: Int, steps: Int, runs: Int
     let blasCore: String, blasThreads: Int
     let precision: String
+    /// What multiplies: "OpenBLAS <core>" (fp32), "oneDNN <impl>" (native bf16) or "bf16 emulated on OpenBLAS".
+    let backend: String
+    /// oneDNN's version and the instruction set its kernels use here (ONEDNN_VERBOSE's "isa").
+    let onednn: String
+    /// Measured peak of `backend` on 2048³ products through `GEMM.sgemm` (the name is the historical one).
     let sgemmPeakGFLOPS: Double
     let stages: [Stage]
     let unetPercentOfPeak: Double
@@ -52,6 +57,8 @@ struct BenchReport: Encodable {
         blasCore = blas.coreName
         blasThreads = blas.threads
         precision = engine.precision.rawValue
+        backend = EngineBackend.describe(precision: engine.precision, blas: blas)
+        onednn = EngineBackend.onednnSummary
         sgemmPeakGFLOPS = peakGFLOPS
         unetPercentOfPeak = (Double(work.unetFlops) / 1e9 / (unetMs / 1000)) / peakGFLOPS * 100
         totalMedianMs = median(\.totalMs)
@@ -62,7 +69,8 @@ struct BenchReport: Encodable {
     func table() -> String {
         var lines = [
             "model \(model)  \(width)x\(height)  steps \(steps)  runs \(runs)  \(precision)  (load \(String(format: "%.1f", loadSeconds)) s)",
-            "BLAS: OpenBLAS \(blasCore), \(blasThreads) engine threads (one OpenBLAS call per block), measured sgemm peak \(String(format: "%.1f", sgemmPeakGFLOPS)) GFLOP/s",
+            "products: \(backend), \(blasThreads) engine threads (one single-threaded call per block), measured peak \(String(format: "%.1f", sgemmPeakGFLOPS)) GFLOP/s",
+            "oneDNN: \(onednn)",
             "",
             row("stage", "median ms", "params", "GFLOP", "GFLOP/s", "in GEMM"),
         ]
@@ -75,7 +83,7 @@ struct BenchReport: Encodable {
         }
         lines.append(row("total", String(format: "%.1f", totalMedianMs), "", "", "", ""))
         lines.append("")
-        lines.append(String(format: "UNet at %.1f%% of the sgemm peak; peak RSS %.0f MB", unetPercentOfPeak, peakRSSMB))
+        lines.append(String(format: "UNet at %.1f%% of the measured peak; peak RSS %.0f MB", unetPercentOfPeak, peakRSSMB))
         return lines.joined(separator: "\n")
     }
 }

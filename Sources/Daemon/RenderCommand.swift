@@ -22,10 +22,16 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Height in pixels (default: the model's native size).") var height: Int?
     @Option(help: "Output PNG path (with --prompt).") var out: String?
     @Option(name: .customLong("out-dir"), help: "Output folder (with --prompts); created if missing.") var outDir: String?
-    @Option(help: "Operand precision of the products: fp32, or bf16 (bf16 operands, fp32 sums; on CPUs without BF16 instructions it is emulated and slower, for measuring quality).") var precision: Precision = .fp32
+    @Option(help: "Precision of the matrix products: fp32 (the default: render is the parity tool), bf16 (bf16 operands, fp32 sums; native on AVX512-BF16/AMX CPUs, emulated and slower elsewhere), or auto (bf16 where native).") var precision: PrecisionSetting?
+    @Option(help: "Re-render the image a PNG of mdd describes (its prompt, negative prompt, seed, steps, guidance, size and precision; use with --out) and say whether the bytes match.")
+    var from: String?
     @Flag(help: "Print per-stage timings as JSON (one line per image).") var json = false
 
     func validate() throws {
+        if from != nil {
+            guard prompt == nil, prompts == nil, out != nil else { throw ValidationError("--from takes --out (and no --prompt or --prompts)") }
+            return
+        }
         switch (prompt, prompts) {
         case (.some, .none): guard out != nil, outDir == nil else { throw ValidationError("--prompt takes --out (not --out-dir)") }
         case (.none, .some): guard outDir != nil, out == nil else { throw ValidationError("--prompts takes --out-dir (not --out)") }
@@ -35,8 +41,8 @@ struct RenderCommand: ParsableCommand {
 
     func run() throws {
         let folder = try ModelLocator.resolve(model)
-        let engine = try reportingEngineErrors { try TextToImage(folder: folder) }
-        engine.precision = precision
+        if let from, let out { return try RenderAgain(png: from, out: out, model: model).run() }
+        let engine = try reportingEngineErrors { try TextToImage(folder: folder, precision: (precision ?? .fp32).resolved) }
         if let blas = try? BLAS.get() {
             FileHandle.standardError.write(Data("mdd: BLAS kernel OpenBLAS \(blas.coreName) (\(blas.coreSource)), \(blas.threads) threads\n".utf8))
         }

@@ -14,8 +14,10 @@ enum Throughput {
 
     /// Loads the model once, then measures as below (the engines share its weights, as the daemon's workers do).
     static func measure(folder: String, source: WeightSource, workers: Int, imagesPerWorker: Int, steps: Int = 1,
-                        guidance: Float = 0, width: Int? = nil, height: Int? = nil) throws -> Run {
-        let engine = try reportingEngineErrors { try TextToImage(folder: folder, source: source, embeddingCacheBytes: 0) }
+                        guidance: Float = 0, width: Int? = nil, height: Int? = nil, precision: Precision = .fp32) throws -> Run {
+        let engine = try reportingEngineErrors {
+            try TextToImage(folder: folder, source: source, embeddingCacheBytes: 0, precision: precision)
+        }
         return try measure(engine: engine, workers: workers, imagesPerWorker: imagesPerWorker, steps: steps,
                            guidance: guidance, width: width, height: height)
     }

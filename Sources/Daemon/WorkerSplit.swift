@@ -7,6 +7,8 @@ enum WorkerSplit {
     struct Measured: Encodable {
         let workers: Int
         let blasThreads: Int
+        /// The engine's precision ("fp32" or "bf16").
+        let precision: String
         let imagesPerSecond: Double
     }
 
@@ -28,7 +30,7 @@ enum WorkerSplit {
         return try candidates(cores: cores).map { workers, threads in
             blas.threads = threads
             let run = try Throughput.measure(engine: engine, workers: workers, imagesPerWorker: imagesPerWorker)
-            let m = Measured(workers: workers, blasThreads: threads, imagesPerSecond: run.rate)
+            let m = Measured(workers: workers, blasThreads: threads, precision: engine.precision.rawValue, imagesPerSecond: run.rate)
             each(m)
             return m
         }

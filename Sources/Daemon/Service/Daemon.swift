@@ -34,7 +34,7 @@ final class Daemon: @unchecked Sendable {
         // One engine per worker: an engine renders one image at a time, and its non-GEMM work runs on the calling
         // thread, so two workers keep two cores busy on small models. The model is loaded once: the other workers'
         // engines share its weights and its text-embedding cache (a prompt encoded by one worker is a hit for all).
-        let engine = try TextToImage(folder: c.modelPath)
+        let engine = try PrecisionChoice.load(folder: c.modelPath, setting: c.precision, log: log)
         engine.pngCompression = c.pngCompression
         if c.autoWorkers {
             let choice = try WorkerSplit.chooseAtStartup(engine: engine, cores: ProcessInfo.processInfo.activeProcessorCount)
@@ -47,6 +47,9 @@ final class Daemon: @unchecked Sendable {
         if let t = c.blasThreads { blas.threads = t }
         log.info("model ready", metadata: ["model": "\(engine.modelName)", "sha256": "\(engine.weightsSHA256.prefix(16))",
                                            "blas": "OpenBLAS \(blas.coreName) (\(blas.coreSource)), \(blas.threads) threads per GEMM",
+                                           "precision": "\(engine.precision.rawValue)",
+                                           "products": "\(EngineBackend.describe(precision: engine.precision, blas: blas))",
+                                           "onednn": "\(EngineBackend.onednnSummary)",
                                            "workers": "\(c.workers)"])
         let wake = WakeSignal()
         let context = DaemonContext(configuration: c, store: store, engine: engine, wake: wake, log: log) { [events] drain in

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Wire
 
@@ -24,12 +25,15 @@ struct DaemonConfiguration: Sendable {
     /// zlib level of the PNGs (0–9): the default 1 is the fastest that still compresses; 9 makes ~20 % smaller
     /// files at ~5× the encode time.
     var pngCompression = 1
+    /// Precision of the matrix products: `auto` measures fp32 against bf16 at start-up where the CPU multiplies bf16
+    /// natively and keeps the faster (`PrecisionChoice`); fp32 elsewhere.
+    var precision = PrecisionSetting.auto
 
     var databasePath: String { stateDir + "/queue.sqlite" }
 
     /// Keys of the config file (JSON): state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds,
     /// drain_timeout_seconds, allowed_uids, allowed_gids, log_level,
-    /// png_compression.
+    /// png_compression, precision.
     static func load(file: String?, stateDir: String?, socket: String?, model: String?) throws -> DaemonConfiguration {
         var json: [String: Any] = [:]
         if let file {
@@ -71,6 +75,12 @@ struct DaemonConfiguration: Sendable {
         c.allowedGIDs = (json["allowed_gids"] as? [NSNumber])?.map(\.uint32Value) ?? []
         if let l = try str("log_level") { c.logLevel = l }
         if let p = try num("png_compression") { c.pngCompression = Int(p) }
+        if let p = try str("precision") {
+            guard let setting = PrecisionSetting(rawValue: p) else {
+                throw ConfigError("\(file ?? "config"): 'precision' must be \"auto\", \"fp32\" or \"bf16\", got \"\(p)\"")
+            }
+            c.precision = setting
+        }
         guard (1...16).contains(c.workers) else { throw ConfigError("workers must be 1…16, got \(c.workers)") }
         if let t = c.blasThreads, !(1...256).contains(t) { throw ConfigError("blas_threads must be 1…256, got \(t)") }
         guard (0...9).contains(c.pngCompression) else { throw ConfigError("png_compression must be 0…9, got \(c.pngCompression)") }

@@ -96,3 +96,22 @@ public enum BF16 {
         return try body()
     }
 }
+
+/// The precision a command or config asks for: `auto` picks bf16 where the CPU multiplies bf16 natively
+/// (AVX512-BF16 or AMX, `OneDNN.nativeBF16`) and fp32 elsewhere; `fp32` and `bf16` are taken as given (`bf16`
+/// without native support is the emulation: same numerics, slower than fp32).
+public enum PrecisionSetting: String, Sendable, CaseIterable {
+    case auto, fp32, bf16
+
+    /// The precision this setting means on this CPU (`auto` by the rule above; `mdd serve` measures instead).
+    public var resolved: Precision {
+        switch self {
+        case .auto: return GEMM.nativeBF16 ? .bf16 : .fp32
+        case .fp32: return .fp32
+        case .bf16: return .bf16
+        }
+    }
+
+    /// Whether bf16 products run natively here (reports and logs).
+    public static var nativeBF16: Bool { GEMM.nativeBF16 }
+}

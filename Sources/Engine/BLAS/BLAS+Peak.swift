@@ -1,10 +1,15 @@
 import Foundation
 
 extension BLAS {
-    /// Measured sgemm throughput in GFLOP/s on square `size` matrices with the current thread count, through
-    /// `GEMM.sgemm` as the engine calls it (OpenBLAS's kernel on each of `threads` blocks), best of several timed
-    /// calls after a warm-up, about `seconds` in total. Leaves `GEMM.flops` and `GEMM.nanoseconds` as they were.
-    public func measurePeakGFLOPS(size n: Int = 2048, seconds: Double = 1.0) -> Double {
+    /// Measured GEMM throughput in GFLOP/s on square `size` matrices with the current thread count, through
+    /// `GEMM.sgemm` as the engine calls it in `precision` (fp32: OpenBLAS's kernel on each of `threads` blocks; bf16:
+    /// oneDNN's, or the emulation), best of several timed calls after a warm-up, about `seconds` in total. Leaves
+    /// `GEMM.flops` and `GEMM.nanoseconds` as they were.
+    public func measurePeakGFLOPS(size n: Int = 2048, seconds: Double = 1.0, precision: Precision = .fp32) -> Double {
+        BF16.with(precision) { measurePeak(size: n, seconds: seconds) }
+    }
+
+    private func measurePeak(size n: Int, seconds: Double) -> Double {
         let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
         var c = [Float](repeating: 0, count: n * n)
         var best = 0.0

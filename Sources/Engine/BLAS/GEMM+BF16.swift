@@ -9,6 +9,14 @@ public final class BF16Copy: @unchecked Sendable {
 
     public init() {}
 
+    /// A copy made now from `source` (a layer that keeps bf16 weights only).
+    init(of source: [Float]) {
+        count = source.count
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
+        source.withUnsafeBufferPointer { OneDNN.toBF16($0.baseAddress!, p, count: count) }
+        storage = p
+    }
+
     /// The bf16 copy of `source` (`count` floats), made on first use; later calls must pass the same matrix.
     func pointer(_ source: UnsafePointer<Float>, count: Int) -> UnsafePointer<UInt16> {
         lock.lock()

@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 
 /// The one GEMM entry point: every matrix product of the engine (linear, 1x1/3x3 conv, attention) goes here.
@@ -12,6 +13,13 @@ public enum GEMM {
     nonisolated(unsafe) public static var nanoseconds: UInt64 = 0
     /// Whether bf16 products run natively (`OneDNN.nativeBF16`); tests turn it off to compare with the emulation.
     nonisolated(unsafe) static var nativeBF16 = OneDNN.nativeBF16
+
+    /// Which library multiplies fp32 blocks.
+    public enum FP32Backend: String, Sendable { case openblas, onednn }
+    /// The fp32 backend: OpenBLAS unless `MDD_FP32_BACKEND=onednn` (oneDNN's f32 brgemm kernels; a block oneDNN cannot
+    /// run falls back to OpenBLAS).
+    nonisolated(unsafe) public static var fp32Backend: FP32Backend =
+        FP32Backend(rawValue: ProcessInfo.processInfo.environment["MDD_FP32_BACKEND"] ?? "") ?? .openblas
 
     /// Row-major sgemm through OpenBLAS. `lda`, `ldb`, `ldc` are row strides of A, B, C as stored.
     ///
@@ -113,6 +121,10 @@ public enum GEMM {
         _ blas: BLAS, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>,
         lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        if fp32Backend == .onednn, (try? OneDNN.matmulF32(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a,
+                                                          lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)) != nil {
+            return
+        }
         // CBLAS enums: RowMajor = 101, NoTrans = 111, Trans = 112.
         blas.sgemm(101, transA ? 112 : 111, transB ? 112 : 111, Int32(m), Int32(n), Int32(k), alpha,
                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

@@ -21,10 +21,12 @@ public final class UNet2DConditionModel: @unchecked Sendable {
     let normOut: GroupNorm
     let convOut: Conv2d
 
-    /// Loads `config.json` and `diffusion_pytorch_model.safetensors` from a `unet/` folder.
-    public init(folder: String, source: WeightSource = .file) throws {
+    /// Loads `config.json` and `diffusion_pytorch_model.safetensors` from a `unet/` folder. `bf16Weights`: linear
+    /// layers and im2col convs keep bf16 weights only (`WeightStore.bf16Weights`).
+    public init(folder: String, source: WeightSource = .file, bf16Weights: Bool = false) throws {
         config = try UNetConfig(ConfigReader(path: folder + "/config.json"))
         let w = try WeightStore(path: folder + "/diffusion_pytorch_model.safetensors", source: source)
+        w.bf16Weights = bf16Weights
         let c = config, ch = c.blockOutChannels
         timeLinear1 = try w.linear("time_embedding.linear_1", in: ch[0], out: c.timeEmbedDim)
         timeLinear2 = try w.linear("time_embedding.linear_2", in: c.timeEmbedDim, out: c.timeEmbedDim)

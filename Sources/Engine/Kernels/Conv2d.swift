@@ -3,7 +3,7 @@
 /// groups == 1 runs as im2col + GEMM over bands of output rows (so the column buffer stays small even for a
 /// 512x512 decoder); 1x1 stride-1 convs skip im2col; depthwise convs (groups == Cin == Cout) use a direct loop.
 public struct Conv2d: Sendable {
-    /// weight: [Cout, Cin/groups, kh, kw]; bias: [Cout] or nil.
+    /// weight: [Cout, Cin/groups, kh, kw]; bias: [Cout] or nil. A placeholder (shape only) in a bf16-only layer.
     public let weight: Tensor
     public let bias: [Float]?
     public let stride: Int
@@ -13,12 +13,15 @@ public struct Conv2d: Sendable {
     let winograd: WinogradPlan?
     /// The direct kernel for layers with few channels (see `DirectConvPlan`), unless `MDD_DIRECT_CONV=0`.
     let direct: DirectConvPlan?
-    /// The weights in bf16 for the im2col products, made on the first bf16 product (see `BF16Copy`).
-    let weightBF16 = BF16Copy()
+    /// The weights in bf16 for the im2col products: made on the first bf16 product, or at load for a bf16-only
+    /// layer (see `BF16Copy`).
+    let weightBF16: BF16Copy
 
-    /// `useWinograd`: nil follows `MDD_WINOGRAD` (on unless set to 0).
-    public init(weight: Tensor, bias: [Float]?, stride: Int = 1, padding: Int = 0, groups: Int = 1, useWinograd: Bool? = nil) {
-        self.weight = weight
+    /// `useWinograd`: nil follows `MDD_WINOGRAD` (on unless set to 0). `bf16Only`: keep the weights in bf16 alone
+    /// when every product of the layer is an im2col GEMM (no Winograd or direct plan, ungrouped); the layer then
+    /// serves native bf16 products only (`GEMM.nativeBF16` inside `BF16.with(.bf16)`), which the caller guarantees.
+    public init(weight: Tensor, bias: [Float]?, stride: Int = 1, padding: Int = 0, groups: Int = 1, useWinograd: Bool? = nil,
+                bf16Only: Bool = false) {
         self.bias = bias
         self.stride = stride
         self.padding = padding
@@ -29,6 +32,9 @@ public struct Conv2d: Sendable {
         direct = DirectConvPlan.enabledByDefault && DirectConvPlan.applies(kernel: weight.shape[2], stride: stride, padding: padding,
                                                                           groups: groups, cin: cin, cout: cout)
             ? DirectConvPlan(weight: weight.data, cout: cout, cin: cin) : nil
+        let dropFP32 = bf16Only && winograd == nil && direct == nil && groups == 1
+        self.weight = dropFP32 ? Tensor(placeholder: weight.shape) : weight
+        weightBF16 = dropFP32 ? BF16Copy(of: weight.data) : BF16Copy()
     }
 
     public var outChannels: Int { weight.shape[0] }
@@ -72,6 +78,7 @@ public struct Conv2d: Sendable {
     /// One image: out[Cout, ho*wo] = W[Cout, Cin*kh*kw] · col[Cin*kh*kw, ho*wo] (+ bias).
     private func convGEMM(_ src: UnsafePointer<Float>, h: Int, w: Int, _ dst: UnsafeMutablePointer<Float>, ho: Int, wo: Int) {
         let k = inChannels * kh * kw, hw = ho * wo
+        precondition(!weight.isPlaceholder || (BF16.isActive && GEMM.nativeBF16), "a bf16-only conv in an fp32 product")
         fillBias(dst, count: hw)
         let beta: Float = bias == nil ? 0 : 1
         weight.data.withUnsafeBufferPointer { wp in

@@ -16,6 +16,9 @@ public final class WeightStore: @unchecked Sendable {
     /// VAE decoder only: its large-resolution convs run ~1.3–1.5x faster, while UNet convs measured no faster and
     /// their transformed kernels would hold 4x the conv weights in memory (GBs for an SD-class UNet).
     public var winogradConvs = false
+    /// Whether the linear layers and im2col convs built by `linear` and `conv` keep their weights in bf16 alone
+    /// (`Linear(bf16Only:)`): set for a model loaded to render with native bf16 products only.
+    public var bf16Weights = false
 
     public init(path: String, source: WeightSource = .file, optionalPrefix: String? = nil) throws {
         self.path = path
@@ -65,7 +68,7 @@ public final class WeightStore: @unchecked Sendable {
     public func linear(_ prefix: String, in i: Int, out o: Int, bias: Bool = true, aliases: [String] = []) throws -> Linear {
         let w = try tensor(prefix + ".weight", shape: [o, i], aliases: aliases.map { $0 + ".weight" })
         let b = bias ? try vector(prefix + ".bias", count: o, aliases: aliases.map { $0 + ".bias" }) : nil
-        return Linear(weight: w, bias: b)
+        return Linear(weight: w, bias: b, bf16Only: bf16Weights)
     }
 
     public func conv(_ prefix: String, in i: Int, out o: Int, kernel k: Int, stride: Int = 1, padding: Int? = nil,
@@ -73,7 +76,7 @@ public final class WeightStore: @unchecked Sendable {
         let w = try tensor(prefix + ".weight", shape: [o, i / groups, k, k])
         let b = bias ? try vector(prefix + ".bias", count: o) : nil
         return Conv2d(weight: w, bias: b, stride: stride, padding: padding ?? k / 2, groups: groups,
-                      useWinograd: winogradConvs ? nil : false)
+                      useWinograd: winogradConvs ? nil : false, bf16Only: bf16Weights)
     }
 
     public func groupNorm(_ prefix: String, groups: Int, channels: Int, eps: Float) throws -> GroupNorm {

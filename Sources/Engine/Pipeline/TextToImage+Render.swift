@@ -27,7 +27,7 @@ extension TextToImage {
 
         // 2. Text encoder → context [B, L, D], one prompt at a time through the embedding cache (a batch of two
         //    would give the same values; encoding rows alone makes cache hits bit-identical to misses).
-        let context = Tensor.concat(first: try ids.map { row in try embeddings.context(for: row) { try textEncoder([row]) } })
+        let context = Tensor.concat(first: try ids.map { row in try embeddings.context(for: row, precision: precision) { try textEncoder([row]) } })
         t.textEncoderMs = clock.lap()
         work.textEncoderFlops = GEMM.flops - flops
         work.textEncoderGemmMs = gemmMs()
@@ -77,6 +77,9 @@ extension TextToImage {
             guard v > 0, v <= 4096, v % multiple == 0 else {
                 throw EngineError.invalidRequest("\(name) \(v) must be a positive multiple of \(multiple) up to 4096 for this model")
             }
+        }
+        if bf16Weights && !(precision == .bf16 && GEMM.nativeBF16) {
+            throw EngineError.invalidRequest("this engine holds bf16 weights only (loaded with precision bf16); it cannot render \(precision.rawValue)")
         }
         guard (1...50).contains(r.steps) else { throw EngineError.invalidRequest("steps \(r.steps) must be in 1...50") }
         guard r.guidance.isFinite, r.guidance >= 0, r.guidance <= 50 else { throw EngineError.invalidRequest("guidance \(r.guidance) must be in 0...50") }

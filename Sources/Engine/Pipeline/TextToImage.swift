@@ -23,8 +23,13 @@ public final class TextToImage: @unchecked Sendable {
     /// zlib level of the PNGs `render` writes (0–9; see `PNGCodec.defaultCompression`). Set before rendering.
     public var pngCompression = PNGCodec.defaultCompression
 
-    /// Operand precision of the products (see `Precision`; bf16 is recorded in each PNG). Set before rendering.
+    /// Operand precision of the products (see `Precision`; bf16 is recorded in each PNG). Set before rendering; an
+    /// engine loaded for bf16 (`bf16Weights`) renders bf16 only.
     public var precision = Precision.fp32
+
+    /// Whether the text encoder's and UNet's matrices are held in bf16 alone (loaded with `precision: .bf16` on a
+    /// CPU with native bf16): half their memory, and fp32 renders are refused.
+    public let bf16Weights: Bool
 
     /// Path of the scheduler config in use (the folder's, unless overridden).
     public let schedulerConfigPath: String
@@ -32,10 +37,13 @@ public final class TextToImage: @unchecked Sendable {
     /// Loads every component of a diffusers-format folder; errors name the file and field or tensor.
     /// `source: .random(seed:)` builds the model from its configs alone, with deterministic random weights.
     /// `embeddingCacheBytes` bounds the text-embedding cache (0 turns it off, as benchmarks do); engines made with
-    /// `init(sharingWeightsOf:)` share it, as the daemon's workers do.
+    /// `init(sharingWeightsOf:)` share it, as the daemon's workers do. `precision` sets `precision`; `.bf16` on a CPU
+    /// with native bf16 also loads the text encoder's and UNet's matrices as bf16 only (`bf16Weights`).
     public init(folder: String, source: WeightSource = .file, schedulerConfig: String? = nil,
-                embeddingCacheBytes: Int = 64 << 20) throws {
+                embeddingCacheBytes: Int = 64 << 20, precision: Precision = .fp32) throws {
         self.folder = folder
+        self.precision = precision
+        bf16Weights = precision == .bf16 && GEMM.nativeBF16
         embeddings = EmbeddingCache(capacityBytes: embeddingCacheBytes)
         _ = try BLAS.get()
         _ = MemoryTuning.applied
@@ -46,10 +54,10 @@ public final class TextToImage: @unchecked Sendable {
         let index = try? ConfigReader(path: folder + "/model_index.json")
         modelName = (index?.json["_name_or_path"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? URL(fileURLWithPath: folder).lastPathComponent
         let hasTokenizer = FileManager.default.fileExists(atPath: folder + "/tokenizer")
-        textEncoder = try CLIPTextModel(folder: folder + "/text_encoder", source: source)
+        textEncoder = try CLIPTextModel(folder: folder + "/text_encoder", source: source, bf16Weights: bf16Weights)
         tokenizer = source != .file && !hasTokenizer ? try CLIPTokenizer.byteLevel(maxLength: textEncoder.config.maxPositions)
                                                      : try CLIPTokenizer.load(folder: folder + "/tokenizer")
-        unet = try UNet2DConditionModel(folder: folder + "/unet", source: source)
+        unet = try UNet2DConditionModel(folder: folder + "/unet", source: source, bf16Weights: bf16Weights)
         vae = try loadVAEDecoder(folder: folder + "/vae", source: source)
         schedulerConfigPath = schedulerConfig ?? folder + "/scheduler/scheduler_config.json"
         schedulerName = try ConfigReader(path: schedulerConfigPath).string("_class_name", default: "EulerDiscreteScheduler")
@@ -77,6 +85,7 @@ public final class TextToImage: @unchecked Sendable {
         schedulerConfigPath = other.schedulerConfigPath
         pngCompression = other.pngCompression
         precision = other.precision
+        bf16Weights = other.bf16Weights
     }
 
     private static func checkCompatible(unet: UNetConfig, text: CLIPTextModel.Config, vae: VAEDecoder, folder: String) throws {

@@ -11,6 +11,16 @@ public struct Tensor: Sendable {
         self.data = data
     }
 
+    /// A tensor of `shape` whose elements were dropped: a layer that keeps only its bf16 copy (`BF16Copy`) holds
+    /// one in place of its fp32 weights. `count` is 0; `isPlaceholder` tells it apart.
+    init(placeholder shape: [Int]) {
+        self.shape = shape
+        self.data = []
+    }
+
+    /// Whether this is a `placeholder` (shape only, no elements).
+    var isPlaceholder: Bool { data.isEmpty && shape.reduce(1, *) > 0 }
+
     public init(zeros shape: [Int]) {
         self.shape = shape
         self.data = [Float](repeating: 0, count: shape.reduce(1, *))

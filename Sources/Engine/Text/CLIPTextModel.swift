@@ -43,11 +43,13 @@ public final class CLIPTextModel: @unchecked Sendable {
     let layers: [Layer]
     let finalNorm: LayerNorm
 
-    /// Loads `config.json` and `model.safetensors` from a `text_encoder/` folder.
-    public init(folder: String, source: WeightSource = .file) throws {
+    /// Loads `config.json` and `model.safetensors` from a `text_encoder/` folder. `bf16Weights`: the linear layers
+    /// keep bf16 weights only (`WeightStore.bf16Weights`).
+    public init(folder: String, source: WeightSource = .file, bf16Weights: Bool = false) throws {
         let config = try Config(ConfigReader(path: folder + "/config.json"))
         self.config = config
         let w = try WeightStore(path: folder + "/model.safetensors", source: source, optionalPrefix: "text_model.")
+        w.bf16Weights = bf16Weights
         let d = config.hiddenSize, e = config.layerNormEps
         tokenEmbedding = try w.tensor("text_model.embeddings.token_embedding.weight", shape: [config.vocabSize, d])
         positionEmbedding = try w.tensor("text_model.embeddings.position_embedding.weight", shape: [config.maxPositions, d])

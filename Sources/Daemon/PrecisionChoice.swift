@@ -1,0 +1,55 @@
+import Engine
+import Foundation
+import Logging
+
+/// How `mdd serve` settles its precision: `fp32` and `bf16` as given (bf16 without native support is the emulation,
+/// said once in the log); `auto` measures. Where the CPU multiplies bf16 natively, one image is rendered in each
+/// precision with every core (after a warm-up each) and bf16 is kept only if it is at least 5 % faster: on a small
+/// model the products are too small for bf16 to pay (the conversions and the oneDNN calls cost what the faster
+/// kernels save), on a large one it wins by far. The engine is then loaded afresh in the chosen precision, so a bf16
+/// daemon holds bf16 weights only.
+enum PrecisionChoice {
+    /// bf16 must beat fp32 by this factor to be chosen.
+    static let margin = 0.95
+
+    static func load(folder: String, setting: PrecisionSetting, log: Logger) throws -> TextToImage {
+        switch setting {
+        case .fp32:
+            return try TextToImage(folder: folder, precision: .fp32)
+        case .bf16:
+            if !PrecisionSetting.nativeBF16 {
+                log.warning("precision bf16 is emulated on this CPU (oneDNN isa \(OneDNN.isa), no avx512_bf16/amx_bf16): bf16 numerics, slower than fp32")
+            }
+            return try TextToImage(folder: folder, precision: .bf16)
+        case .auto:
+            guard PrecisionSetting.nativeBF16 else {
+                log.info("precision auto: fp32", metadata: ["why": "no native bf16 (oneDNN isa \(OneDNN.isa))"])
+                return try TextToImage(folder: folder, precision: .fp32)
+            }
+            let (chosen, why) = try measure(folder: folder)
+            log.info("precision auto: \(chosen.rawValue)", metadata: ["why": "\(why)"])
+            return try TextToImage(folder: folder, precision: chosen)
+        }
+    }
+
+    /// The faster precision for one image with every core, and the measurement that says so.
+    static func measure(folder: String) throws -> (Precision, String) {
+        let engine = try TextToImage(folder: folder, embeddingCacheBytes: 0)
+        let blas = try BLAS.get()
+        let saved = blas.threads
+        blas.threads = ProcessInfo.processInfo.activeProcessorCount
+        defer { blas.threads = saved }
+        var seconds: [Precision: Double] = [:]
+        for precision in [Precision.fp32, .bf16] {
+            engine.precision = precision
+            _ = try engine.render(RenderRequest(prompt: "a red circle", seed: 0, steps: 1))  // warm-up (page faults, bf16 copies)
+            let start = Date()
+            _ = try engine.render(RenderRequest(prompt: "a blue square", seed: 1, steps: 1))
+            seconds[precision] = Date().timeIntervalSince(start)
+        }
+        let fp32 = seconds[.fp32]!, bf16 = seconds[.bf16]!
+        let chosen: Precision = bf16 <= margin * fp32 ? .bf16 : .fp32
+        return (chosen, String(format: "one image with %d threads: fp32 %.1f ms, bf16 %.1f ms (%.2fx); bf16 is kept when ≥ %.0f%% faster",
+                               blas.threads, fp32 * 1000, bf16 * 1000, fp32 / bf16, (1 - margin) * 100))
+    }
+}
