@@ -144,4 +144,22 @@ final class OneDNNTests: XCTestCase {
         print("[oneDNN] md8-tiny bf16 native vs emulated render: max level diff \(diffs.max()!), \(diffs.filter { $0 > 0 }.count) of \(diffs.count) differ")
         XCTAssertLessThanOrEqual(diffs.max()!, 2)
     }
+
+    /// A model loaded for bf16 keeps its text-encoder and UNet matrices in bf16 only: the same bf16 copies an
+    /// fp32-loaded engine makes on demand, so the same bytes, and fp32 renders are refused.
+    func testBF16OnlyEngineRendersTheSameBytesAndRefusesFP32() throws {
+        try requireNativeBF16()
+        let folder = Fixtures.path("models/md8-tiny")
+        let lazy = try TextToImage(folder: folder)
+        lazy.precision = .bf16
+        let only = try TextToImage(folder: folder, precision: .bf16)
+        XCTAssertFalse(lazy.bf16Weights)
+        XCTAssertTrue(only.bf16Weights)
+        let req = RenderRequest(prompt: "a blue square", seed: 9, steps: 1)
+        XCTAssertEqual(try only.render(req).png, try lazy.render(req).png)
+        only.precision = .fp32
+        XCTAssertThrowsError(try only.render(req)) { error in
+            XCTAssertTrue("\(error)".contains("bf16 weights only"), "\(error)")
+        }
+    }
 }
