@@ -11,6 +11,9 @@ Setup (once):  python3 -m venv ~/fxenv && ~/fxenv/bin/pip install -r training/fi
                swift build -c release --product mdd
 Usage:         ~/fxenv/bin/python benchmarks/compare.py configs/mobilediffusion-512 [--runs 3] [--threads 2]
                ~/fxenv/bin/python benchmarks/compare.py models/shapes-md --runs 20
+               ~/fxenv/bin/python benchmarks/compare.py configs/mobilediffusion-512 --precision bf16 --openvino
+--precision bf16 runs `mdd bench --precision bf16` beside diffusers under torch.autocast bf16 with channels_last (the
+fair bf16 peer); --openvino adds OpenVINO (pip `openvino`) on the same modules in the same precision.
 Not run by CI: it needs PyTorch and minutes of CPU.
 """
 import argparse
@@ -59,33 +62,40 @@ def run_json(cmd, env=None):
     return json.loads(res.stdout[res.stdout.index("{"):])
 
 
-def ours(mdd, folder, runs, threads):
-    r = run_json([mdd, "bench", "--model", folder, "--runs", str(runs), "--threads", str(threads), "--json"])
+def ours(mdd, folder, runs, threads, precision):
+    r = run_json([mdd, "bench", "--model", folder, "--runs", str(runs), "--threads", str(threads), "--precision", precision,
+                  "--json"])
     st = {s["name"]: s for s in r["stages"]}
     ms = {"text_encoder": st["tokenize"]["medianMs"] + st["text_encoder"]["medianMs"], "unet": st["unet"]["medianMs"],
           "decode": st["decode"]["medianMs"]}
     return {"ms": ms, "gflop": {k: st[k].get("gflop") for k in STAGES}, "rss": r["peakRSSMB"], "peak": r["sgemmPeakGFLOPS"],
-            "core": r["blasCore"], "size": f"{r['width']}x{r['height']}"}
+            "core": r.get("backend", r["blasCore"]), "size": f"{r['width']}x{r['height']}", "onednn": r.get("onednn", "-")}
 
 
-def theirs(python, folder, runs, threads):
+def theirs(python, folder, runs, threads, precision, openvino=False):
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     r = run_json([python, os.path.join(HERE, "diffusers_bench.py"), folder, "--runs", str(runs), "--threads", str(threads),
-                  "--weights", "--json"], env)
+                  "--weights", "--json", "--precision", precision] + (["--openvino"] if openvino else []), env)
     return {"ms": {k: r["median_ms"][k] for k in STAGES}, "rss": r["peak_rss_mb"], "engine": r["engine"]}
 
 
-def table(name, a, b):
-    print(f"\n{name} at {a['size']}, same weights, OpenBLAS '{a['core']}', measured sgemm peak {a['peak']:.0f} GFLOP/s; "
-          f"vs {b['engine']}")
-    print(f"{'stage':<14}{'ours ms':>10}{'diffusers ms':>14}{'ours/diff':>11}{'ours GFLOP/s':>14}{'% of peak':>11}")
+def table(name, a, peers):
+    """Ours against each peer: median ms per stage, and ours/peer (< 1 means we are faster)."""
+    print(f"\n{name} at {a['size']}, same weights, ours: {a['core']} (oneDNN {a['onednn']}), measured peak "
+          f"{a['peak']:.0f} GFLOP/s; peers: " + "; ".join(p["engine"] for p in peers))
+    head = f"{'stage':<14}{'ours ms':>10}" + "".join(f"{'peer' + str(i + 1) + ' ms':>12}{'ours/peer' + str(i + 1):>12}"
+                                                    for i in range(len(peers)))
+    print(head + f"{'ours GFLOP/s':>14}{'% of peak':>11}")
     for k in STAGES + ["total"]:
         x = sum(a["ms"].values()) if k == "total" else a["ms"][k]
-        y = sum(b["ms"].values()) if k == "total" else b["ms"][k]
+        row = f"{k:<14}{x:>10.1f}"
+        for p in peers:
+            y = sum(p["ms"].values()) if k == "total" else p["ms"][k]
+            row += f"{y:>12.1f}{x / y:>12.2f}"
         flop = sum(v or 0 for v in a["gflop"].values()) if k == "total" else a["gflop"][k]
         rate = flop / (x / 1000) if flop else None
-        print(f"{k:<14}{x:>10.1f}{y:>14.1f}{x / y:>11.2f}" + (f"{rate:>14.1f}{100 * rate / a['peak']:>10.1f}%" if rate else ""))
-    print(f"{'peak RSS MB':<14}{a['rss']:>10.0f}{b['rss']:>14.0f}{a['rss'] / b['rss']:>11.2f}")
+        print(row + (f"{rate:>14.1f}{100 * rate / a['peak']:>10.1f}%" if rate else ""))
+    print(f"{'peak RSS MB':<14}{a['rss']:>10.0f}" + "".join(f"{p['rss']:>12.0f}{a['rss'] / p['rss']:>12.2f}" for p in peers))
 
 
 def main():
@@ -96,6 +106,8 @@ def main():
     ap.add_argument("--weights-seed", type=int, default=0)
     ap.add_argument("--mdd", default=os.path.join(ROOT, ".build", "release", "mdd"))
     ap.add_argument("--keep", help="write the materialised weights here and keep them (default: a temporary folder)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    ap.add_argument("--openvino", action="store_true", help="add OpenVINO (pip openvino) as a second peer")
     a = ap.parse_args()
     tmp = None
     folder = a.folder
@@ -105,9 +117,11 @@ def main():
         print(f"materialising random weights (seed {a.weights_seed}) for {a.folder} in {folder} ...", flush=True)
         materialise(a.folder, folder, a.weights_seed)
     try:
-        b = theirs(sys.executable, folder, a.runs, a.threads)
-        x = ours(a.mdd, folder, a.runs, a.threads)
-        table(os.path.basename(a.folder.rstrip("/")), x, b)
+        peers = [theirs(sys.executable, folder, a.runs, a.threads, a.precision)]
+        if a.openvino:
+            peers.append(theirs(sys.executable, folder, a.runs, a.threads, a.precision, openvino=True))
+        x = ours(a.mdd, folder, a.runs, a.threads, a.precision)
+        table(f"{os.path.basename(a.folder.rstrip('/'))} {a.precision}", x, peers)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -18,6 +18,8 @@ struct RenderAgain {
         guard let precision = Precision(rawValue: precisionName) else {
             throw CommandFailure(message: "\(png): text chunk 'precision' is '\(precisionName)', not fp32 or bf16")
         }
+        // fp32 sums are those of the backend the PNG names (OpenBLAS unless it says otherwise).
+        GEMM.fp32Backend = GEMM.FP32Backend(rawValue: text["fp32_backend"] ?? "") ?? .openblas
         let engine = try reportingEngineErrors { try TextToImage(folder: try ModelLocator.resolve(model), precision: precision) }
         if let sha = text["model_sha256"], sha != engine.weightsSHA256 {
             FileHandle.standardError.write(Data("mdd: \(png) was rendered by model \(sha.prefix(16))…, this is \(engine.weightsSHA256.prefix(16))…: the image will differ\n".utf8))

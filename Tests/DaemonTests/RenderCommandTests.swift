@@ -1,5 +1,6 @@
 import Foundation
 import Wire
+import Engine
 import XCTest
 
 /// `mdd render --prompts FILE --out-dir DIR`: the batch form that the default model's evaluation uses.
@@ -73,7 +74,7 @@ final class RenderCommandTests: XCTestCase {
 final class TuneCommandTests: XCTestCase {
     func testTuneMeasuresEverySplitAndRecommendsTheFastest() throws {
         let h = try DaemonHarness(test: self)
-        let r = h.mdd(["tune", "--model", h.model, "--images", "1", "--cores", "2", "--json"])
+        let r = h.mdd(["tune", "--model", h.model, "--images", "1", "--cores", "2", "--precision", "fp32", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let results = try XCTUnwrap(doc["results"] as? [[String: Any]])
@@ -86,6 +87,12 @@ final class TuneCommandTests: XCTestCase {
         // The fastest, or one with fewer workers within 3 % of it.
         XCTAssertGreaterThanOrEqual(chosenRate, 0.97 * rates.max()!)
         if chosen["workers"] as? Int == 2 { XCTAssertLessThan(rates[0], 0.97 * rates.max()!) }
+        // auto: both precisions where bf16 is native, each with every split; fp32 alone elsewhere.
+        let both = h.mdd(["tune", "--model", h.model, "--images", "1", "--cores", "2", "--json"])
+        XCTAssertEqual(both.status, 0, both.stderr)
+        let all = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(both.stdout.utf8)) as? [String: Any])?["results"] as? [[String: Any]])
+        let expected = OneDNN.nativeBF16 ? ["fp32", "fp32", "bf16", "bf16"] : ["fp32", "fp32"]
+        XCTAssertEqual(all.compactMap { $0["precision"] as? String }, expected)
         let bad = h.mdd(["tune", "--model", h.model, "--images", "0"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--images"), bad.stderr)

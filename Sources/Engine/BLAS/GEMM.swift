@@ -14,12 +14,6 @@ public enum GEMM {
     /// Whether bf16 products run natively (`OneDNN.nativeBF16`); tests turn it off to compare with the emulation.
     nonisolated(unsafe) static var nativeBF16 = OneDNN.nativeBF16
 
-    /// Which library multiplies fp32 blocks.
-    public enum FP32Backend: String, Sendable { case openblas, onednn }
-    /// The fp32 backend: OpenBLAS unless `MDD_FP32_BACKEND=onednn` (oneDNN's f32 brgemm kernels; a block oneDNN cannot
-    /// run falls back to OpenBLAS).
-    nonisolated(unsafe) public static var fp32Backend: FP32Backend =
-        FP32Backend(rawValue: ProcessInfo.processInfo.environment["MDD_FP32_BACKEND"] ?? "") ?? .openblas
 
     /// Row-major sgemm through OpenBLAS. `lda`, `ldb`, `ldc` are row strides of A, B, C as stored.
     ///

@@ -1,0 +1,56 @@
+@testable import Daemon
+import Engine
+import Foundation
+import XCTest
+
+/// Choosing the precision: the `precision` config key, `mdd render --from` re-rendering what a PNG records, and
+/// `mdd serve --precision auto` settling on one.
+final class PrecisionTests: XCTestCase {
+    private func config(_ json: String) throws -> DaemonConfiguration {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mdd-precision-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("mdd.json").path
+        try Data(json.utf8).write(to: URL(fileURLWithPath: file))
+        return try DaemonConfiguration.load(file: file, stateDir: dir.path, socket: dir.path + "/s", model: dir.path)
+    }
+
+    func testConfigKeyTakesAutoFP32OrBF16AndRefusesAnythingElse() throws {
+        XCTAssertEqual(try config("{}").precision, .auto)
+        XCTAssertEqual(try config(#"{"precision": "bf16"}"#).precision, .bf16)
+        XCTAssertEqual(try config(#"{"precision": "fp32"}"#).precision, .fp32)
+        XCTAssertThrowsError(try config(#"{"precision": "fp16"}"#)) { error in
+            XCTAssertTrue("\(error)".contains("'precision' must be \"auto\", \"fp32\" or \"bf16\", got \"fp16\""), "\(error)")
+        }
+    }
+
+    func testRenderFromAPNGRendersTheSameBytesInTheRecordedPrecision() throws {
+        let h = try DaemonHarness(test: self)
+        for precision in ["fp32", "bf16"] {
+            let first = h.dir + "/first-\(precision).png", again = h.dir + "/again-\(precision).png"
+            let r = h.mdd(["render", "--model", h.model, "--prompt", "a red circle", "--seed", "42", "--precision", precision, "--out", first])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let re = h.mdd(["render", "--model", h.model, "--from", first, "--out", again])
+            XCTAssertEqual(re.status, 0, re.stderr)
+            XCTAssertTrue(re.stdout.contains("\(precision), seed 42") && re.stdout.contains("identical"), re.stdout)
+            XCTAssertEqual(FileManager.default.contents(atPath: again), FileManager.default.contents(atPath: first))
+        }
+        let notOurs = h.dir + "/plain.txt"
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: notOurs))
+        let bad = h.mdd(["render", "--model", h.model, "--from", notOurs, "--out", h.dir + "/x.png"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("no 'prompt' text chunk"), bad.stderr)
+    }
+
+    func testServeSettlesOnOnePrecisionAndSaysWhy() throws {
+        let h = try DaemonHarness(test: self)
+        let daemon = try h.start(["--precision", "auto"])
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        let log = h.log()
+        if OneDNN.nativeBF16 {
+            XCTAssertTrue(log.contains("precision auto: ") && log.contains("one image with"), log)
+        } else {
+            XCTAssertTrue(log.contains("precision auto: fp32") && log.contains("no native bf16"), log)
+        }
+    }
+}
