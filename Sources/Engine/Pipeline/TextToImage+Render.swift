@@ -102,7 +102,8 @@ extension TextToImage {
               ("width", String(width)), ("height", String(height)), ("scheduler", schedulerName),
               ("model", modelName), ("model_sha256", weightsSHA256), ("engine", Self.engineVersion)]
         if precision != .fp32 { m.append(("precision", precision.rawValue)) }
-        if precision == .fp32 && GEMM.fp32Backend == .onednn { m.append(("fp32_backend", GEMM.FP32Backend.onednn.rawValue)) }
+        // bf16 renders have fp32 products too (Winograd convolutions, the emulation), so both record the backend.
+        if GEMM.fp32Backend == .onednn { m.append(("fp32_backend", GEMM.FP32Backend.onednn.rawValue)) }
         return m
     }
 }
