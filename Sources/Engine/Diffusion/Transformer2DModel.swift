@@ -37,8 +37,10 @@ struct Transformer2DModel {
             projOut = try w.linear(p + ".proj_out", in: c, out: c)
         } else {
             // 1x1 convs: the same product as a linear layer on channels-last tokens.
-            projIn = Linear(weight: try w.tensor(p + ".proj_in.weight", shape: [c, c, 1, 1]).reshaped([c, c]), bias: try w.vector(p + ".proj_in.bias", count: c))
-            projOut = Linear(weight: try w.tensor(p + ".proj_out.weight", shape: [c, c, 1, 1]).reshaped([c, c]), bias: try w.vector(p + ".proj_out.bias", count: c))
+            projIn = Linear(weight: try w.tensor(p + ".proj_in.weight", shape: [c, c, 1, 1]).reshaped([c, c]), bias: try w.vector(p + ".proj_in.bias", count: c),
+                            bf16Only: w.bf16Weights)
+            projOut = Linear(weight: try w.tensor(p + ".proj_out.weight", shape: [c, c, 1, 1]).reshaped([c, c]), bias: try w.vector(p + ".proj_out.bias", count: c),
+                             bf16Only: w.bf16Weights)
         }
         positions = o.positionBands > 0
             ? FourierPositions(bands: o.positionBands, proj: try w.linear(p + ".pos_proj", in: 4 * o.positionBands, out: c)) : nil
