@@ -89,7 +89,7 @@ def openvino_stages(te, unet, vae, ids, latents, threads, precision):
     core = ov.Core()
     cfg = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}
     t = torch.tensor([999.0])
-    with torch.inference_mode():
+    with torch.no_grad():  # not inference_mode: tracing cannot take inference tensors as example inputs
         emb = te(ids)[0]
     compiled = {
         "text_encoder": core.compile_model(ov.convert_model(TextOnly(te), example_input=(ids,)), "CPU", cfg),

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static dnnl_engine_t engine;
 static const char *version_text;
@@ -27,6 +29,12 @@ static void set_error(const char *what, dnnl_status_t s) {
 const char *cdnnl_last_error(void) { return last_error; }
 
 static void init(void) {
+#if defined(__x86_64__) && defined(SYS_arch_prctl)
+    // AMX tiles need the process's permission (Linux ≥ 5.16) before the first tile instruction, and oneDNN only
+    // reports AMX when it has it. Asked before oneDNN reads the CPU; asking again is harmless, and on CPUs without
+    // AMX (or older kernels) the call fails without effect.
+    syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */);
+#endif
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) { engine = NULL; return; }
     static char text[32];
     const dnnl_version_t *v = dnnl_version();
@@ -40,6 +48,7 @@ const char *cdnnl_version(void) {
 }
 
 const char *cdnnl_isa(void) {
+    cdnnl_version();  // AMX permission first (init)
     switch (dnnl_get_effective_cpu_isa()) {
     case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
     case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
@@ -54,6 +63,7 @@ const char *cdnnl_isa(void) {
 }
 
 int cdnnl_has_native_bf16(void) {
+    cdnnl_version();
     dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
     return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
 }
