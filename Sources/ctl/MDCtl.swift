@@ -72,7 +72,7 @@ struct GlobalOptions: ParsableArguments {
             case .forbidden: .forbidden
             default: .failure
             }
-            throw CtlFailure(code, e.message)
+            throw CtlFailure(code, e.message, wire: e)
         }
     }
 
@@ -91,8 +91,11 @@ enum ExitCode: Int32 {
 struct CtlFailure: Error {
     let code: ExitCode
     let message: String
-    init(_ code: ExitCode, _ message: String) {
+    /// The daemon's error reply this failure came from, if any.
+    let wire: WireError?
+    init(_ code: ExitCode, _ message: String, wire: WireError? = nil) {
         self.code = code
         self.message = message
+        self.wire = wire
     }
 }

@@ -59,7 +59,8 @@ struct RequestRouter: Sendable {
     static func wireError(_ e: QueueError) -> WireError {
         switch e {
         case .unknownBatch, .unknownJob: return WireError(.notFound, e.description)
-        case .invalidJob, .invalidBatch: return WireError(.invalid, e.description)
+        case let .invalidJob(index, field, reason): return WireError(.invalid, e.description, jobIndex: index, jobProblem: "\(field): \(reason)")
+        case .invalidBatch: return WireError(.invalid, e.description)
         default: return WireError(.internalError, e.description)
         }
     }

@@ -116,7 +116,7 @@ final class RenderWorker: @unchecked Sendable {
             }
         case .failure(let error):
             heartbeat.stop()
-            let retryable = !(error is EngineError)  // bad requests fail at once; I/O trouble retries
+            let retryable = !(error is EngineError || error is InvalidJob)  // bad requests fail at once; I/O trouble retries
             recordFailure(l, error: error, retryable: retryable)
         }
     }
@@ -161,7 +161,9 @@ final class RenderWorker: @unchecked Sendable {
 
     /// Renders the job's PNG in memory (or finds the file a crash left for this very job).
     private func render(_ job: Job) throws -> Rendered {
-        let request = RenderRequest(prompt: job.prompt, negativePrompt: job.negativePrompt, seed: UInt64(job.seed), steps: job.steps,
+        // The queue refuses negative seeds, but a row is data, not a promise: a bad one fails its job, never the daemon.
+        guard let seed = UInt64(exactly: job.seed) else { throw InvalidJob(id: job.id, reason: "seed \(job.seed) is negative") }
+        let request = RenderRequest(prompt: job.prompt, negativePrompt: job.negativePrompt, seed: seed, steps: job.steps,
                                     guidance: Float(job.guidance), width: job.width, height: job.height)
         let (width, height) = try engine.validate(request)
         if let bytes = output.reusable(for: job, modelSHA256: engine.weightsSHA256, width: width, height: height) {
@@ -174,6 +176,13 @@ final class RenderWorker: @unchecked Sendable {
         return .fresh(png: image.png, timings: JobTimings(textMs: t.tokenizeMs + t.textEncoderMs, unetMs: t.unetMs,
                                                           decodeMs: t.decodeMs, pngMs: t.pngMs, totalMs: t.totalMs))
     }
+}
+
+/// A job row the worker cannot render as stored (it fails at once, without retries).
+struct InvalidJob: Error, CustomStringConvertible {
+    let id: Int64
+    let reason: String
+    var description: String { "job \(id) cannot be rendered: \(reason)" }
 }
 
 /// Renews a lease on a timer thread while a render runs.

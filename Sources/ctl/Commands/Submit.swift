@@ -28,6 +28,7 @@ struct Submit: ParsableCommand {
     func validate() throws {
         if file != nil && !prompts.isEmpty { throw ValidationError("give prompts as arguments or with -f, not both") }
         if let seed, seed < 0 { throw ValidationError("--seed must be a non-negative integer") }
+        if let n = negativePrompt, let problem = PromptText.problem(n, field: "--negative-prompt") { throw ValidationError(problem) }
         if let format, PromptFile.Format(rawValue: format) == nil { throw ValidationError("--format must be txt, jsonl or csv") }
         // `mdctl submit prompts.txt` would queue the file's name as one prompt: almost surely a missing -f.
         if !literal, let path = prompts.first(where: Self.isRegularFile) {
@@ -44,14 +45,10 @@ struct Submit: ParsableCommand {
         let source = try jobSource()
         let name = batch ?? defaultBatchName()
         // Pass 1: validate everything before sending anything.
-        var total = 0, errors: [String] = []
-        try source.forEach { line, job in
-            total += 1
-            if let e = Self.check(job) { errors.append("\(source.name):\(line): \(e)") }
-        }
-        if !errors.isEmpty {
-            throw CtlFailure(.invalid, "\(errors.count) invalid line(s), nothing submitted:\n  " + errors.prefix(20).joined(separator: "\n  ") + (errors.count > 20 ? "\n  …" : ""))
-        }
+        var check = SubmitCheck(source: source.name, baseSeed: seed)
+        try source.forEach { line, job in check.add(job, line: line) }
+        if let failure = check.failure() { throw failure }
+        let total = check.lines.count
         guard total > 0 else { throw CtlFailure(.invalid, "no prompts to submit") }
         // Pass 2: send in chunks.
         let client = try global.client()
@@ -59,7 +56,7 @@ struct Submit: ParsableCommand {
         var pending: [WireJob] = [], sent = 0
         func flush() throws {
             guard !pending.isEmpty else { return }
-            let r = try GlobalOptions.map { try client.call(.submit, request(pending, start: sent), as: SubmitReply.self) }
+            let r = try check.locating(sent: sent) { try client.call(.submit, request(pending, start: sent), as: SubmitReply.self) }
             reply.requested += r.requested
             reply.enqueued += r.enqueued
             reply.duplicates += r.duplicates
@@ -89,13 +86,6 @@ struct Submit: ParsableCommand {
     private func request(_ jobs: [WireJob], start: Int) -> SubmitRequest {
         SubmitRequest(batch: batch ?? defaultBatchName(), baseSeed: seed, steps: steps, guidance: guidance, width: width, height: height,
                       priority: priority, maxAttempts: maxAttempts, startIndex: start, jobs: jobs)
-    }
-
-    /// Client-side checks (the daemon checks again): empty and oversized prompts.
-    static func check(_ j: WireJob) -> String? {
-        if j.prompt.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) { return "empty prompt" }
-        if j.prompt.utf8.count > 4096 { return "prompt is \(j.prompt.utf8.count) bytes; the limit is 4096" }
-        return nil
     }
 
     private func defaultBatchName() -> String {
