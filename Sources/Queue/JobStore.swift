@@ -61,6 +61,12 @@ public final class JobStore: @unchecked Sendable {
         }
     }
 
+    /// Checkpoints the WAL into the database file and closes it (a clean stop): the `.sqlite` file alone is
+    /// then a complete copy of the queue. Any later call throws `QueueError.closed`.
+    public func close() throws {
+        try locked { try db.close() }
+    }
+
     /// Runs `body` holding the process-wide lock (one statement stream per connection).
     func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()

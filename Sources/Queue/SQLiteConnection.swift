@@ -25,8 +25,28 @@ final class SQLiteConnection {
         sqlite3_close_v2(db)
     }
 
+    /// Checkpoints the whole WAL into the database file (truncating the WAL) and closes the connection, so that
+    /// the database file alone is complete. Later calls throw `closed`.
+    func close() throws {
+        let db = try handle("sqlite3_close")
+        // One row: busy (1 when a reader kept the checkpoint from finishing), WAL frames, frames checkpointed.
+        let busy = try scalarInt("PRAGMA wal_checkpoint(TRUNCATE)") != 0
+        cache.removeAll()  // finalizes every statement (none is held outside the cache): close fails while any is left
+        let rc = sqlite3_close(db)
+        guard rc == SQLITE_OK else { throw QueueError.sqlite(code: rc, message: String(cString: sqlite3_errmsg(db)), sql: "sqlite3_close") }
+        self.db = nil
+        if busy { throw QueueError.sqlite(code: SQLITE_BUSY, message: "another connection was reading; the WAL was not fully checkpointed", sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
+    /// The open handle, or `closed` for a statement issued after `close()`.
+    private func handle(_ sql: String) throws -> OpaquePointer {
+        guard let db else { throw QueueError.closed(path: path, sql: sql) }
+        return db
+    }
+
     /// Runs one or more statements without results.
     func exec(_ sql: String) throws {
+        let db = try handle(sql)
         var err: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(db, sql, nil, nil, &err)
         if rc != SQLITE_OK {
@@ -39,6 +59,7 @@ final class SQLiteConnection {
     /// A cached prepared statement, reset and with bindings cleared.
     func prepare(_ sql: String) throws -> Statement {
         if let s = cache[sql] { s.reset(); return s }
+        let db = try handle(sql)
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
         guard rc == SQLITE_OK, let stmt else { throw error(rc, sql) }

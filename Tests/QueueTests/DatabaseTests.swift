@@ -73,4 +73,20 @@ final class DatabaseTests: XCTestCase {
         XCTAssertTrue(try s.step())
         XCTAssertEqual(s.text(0), "wal")
     }
+
+    /// A closed store leaves a complete database file (no WAL to copy along) and refuses later calls by name.
+    func testCloseCheckpointsIntoTheFileAndLaterCallsThrowClosed() throws {
+        let dir = try tempDir()
+        let q = try makeStore(path: dir + "/queue.sqlite")
+        _ = try q.submit(batch: BatchSpec(name: "a"), jobs: prompts(50))
+        try q.close()
+        let wal = (try? FileManager.default.attributesOfItem(atPath: dir + "/queue.sqlite-wal")[.size] as? Int) ?? 0
+        XCTAssertEqual(wal, 0)
+        XCTAssertThrowsError(try q.status()) { e in
+            guard case QueueError.closed = e else { return XCTFail("\(e)") }
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/copy", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "/queue.sqlite", toPath: dir + "/copy/queue.sqlite")
+        XCTAssertEqual(try makeStore(path: dir + "/copy/queue.sqlite").status().counts.pending, 50)
+    }
 }

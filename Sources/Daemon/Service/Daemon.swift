@@ -65,8 +65,20 @@ final class Daemon: @unchecked Sendable {
         log.info("mdd ready", metadata: ["state_dir": "\(c.stateDir)", "socket": "\(c.socketPath)", "workers": "\(c.workers)"])
         let status = superviseUntilShutdown(context, store: store)
         server.stop()
+        closeQueue(store)
         log.info("mdd stopped")
         return status
+    }
+
+    /// Checkpoints and closes the database so that the `.sqlite` file alone is a complete backup (the process
+    /// ends with `_exit`, which runs no deinit). A worker still abandoning a released render gets `closed` errors.
+    private func closeQueue(_ store: JobStore) {
+        do {
+            try store.close()
+            log.info("queue checkpointed and closed", metadata: ["path": "\(store.path)"])
+        } catch {
+            log.error("closing the queue: \(error); the -wal file beside the database holds what the checkpoint missed")
+        }
     }
 
     /// Start-up recovery: leases of this host's dead daemon processes now, expired leases of anyone.
