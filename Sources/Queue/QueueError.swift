@@ -12,6 +12,8 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
     case unknownBatch(String)
     /// The job id does not exist.
     case unknownJob(Int64)
+    /// An online backup could not be written.
+    case backup(path: String, reason: String)
     /// A statement was issued after the store was closed (the daemon is stopping).
     case closed(path: String, sql: String)
     /// The lease token no longer holds the job (expired and recovered, canceled, or settled already).
@@ -25,6 +27,7 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .invalidBatch(name, reason): return "batch '\(name)': \(reason)"
         case let .unknownBatch(name): return "unknown batch '\(name)'"
         case let .unknownJob(id): return "unknown job \(id)"
+        case let .backup(path, reason): return "backup to \(path): \(reason)"
         case let .closed(path, sql): return "\(path): the queue is closed (the daemon is stopping); not run: \(sql.prefix(80))"
         case let .staleLease(id): return "job \(id): lease is no longer held (expired, canceled or already settled)"
         }

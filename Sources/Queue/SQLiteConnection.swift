@@ -39,7 +39,7 @@ final class SQLiteConnection {
     }
 
     /// The open handle, or `closed` for a statement issued after `close()`.
-    private func handle(_ sql: String) throws -> OpaquePointer {
+    func handle(_ sql: String) throws -> OpaquePointer {
         guard let db else { throw QueueError.closed(path: path, sql: sql) }
         return db
     }

@@ -161,3 +161,18 @@ public struct ShutdownRequest: Codable, Sendable {
     public var drain: Bool
     public init(drain: Bool) { self.drain = drain }
 }
+
+public struct BackupRequest: Codable, Sendable {
+    /// Absolute path of the copy to write (the daemon writes it; it must not exist yet).
+    public var path: String
+    public init(path: String) { self.path = path }
+}
+
+public struct BackupReply: Codable, Sendable, Equatable {
+    public var path: String
+    public var bytes: Int
+    public init(path: String, bytes: Int) {
+        self.path = path
+        self.bytes = bytes
+    }
+}

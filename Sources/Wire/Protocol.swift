@@ -14,7 +14,7 @@ public enum WireProtocol {
 
 /// Request kinds, one handler each in the daemon.
 public enum RequestKind: String, Codable, CaseIterable, Sendable {
-    case submit, status, list, show, cancel, retry, pause, resume, stats, export, workers, health, shutdown
+    case submit, status, list, show, cancel, retry, pause, resume, stats, export, workers, health, shutdown, backup
 }
 
 /// Error codes in replies; mdctl maps them to exit codes.

@@ -32,4 +32,27 @@ final class BackupTests: XCTestCase {
         XCTAssertEqual(jobs.filter { $0.state == .pending }.count, 1, "the job queued last is there too")
         XCTAssertTrue(h.log().contains("queue checkpointed and closed"), h.log())
     }
+
+    /// `mdctl backup -o FILE` takes a consistent copy while the daemon runs; an existing file is never replaced.
+    func testOnlineBackupWhileTheDaemonRuns() throws {
+        let h = try DaemonHarness(test: self)
+        try h.start()
+        XCTAssertEqual(h.ctl(["submit", "a red circle", "a blue square", "--batch", "b"]).status, 0)
+        XCTAssertEqual(h.ctl(["wait", "--batch", "b", "--quiet", "--timeout", "60"]).status, 0)
+        XCTAssertEqual(h.ctl(["pause"]).status, 0)
+        XCTAssertEqual(h.ctl(["submit", "queued", "--batch", "later"]).status, 0)
+        let copy = h.dir + "/backup.sqlite"
+        let r = h.ctl(["backup", "-o", copy])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("backed up the queue to \(copy)"), r.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: copy + ".partial"))
+        let again = h.ctl(["backup", "-o", copy])
+        XCTAssertEqual(again.status, 5)
+        XCTAssertTrue(again.stderr.contains("the file exists"), again.stderr)
+        XCTAssertEqual(h.ctl(["health"]).status, 0)
+        // The copy opens on its own and holds every row.
+        let store = try JobStore(path: copy)
+        let c = try store.status().counts
+        XCTAssertEqual([c.succeeded, c.pending], [2, 1])
+    }
 }

@@ -33,3 +33,14 @@ enum ShutdownHandler {
         return Empty()
     }
 }
+
+/// `backup`: a consistent copy of the queue database while the daemon runs (SQLite's online backup API).
+enum BackupHandler {
+    static func handle(_ r: BackupRequest, _ c: DaemonContext) throws -> BackupReply {
+        // The daemon's working directory is not the client's: mdctl sends an absolute path.
+        guard r.path.hasPrefix("/") else { throw WireError(.invalid, "backup path must be absolute, got '\(r.path)'") }
+        let bytes = try c.store.backup(to: r.path)
+        c.log.info("queue backed up", metadata: ["path": "\(r.path)", "bytes": "\(bytes)"])
+        return BackupReply(path: r.path, bytes: bytes)
+    }
+}
