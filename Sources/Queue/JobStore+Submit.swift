@@ -32,9 +32,9 @@ extension JobStore {
         // Multi-row INSERTs (32 rows a statement) cut SQLite's per-statement overhead roughly in half.
         let wide = try db.prepare(Self.insertSQL(rows: Self.rowsPerInsert)), single = try db.prepare(Self.insertSQL(rows: 1))
         for s in [wide, single] {
-            s.bind(1, batchId)
-            s.bind(2, now)
-            s.bind(3, Int64(batch.maxAttempts))
+            try s.bind(1, batchId)
+            try s.bind(2, now)
+            try s.bind(3, Int64(batch.maxAttempts))
         }
         var enqueued = 0
         var rng = SystemRandomNumberGenerator()
@@ -48,15 +48,15 @@ extension JobStore {
                 // refused any base + index past 2^63−1, so the sum cannot overflow.
                 let seed = job.seed ?? batch.baseSeed.map { $0 + Int64(index) } ?? Int64(rng.next() >> 1)
                 let p = Int32(4 + r * 9)
-                stmt.bind(p, job.key ?? "line:\(index + 1)")
-                stmt.bind(p + 1, job.prompt)
-                stmt.bind(p + 2, job.negativePrompt)
-                stmt.bind(p + 3, seed)
-                stmt.bind(p + 4, job.width ?? batch.width)
-                stmt.bind(p + 5, job.height ?? batch.height)
-                stmt.bind(p + 6, Int64(job.steps ?? batch.steps))
-                stmt.bind(p + 7, job.guidance ?? batch.guidance)
-                stmt.bind(p + 8, Int64(job.priority ?? batch.priority))
+                try stmt.bind(p, job.key ?? "line:\(index + 1)")
+                try stmt.bind(p + 1, job.prompt)
+                try stmt.bind(p + 2, job.negativePrompt)
+                try stmt.bind(p + 3, seed)
+                try stmt.bind(p + 4, job.width ?? batch.width)
+                try stmt.bind(p + 5, job.height ?? batch.height)
+                try stmt.bind(p + 6, Int64(job.steps ?? batch.steps))
+                try stmt.bind(p + 7, job.guidance ?? batch.guidance)
+                try stmt.bind(p + 8, Int64(job.priority ?? batch.priority))
             }
             enqueued += try stmt.runBound()
             i += rows

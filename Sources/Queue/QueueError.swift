@@ -12,6 +12,8 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
     case unknownBatch(String)
     /// The job id does not exist.
     case unknownJob(Int64)
+    /// A job row holds a state this version does not know.
+    case unknownState(jobId: Int64, state: String)
     /// An online backup could not be written.
     case backup(path: String, reason: String)
     /// A statement was issued after the store was closed (the daemon is stopping).
@@ -27,6 +29,8 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .invalidBatch(name, reason): return "batch '\(name)': \(reason)"
         case let .unknownBatch(name): return "unknown batch '\(name)'"
         case let .unknownJob(id): return "unknown job \(id)"
+        case let .unknownState(id, state):
+            return "job \(id) has state '\(state)', which this mdd does not know (written by a newer version, or edited by hand)"
         case let .backup(path, reason): return "backup to \(path): \(reason)"
         case let .closed(path, sql): return "\(path): the queue is closed (the daemon is stopping); not run: \(sql.prefix(80))"
         case let .staleLease(id): return "job \(id): lease is no longer held (expired, canceled or already settled)"

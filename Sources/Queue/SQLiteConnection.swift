@@ -76,10 +76,28 @@ final class SQLiteConnection {
             try exec("COMMIT")
             return result
         } catch {
-            try? exec("ROLLBACK")
-            throw error
+            throw rollback(after: error)
         }
     }
+
+    /// Rolls back after `error` and returns what to throw. A connection must never stay inside a transaction (its
+    /// next BEGIN would fail): if ROLLBACK fails, every statement is reset and it is tried once more, and a second
+    /// failure is reported with the first error.
+    private func rollback(after error: Error) -> Error {
+        // SQLite has already rolled back after some errors (SQLITE_FULL, SQLITE_IOERR, …): nothing to undo.
+        guard let db, sqlite3_get_autocommit(db) == 0 else { return error }
+        do { try exec("ROLLBACK"); return error } catch {}
+        resetAll()  // a statement still stepping can keep ROLLBACK from finishing
+        do {
+            try exec("ROLLBACK")
+            return error
+        } catch let rollbackError {
+            return QueueError.sqlite(code: SQLITE_ERROR, message: "ROLLBACK failed (\(rollbackError)) after: \(error)", sql: "ROLLBACK")
+        }
+    }
+
+    /// Whether a transaction is open on this connection.
+    var inTransaction: Bool { db.map { sqlite3_get_autocommit($0) == 0 } ?? false }
 
     /// Resets every cached statement. A statement left mid-result keeps a read snapshot open, and a later
     /// BEGIN IMMEDIATE on a stale snapshot fails with SQLITE_BUSY without waiting; callers reset after each API call.
@@ -95,6 +113,9 @@ final class SQLiteConnection {
     }
 
     func setBusyTimeout(ms: Int32) { sqlite3_busy_timeout(db, ms) }
+
+    /// Lowers SQLite's limit on one string, blob or row (bytes): tests use it to make a bind fail with SQLITE_TOOBIG.
+    func limitLength(to bytes: Int32) { sqlite3_limit(db, SQLITE_LIMIT_LENGTH, bytes) }
 
     /// The value of a one-row, one-column query.
     func scalarInt(_ sql: String, _ args: [SQLValue] = []) throws -> Int64? {
@@ -145,16 +166,21 @@ final class Statement {
             case .text(let s): rc = sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT)
             case .null: rc = sqlite3_bind_null(stmt, idx)
             }
-            guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
+            try check(rc)
         }
     }
 
-    // Typed binds for hot loops (no SQLValue array per row). Parameters are 1-based.
-    func bind(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(stmt, i, v) }
-    func bind(_ i: Int32, _ v: Double) { sqlite3_bind_double(stmt, i, v) }
-    func bind(_ i: Int32, _ v: String) { sqlite3_bind_text(stmt, i, v, -1, SQLITE_TRANSIENT) }
-    func bind(_ i: Int32, _ v: Int?) { if let v { sqlite3_bind_int64(stmt, i, Int64(v)) } else { sqlite3_bind_null(stmt, i) } }
-    func bind(_ i: Int32, _ v: String?) { if let v { bind(i, v) } else { sqlite3_bind_null(stmt, i) } }
+    // Typed binds for hot loops (no SQLValue array per row). Parameters are 1-based. Each result code is checked:
+    // a failed bind leaves the previous row's value in place, which would be inserted silently.
+    func bind(_ i: Int32, _ v: Int64) throws { try check(sqlite3_bind_int64(stmt, i, v)) }
+    func bind(_ i: Int32, _ v: Double) throws { try check(sqlite3_bind_double(stmt, i, v)) }
+    func bind(_ i: Int32, _ v: String) throws { try check(sqlite3_bind_text(stmt, i, v, -1, SQLITE_TRANSIENT)) }
+    func bind(_ i: Int32, _ v: Int?) throws { if let v { try bind(i, Int64(v)) } else { try check(sqlite3_bind_null(stmt, i)) } }
+    func bind(_ i: Int32, _ v: String?) throws { if let v { try bind(i, v) } else { try check(sqlite3_bind_null(stmt, i)) } }
+
+    private func check(_ rc: Int32) throws {
+        guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
+    }
 
     /// Runs a statement whose parameters were bound with the typed binds; returns changed rows and resets.
     func runBound() throws -> Int {

@@ -89,4 +89,44 @@ final class DatabaseTests: XCTestCase {
         try FileManager.default.copyItem(atPath: dir + "/queue.sqlite", toPath: dir + "/copy/queue.sqlite")
         XCTAssertEqual(try makeStore(path: dir + "/copy/queue.sqlite").status().counts.pending, 50)
     }
+
+    /// A state this version does not know is an error naming the job (it used to read back as `failed`).
+    func testUnknownStateIsAnErrorNamingTheJob() throws {
+        let q = try makeStore()
+        _ = try q.submit(batch: BatchSpec(name: "a"), jobs: prompts(2))
+        try q.db.exec("PRAGMA ignore_check_constraints = ON; UPDATE jobs SET state = 'zombie' WHERE id = 2")
+        XCTAssertThrowsError(try q.list(JobFilter(batch: "a"))) { e in
+            XCTAssertEqual(e as? QueueError, .unknownState(jobId: 2, state: "zombie"))
+        }
+        XCTAssertEqual(try q.job(1)?.state, .pending)
+    }
+
+    /// A bind that fails (here SQLITE_TOOBIG) fails the submit; it used to leave the previous row's prompt bound,
+    /// and the job was inserted with another job's prompt.
+    func testFailedBindFailsTheSubmitInsteadOfReusingThePreviousValue() throws {
+        let q = try makeStore()
+        q.db.limitLength(to: 200)
+        let jobs = [JobSpec(prompt: "short"), JobSpec(prompt: String(repeating: "long ", count: 60))]
+        XCTAssertThrowsError(try q.submit(batch: BatchSpec(name: "a"), jobs: jobs)) { e in
+            guard case QueueError.sqlite(let code, _, _) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(code, 18, "SQLITE_TOOBIG")
+        }
+        XCTAssertEqual(try q.status().counts.total, 0, "nothing inserted")
+        XCTAssertFalse(q.db.inTransaction, "rolled back")
+    }
+
+    /// A transaction whose body throws with a statement still stepping is rolled back: the next write works.
+    func testThrowingBodyLeavesNoTransactionOpen() throws {
+        let q = try makeStore()
+        _ = try q.submit(batch: BatchSpec(name: "a"), jobs: prompts(3))
+        struct Boom: Error {}
+        XCTAssertThrowsError(try q.write {
+            let s = try q.db.prepare("SELECT id FROM jobs")
+            try s.bind([])
+            _ = try s.step()  // left mid-result
+            throw Boom()
+        })
+        XCTAssertFalse(q.db.inTransaction)
+        _ = try q.submit(batch: BatchSpec(name: "b"), jobs: prompts(1))
+    }
 }

@@ -113,9 +113,19 @@ final class Daemon: @unchecked Sendable {
                 notifier.notify("STATUS=\(s.counts.pending) pending, \(s.counts.running) running, \(s.counts.succeeded) done, \(s.counts.failed) failed")
             }
             if Date().timeIntervalSince(lastRecovery) > configuration.leaseSeconds / 2 {
-                _ = try? store.recoverExpiredLeases()
+                recoverExpired(store)
                 lastRecovery = Date()
             }
+        }
+    }
+
+    /// Periodic recovery: leases that expired (their worker hung or died) go back to pending, or fail as poison.
+    private func recoverExpired(_ store: JobStore) {
+        do {
+            let r = try store.recoverExpiredLeases()
+            if r.rescued + r.poisoned > 0 { log.warning("recovered expired leases", metadata: ["rescued": "\(r.rescued)", "poisoned": "\(r.poisoned)"]) }
+        } catch {
+            log.error("periodic recovery of expired leases failed: \(error); retrying in \(Int(configuration.leaseSeconds / 2)) s")
         }
     }
 

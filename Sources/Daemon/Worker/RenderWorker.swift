@@ -66,7 +66,12 @@ final class RenderWorker: @unchecked Sendable {
     /// abandoned. A job already rendered and settling is left to finish (milliseconds) or to recovery.
     func releaseCurrent() {
         lock.withLock {
-            if let l = current { try? store.release(l); current = nil }
+            if let l = current {
+                do { try store.release(l) } catch {
+                    log.error("job \(l.job.id): cannot release it on a forced stop: \(error); recovery takes it back when its lease expires")
+                }
+                current = nil
+            }
             stopRequested = true
         }
     }
@@ -101,13 +106,19 @@ final class RenderWorker: @unchecked Sendable {
     private func process(_ l: Lease, settler: SettleThread) {
         lock.withLock { current = l }
         setState("rendering", job: l.job.id)
-        let heartbeat = Heartbeat(store: store, lease: l, every: store.options.leaseSeconds / 3)
+        let heartbeat = Heartbeat(store: store, lease: l, every: store.options.leaseSeconds / 3, log: log)
         let result: Result<Rendered, Error> = Result { try render(l.job) }
         let stillMine = lock.withLock { () -> Bool in
             defer { current = nil }
             return current != nil
         }
         guard stillMine else { heartbeat.stop(); return }  // released by a forced stop
+        // Canceled (or expired and taken back) while rendering: the job is no longer ours to write or settle.
+        guard !heartbeat.lost else {
+            heartbeat.stop()
+            log.warning("job \(l.job.id): render discarded, its lease was lost while rendering (canceled or expired)")
+            return
+        }
         switch result {
         case .success(let rendered):
             settler.submit { [self] in
@@ -155,8 +166,14 @@ final class RenderWorker: @unchecked Sendable {
 
     private func recordFailure(_ l: Lease, error: Error, retryable: Bool) {
         lock.withLock { snapshotValue.failed += 1 }
-        let state = try? store.fail(l, error: "\(error)", retryable: retryable)
-        log.error("job \(l.job.id) failed: \(error)", metadata: ["next_state": "\(state.map { $0.rawValue } ?? "stale")"])
+        do {
+            let state = try store.fail(l, error: "\(error)", retryable: retryable)
+            log.error("job \(l.job.id) failed: \(error)", metadata: ["next_state": "\(state.rawValue)"])
+        } catch QueueError.staleLease {
+            log.warning("job \(l.job.id) failed: \(error); not recorded, its lease was lost meanwhile (canceled or expired)")
+        } catch let recordError {
+            log.error("job \(l.job.id) failed: \(error); cannot record the failure: \(recordError); it stays running until its lease expires and recovery takes it back")
+        }
     }
 
     /// Renders the job's PNG in memory (or finds the file a crash left for this very job).
@@ -183,39 +200,4 @@ struct InvalidJob: Error, CustomStringConvertible {
     let id: Int64
     let reason: String
     var description: String { "job \(id) cannot be rendered: \(reason)" }
-}
-
-/// Renews a lease on a timer thread while a render runs.
-final class Heartbeat: @unchecked Sendable {
-    private let timer: DispatchSourceTimer
-
-    init(store: JobStore, lease: Lease, every seconds: Double) {
-        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "mdd.heartbeat"))
-        timer.schedule(deadline: .now() + seconds, repeating: seconds)
-        timer.setEventHandler { try? store.heartbeat(lease) }
-        timer.resume()
-    }
-
-    func stop() { timer.cancel() }
-}
-
-/// Wakes idle workers when work may have arrived (submit, resume, retry).
-final class WakeSignal: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var generation = 0
-
-    func signal() {
-        condition.lock()
-        generation += 1
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func wait(timeout: Double) {
-        condition.lock()
-        let start = generation
-        let deadline = Date().addingTimeInterval(timeout)
-        while generation == start && condition.wait(until: deadline) {}
-        condition.unlock()
-    }
 }
