@@ -183,7 +183,7 @@ final class RenderWorker: @unchecked Sendable {
         let request = RenderRequest(prompt: job.prompt, negativePrompt: job.negativePrompt, seed: seed, steps: job.steps,
                                     guidance: Float(job.guidance), width: job.width, height: job.height)
         let (width, height) = try engine.validate(request)
-        if let bytes = output.reusable(for: job, modelSHA256: engine.weightsSHA256, width: width, height: height) {
+        if let bytes = output.reusable(for: job, engine: engine, width: width, height: height) {
             log.info("job \(job.id): reusing output written before a crash")
             return .reused(JobOutput(path: output.path(for: job), sha256: SHA256.hex(bytes),
                                      timings: JobTimings(textMs: 0, unetMs: 0, decodeMs: 0, pngMs: 0, totalMs: 0)))
