@@ -1,3 +1,5 @@
+import CSQLite
+
 /// Every failure of the job store, each with a specific message (the SQL, the field, the job).
 public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
     /// SQLite reported an error: result code, message and the statement.
@@ -35,5 +37,13 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .closed(path, sql): return "\(path): the queue is closed (the daemon is stopping); not run: \(sql.prefix(80))"
         case let .staleLease(id): return "job \(id): lease is no longer held (expired, canceled or already settled)"
         }
+    }
+}
+
+extension QueueError {
+    /// SQLite found no space to write (SQLITE_FULL): the disk or the file system quota is full.
+    public var isDiskFull: Bool {
+        if case let .sqlite(code, _, _) = self { return code & 0xFF == SQLITE_FULL }  // extended codes masked
+        return false
     }
 }

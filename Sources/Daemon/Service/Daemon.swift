@@ -49,12 +49,13 @@ final class Daemon: @unchecked Sendable {
                                            "blas": "OpenBLAS \(blas.coreName) (\(blas.coreSource)), \(blas.threads) threads per GEMM",
                                            "workers": "\(c.workers)"])
         let wake = WakeSignal()
-        let context = DaemonContext(configuration: c, store: store, engine: engine, wake: wake, log: log) { [events] drain in
+        let disk = DiskPause(log: log, wake: wake)
+        let context = DaemonContext(configuration: c, store: store, engine: engine, wake: wake, disk: disk, log: log) { [events] drain in
             events.send(.shutdown(drain: drain))
         }
         let output = OutputStore(root: c.outputDir)
         context.workers = (0..<c.workers).map { i in
-            RenderWorker(id: "\(Self.hostname()):\(getpid()):w\(i)", store: store, engine: engines[i], output: output, wake: wake, log: log)
+            RenderWorker(id: "\(Self.hostname()):\(getpid()):w\(i)", store: store, engine: engines[i], output: output, wake: wake, disk: disk, log: log)
         }
         let server = ControlServer(path: c.socketPath, router: RequestRouter(context: context),
                                    access: PeerAccess(extraUIDs: c.allowedUIDs, extraGIDs: c.allowedGIDs), log: log)

@@ -28,14 +28,16 @@ final class RenderWorker: @unchecked Sendable {
     private let output: OutputStore
     private let log: Logger
     private let wake: WakeSignal
+    private let disk: DiskPause
     private let lock = NSLock()
     private var snapshotValue: Snapshot
     private var stopRequested = false
     private var current: Lease?
     private let finished = DispatchSemaphore(value: 0)
 
-    init(id: String, store: JobStore, engine: TextToImage, output: OutputStore, wake: WakeSignal, log: Logger) {
+    init(id: String, store: JobStore, engine: TextToImage, output: OutputStore, wake: WakeSignal, disk: DiskPause, log: Logger) {
         self.id = id
+        self.disk = disk
         self.store = store
         self.engine = engine
         self.output = output
@@ -86,7 +88,14 @@ final class RenderWorker: @unchecked Sendable {
         let settler = SettleThread(name: "mdd-\(id)-settle")
         while !shouldStop {
             do {
-                guard let lease = try store.claim(worker: id) else {
+                if let full = disk.status {  // claim nothing while a write waits for space (whoever waits retries)
+                    setState("paused (\(full))")
+                    wake.wait(timeout: 1)
+                    continue
+                }
+                guard let claimed = try disk.retrying(store.path, until: { shouldStop }, { try store.claim(worker: id) }),
+                      let lease = claimed else {
+                    if shouldStop { break }
                     settler.waitIdle()  // an idle worker has nothing in flight (tests and `mdctl workers` rely on it)
                     setState("idle")
                     wake.wait(timeout: 1)
@@ -133,27 +142,30 @@ final class RenderWorker: @unchecked Sendable {
     }
 
     /// Writes the PNG (temp file, fsync, rename, fsync directory) and completes the job; on the settle thread.
+    /// A full disk (outputs or queue) pauses here, lease renewed, until a retry succeeds or the worker stops.
     private func settle(_ l: Lease, _ rendered: Rendered) {
         let out: JobOutput
         switch rendered {
         case .reused(let o):
             out = o
         case .fresh(let png, let t):
-            let start = Date()
             do {
-                let (path, sha) = try output.write(png, for: l.job)
-                let writeMs = Date().timeIntervalSince(start) * 1000
-                out = JobOutput(path: path, sha256: sha, timings: JobTimings(
-                    textMs: t.textMs, unetMs: t.unetMs, decodeMs: t.decodeMs, pngMs: t.pngMs + writeMs, totalMs: t.totalMs + writeMs))
+                guard let written = try disk.retrying(output.root, until: { shouldStop }, { try write(png, t, for: l.job) }) else {
+                    return handBack(l, "stopping while the outputs' disk is full")
+                }
+                out = written
             } catch {
-                recordFailure(l, error: error, retryable: true)  // disk full, permissions: retried with backoff
+                recordFailure(l, error: error, retryable: true)  // permissions, I/O errors: retried with backoff
                 return
             }
         }
         // Counted before the commit, so that whoever sees the job succeeded in the queue also sees it counted.
         lock.withLock { snapshotValue.completed += 1 }
         do {
-            try store.complete(l, output: out)
+            guard try disk.retrying(store.path, until: { shouldStop }, { try store.complete(l, output: out) }) != nil else {
+                lock.withLock { snapshotValue.completed -= 1 }
+                return handBack(l, "stopping while the queue's disk is full (its PNG is written and will be reused)")
+            }
             log.info("job \(l.job.id) done", metadata: ["batch": "\(l.job.batch)", "seed": "\(l.job.seed)", "total_ms": "\(Int(out.timings.totalMs))"])
         } catch QueueError.staleLease {
             lock.withLock { snapshotValue.completed -= 1 }
@@ -161,6 +173,25 @@ final class RenderWorker: @unchecked Sendable {
         } catch {
             lock.withLock { snapshotValue.completed -= 1 }
             log.error("job \(l.job.id): cannot record completion: \(error); its lease will expire and recovery will reuse the PNG")
+        }
+    }
+
+    /// Writes the PNG durably; the PNG stage's time includes the write (not the time spent waiting for space).
+    private func write(_ png: [UInt8], _ t: JobTimings, for job: Job) throws -> JobOutput {
+        let start = Date()
+        let (path, sha) = try output.write(png, for: job)
+        let writeMs = Date().timeIntervalSince(start) * 1000
+        return JobOutput(path: path, sha256: sha, timings: JobTimings(
+            textMs: t.textMs, unetMs: t.unetMs, decodeMs: t.decodeMs, pngMs: t.pngMs + writeMs, totalMs: t.totalMs + writeMs))
+    }
+
+    /// Returns a job to pending without spending its attempt (the worker stops before it could be settled).
+    private func handBack(_ l: Lease, _ why: String) {
+        do {
+            try store.release(l)
+            log.warning("job \(l.job.id): \(why); returned to pending, attempt not spent")
+        } catch {
+            log.error("job \(l.job.id): \(why); cannot return it to pending: \(error); recovery takes it back when its lease expires")
         }
     }
 
