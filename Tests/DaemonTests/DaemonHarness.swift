@@ -106,6 +106,13 @@ final class DaemonHarness {
         return run(exe, full, stdin: stdin)
     }
 
+    /// Writes `contents` to `name` in the test folder and submits it with `mdctl submit -f` (plus `extra`).
+    func submitFile(_ name: String, _ contents: String, _ extra: [String] = []) throws -> Result {
+        let path = dir + "/" + name
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        return ctl(["submit", "-f", path] + extra)
+    }
+
     func mdd(_ args: [String]) -> Result { run(binDir + "/mdd", args) }
 
     func run(_ exe: String, _ args: [String], stdin: String? = nil, environment: [String: String] = [:]) -> Result {

@@ -85,15 +85,11 @@ final class HostileInputTests: XCTestCase {
     func testOutOfRangeRecordsNameTheirLineAndThePromptLimitIsStated() throws {
         let h = try DaemonHarness(test: self)
         try h.start()
-        let file = h.dir + "/w.jsonl"
-        try "{\"prompt\": \"ok\"}\n\n{\"prompt\": \"x\", \"width\": 0}\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let r = h.ctl(["submit", "-f", file, "--batch", "w"])
+        let r = try h.submitFile("w.jsonl", "{\"prompt\": \"ok\"}\n\n{\"prompt\": \"x\", \"width\": 0}\n", ["--batch", "w"])
         XCTAssertEqual(r.status, 5)
         XCTAssertTrue(r.stderr.contains("w.jsonl:3: width: 0 outside 8…4096, nothing submitted"), r.stderr)
-        let chunked = h.dir + "/s.jsonl"
-        try ((1...4).map { "{\"prompt\": \"p\($0)\"}" } + ["{\"prompt\": \"x\", \"steps\": 0}"]).joined(separator: "\n")
-            .write(toFile: chunked, atomically: true, encoding: .utf8)
-        let c = h.ctl(["submit", "-f", chunked, "--batch", "s", "--chunk", "2"])
+        let lines = (1...4).map { "{\"prompt\": \"p\($0)\"}" } + ["{\"prompt\": \"x\", \"steps\": 0}"]
+        let c = try h.submitFile("s.jsonl", lines.joined(separator: "\n"), ["--batch", "s", "--chunk", "2"])
         XCTAssertTrue(c.stderr.contains("s.jsonl:5: steps: 0 outside 1…50 (the 4 job(s) before its chunk were submitted"), c.stderr)
         let long = h.ctl(["submit", String(repeating: "x", count: 4097)])
         XCTAssertTrue(long.stderr.contains("argument:1: prompt is 4097 bytes of UTF-8; the limit is 4096"), long.stderr)
@@ -117,9 +113,7 @@ final class HostileInputTests: XCTestCase {
     func testDuplicateJSONKeysAreRefused() throws {
         let h = try DaemonHarness(test: self)
         try h.start()
-        let file = h.dir + "/dup.jsonl"
-        try "{\"prompt\":\"a red circle\",\"prompt\":\"a blue square\",\"seed\":1,\"seed\":2}\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let r = h.ctl(["submit", "-f", file, "--batch", "dup"])
+        let r = try h.submitFile("dup.jsonl", "{\"prompt\":\"a red circle\",\"prompt\":\"a blue square\",\"seed\":1,\"seed\":2}\n", ["--batch", "dup"])
         XCTAssertEqual(r.status, 5)
         XCTAssertTrue(r.stderr.contains("dup.jsonl:1: key 'prompt' appears twice in the object"), r.stderr)
         XCTAssertEqual(try h.json(["status"], as: StatusReply.self).counts.total, 0)
