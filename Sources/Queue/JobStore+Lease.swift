@@ -4,7 +4,9 @@ extension JobStore {
     /// Claims the best pending job (priority, then FIFO) whose batch is not paused, unless the queue is paused.
     /// One BEGIN IMMEDIATE transaction; the returned token fences every later transition of the job.
     public func claim(worker: String) throws -> Lease? {
-        try write { try claimLocked(worker: worker) }
+        let lease = try write { try claimLocked(worker: worker) }
+        if lease != nil { KillPoint.reached("claim") }
+        return lease
     }
 
     func claimLocked(worker: String) throws -> Lease? {
@@ -51,14 +53,17 @@ extension JobStore {
     /// Marks the job succeeded with its output and timings; rejected unless `token` still holds it.
     public func complete(_ lease: Lease, output: JobOutput) throws {
         try write { try completeLocked(lease, output: output) }
+        KillPoint.reached("complete")
     }
 
     /// Completes one job and claims the next in the same transaction (one fsync per job instead of two).
     public func complete(_ lease: Lease, output: JobOutput, thenClaimFor worker: String) throws -> Lease? {
-        try write {
+        let next = try write {
             try completeLocked(lease, output: output)
             return try claimLocked(worker: worker)
         }
+        KillPoint.reached("complete")
+        return next
     }
 
     func completeLocked(_ lease: Lease, output: JobOutput) throws {

@@ -18,6 +18,7 @@ extension JobStore {
         repeat {
             let chunk = jobs[offset..<min(jobs.count, offset + options.submitChunk)]
             result.enqueued += try write { try insert(batch: batch, chunk, startIndex: startIndex + offset) }
+            KillPoint.reached("submit-chunk")
             offset += options.submitChunk
         } while offset < jobs.count
         result.duplicates = result.requested - result.enqueued

@@ -181,6 +181,8 @@ final class RenderWorker: @unchecked Sendable {
         let start = Date()
         let (path, sha) = try output.write(png, for: job)
         let writeMs = Date().timeIntervalSince(start) * 1000
+        log.debug("job \(job.id): wrote \(path)")  // the crash tests count these: no job's PNG is written twice
+        KillPoint.reached("png-renamed")
         return JobOutput(path: path, sha256: sha, timings: JobTimings(
             textMs: t.textMs, unetMs: t.unetMs, decodeMs: t.decodeMs, pngMs: t.pngMs + writeMs, totalMs: t.totalMs + writeMs))
     }
