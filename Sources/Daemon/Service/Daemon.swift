@@ -110,8 +110,9 @@ final class Daemon: @unchecked Sendable {
                 return drain(context)
             }
             notifier.notify("WATCHDOG=1")
-            if let s = try? store.status() {
-                notifier.notify("STATUS=\(s.counts.pending) pending, \(s.counts.running) running, \(s.counts.succeeded) done, \(s.counts.failed) failed")
+            if let s = try? store.status() {  // best effort: systemd's status line only
+                let paused = context.disk.status.map { "; claims paused, \($0)" } ?? ""
+                notifier.notify("STATUS=\(s.counts.pending) pending, \(s.counts.running) running, \(s.counts.succeeded) done, \(s.counts.failed) failed\(paused)")
             }
             if Date().timeIntervalSince(lastRecovery) > configuration.leaseSeconds / 2 {
                 recoverExpired(store)
