@@ -70,8 +70,14 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(j.stderr.contains("esc.jsonl:2: negative_prompt contains control character U+001B ESC at character 2"), j.stderr)
         let arg = h.ctl(["submit", "ok", "ring\u{7}bell", "--batch", "bel"])
         XCTAssertTrue(arg.stderr.contains("argument:2: prompt contains control character U+0007 at character 5"), arg.stderr)
+        func stdinCopies() -> Int {
+            let tmp = FileManager.default.temporaryDirectory.path
+            return ((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []).filter { $0.hasPrefix("mdctl-stdin-") }.count
+        }
+        let copies = stdinCopies()
         let stdin = h.ctl(["submit", "--batch", "in"], stdin: "ok\n\u{1}start\n")
         XCTAssertTrue(stdin.stderr.contains("stdin:2: prompt contains control character U+0001 at character 1"), stdin.stderr)
+        XCTAssertEqual(stdinCopies(), copies, "mdctl removes its copy of standard input")
         XCTAssertEqual(h.ctl(["submit", "ok", "--negative-prompt", "x\u{8}"]).status, 64)
         // Straight to the socket: the daemon refuses too, by job index.
         let raw = try rawSubmit(h, [WireJob(prompt: "ok"), WireJob(prompt: "the blue\u{0}square")])

@@ -43,6 +43,7 @@ struct Submit: ParsableCommand {
 
     func run() throws {
         let source = try jobSource()
+        defer { source.removeTemporaryCopy() }
         let name = batch ?? defaultBatchName()
         // Pass 1: validate everything before sending anything.
         var check = SubmitCheck(source: source.name, baseSeed: seed)
@@ -107,21 +108,27 @@ struct Submit: ParsableCommand {
             // stdin can be read once only: keep it in a temporary file for the two passes.
             let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mdctl-stdin-\(getpid()).txt").path
             FileManager.default.createFile(atPath: tmp, contents: FileHandle.standardInput.readDataToEndOfFile())
-            return .file(tmp, format.flatMap(PromptFile.Format.init) ?? .txt, displayName: "stdin")
+            return .file(tmp, format.flatMap(PromptFile.Format.init) ?? .txt, displayName: "stdin", temporary: true)
         }
-        return .file(path, format.flatMap(PromptFile.Format.init), displayName: path)
+        return .file(path, format.flatMap(PromptFile.Format.init), displayName: path, temporary: false)
     }
 }
 
 /// Where submitted jobs come from; iterated twice (validate, send).
 enum JobSource {
     case arguments([String])
-    case file(String, PromptFile.Format?, displayName: String)
+    /// A file to read; `temporary`: our copy of standard input, deleted afterwards.
+    case file(String, PromptFile.Format?, displayName: String, temporary: Bool)
+
+    /// Deletes the copy of standard input (read once, iterated twice) when the submit ends.
+    func removeTemporaryCopy() {
+        if case .file(let path, _, _, temporary: true) = self { try? FileManager.default.removeItem(atPath: path) }
+    }
 
     var name: String {
         switch self {
         case .arguments: return "argument"
-        case .file(_, _, let n): return n
+        case .file(_, _, let n, _): return n
         }
     }
 
@@ -129,7 +136,7 @@ enum JobSource {
         switch self {
         case .arguments(let ps):
             for (i, p) in ps.enumerated() { try body(i + 1, WireJob(prompt: p, key: "arg:\(i + 1):\(p.hashValueStable)")) }
-        case .file(let path, let format, _):
+        case .file(let path, let format, _, _):
             do {
                 try PromptFile(path: path, format: format).forEach(body)
             } catch let e as PromptFile.ParseError {
