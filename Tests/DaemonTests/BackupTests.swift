@@ -49,6 +49,8 @@ final class BackupTests: XCTestCase {
         let again = h.ctl(["backup", "-o", copy])
         XCTAssertEqual(again.status, 5)
         XCTAssertTrue(again.stderr.contains("the file exists"), again.stderr)
+        let nul = try ControlClient(path: h.socket).callError(.backup, BackupRequest(path: h.dir + "/x\u{0}/../y.sqlite"))
+        XCTAssertEqual(nul?.code, .invalid)
         XCTAssertEqual(h.ctl(["health"]).status, 0)
         // The copy opens on its own and holds every row.
         let store = try JobStore(path: copy)

@@ -166,3 +166,13 @@ func waitUntil(timeout: Double, _ what: String, _ condition: () throws -> Bool) 
     }
     throw HarnessError("timed out waiting for \(what)")
 }
+
+extension ControlClient {
+    /// The error reply to a request, or nil if it succeeded.
+    func callError<Body: Codable & Sendable>(_ kind: RequestKind, _ body: Body) throws -> WireError? {
+        do {
+            _ = try call(kind, body, as: Empty.self)
+            return nil
+        } catch let e as WireError { return e }
+    }
+}

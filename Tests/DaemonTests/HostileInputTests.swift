@@ -11,10 +11,7 @@ final class HostileInputTests: XCTestCase {
     private func rawSubmit(_ h: DaemonHarness, _ jobs: [WireJob], baseSeed: Int64? = nil, startIndex: Int = 0) throws -> WireError? {
         let request = SubmitRequest(batch: "raw", baseSeed: baseSeed, steps: 1, guidance: 0, width: nil, height: nil, priority: 0,
                                     maxAttempts: 3, startIndex: startIndex, jobs: jobs)
-        do {
-            _ = try ControlClient(path: h.socket).call(.submit, request, as: SubmitReply.self)
-            return nil
-        } catch let e as WireError { return e }
+        return try ControlClient(path: h.socket).callError(.submit, request)
     }
 
     func testLargestSeedsRenderAndAnOverflowingBaseSeedIsRefused() throws {
