@@ -163,7 +163,7 @@ final class Statement {
             switch v {
             case .int(let x): rc = sqlite3_bind_int64(stmt, idx, x)
             case .double(let x): rc = sqlite3_bind_double(stmt, idx, x)
-            case .text(let s): rc = sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT)
+            case .text(let s): rc = bindText(idx, s)
             case .null: rc = sqlite3_bind_null(stmt, idx)
             }
             try check(rc)
@@ -174,9 +174,21 @@ final class Statement {
     // a failed bind leaves the previous row's value in place, which would be inserted silently.
     func bind(_ i: Int32, _ v: Int64) throws { try check(sqlite3_bind_int64(stmt, i, v)) }
     func bind(_ i: Int32, _ v: Double) throws { try check(sqlite3_bind_double(stmt, i, v)) }
-    func bind(_ i: Int32, _ v: String) throws { try check(sqlite3_bind_text(stmt, i, v, -1, SQLITE_TRANSIENT)) }
+    func bind(_ i: Int32, _ v: String) throws { try check(bindText(i, v)) }
+
     func bind(_ i: Int32, _ v: Int?) throws { if let v { try bind(i, Int64(v)) } else { try check(sqlite3_bind_null(stmt, i)) } }
     func bind(_ i: Int32, _ v: String?) throws { if let v { try bind(i, v) } else { try check(sqlite3_bind_null(stmt, i)) } }
+
+    /// Binds all of the string's UTF-8 bytes (a length of -1 would stop at the first NUL: "prod\0x" would match
+    /// "prod"), so that text is stored and compared exactly as given.
+    private func bindText(_ i: Int32, _ v: String) -> Int32 {
+        var v = v
+        return v.withUTF8 { bytes in
+            // An empty buffer may have no address, and a NULL pointer would bind NULL instead of "".
+            guard bytes.count > 0 else { return sqlite3_bind_text(stmt, i, "", 0, SQLITE_TRANSIENT) }
+            return bytes.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(stmt, i, $0.baseAddress, Int32(clamping: $0.count), SQLITE_TRANSIENT) }
+        }
+    }
 
     private func check(_ rc: Int32) throws {
         guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
@@ -212,7 +224,11 @@ final class Statement {
     func optionalInt(_ col: Int32) -> Int64? { isNull(col) ? nil : int(col) }
     func double(_ col: Int32) -> Double { sqlite3_column_double(stmt, col) }
     func optionalDouble(_ col: Int32) -> Double? { isNull(col) ? nil : double(col) }
-    func text(_ col: Int32) -> String { sqlite3_column_text(stmt, col).map { String(cString: $0) } ?? "" }
+    /// The column's text, all of its bytes (not up to a NUL).
+    func text(_ col: Int32) -> String {
+        guard let p = sqlite3_column_text(stmt, col) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, col))), as: UTF8.self)
+    }
     func optionalText(_ col: Int32) -> String? { isNull(col) ? nil : text(col) }
     func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
 }

@@ -129,4 +129,13 @@ final class DatabaseTests: XCTestCase {
         XCTAssertFalse(q.db.inTransaction)
         _ = try q.submit(batch: BatchSpec(name: "b"), jobs: prompts(1))
     }
+
+    /// Text is bound whole: a name with a NUL is not the name before it ("b\0x" used to cancel batch "b").
+    func testTextIsBoundWithAllItsBytes() throws {
+        let q = try makeStore()
+        _ = try q.submit(batch: BatchSpec(name: "b"), jobs: prompts(2))
+        XCTAssertThrowsError(try q.cancel(.batch("b\u{0}x"))) { e in XCTAssertEqual(e as? QueueError, .unknownBatch("b\u{0}x")) }
+        XCTAssertEqual(try q.status().counts.pending, 2)
+        XCTAssertEqual(try q.list(JobFilter(batch: "b")).map(\.prompt), ["p 1", "p 2"])
+    }
 }
