@@ -200,7 +200,10 @@ final class RenderWorker: @unchecked Sendable {
     private func recordFailure(_ l: Lease, error: Error, retryable: Bool) {
         lock.withLock { snapshotValue.failed += 1 }
         do {
-            let state = try store.fail(l, error: "\(error)", retryable: retryable)
+            // A full queue disk waits like a completion does: the failure is recorded, not lost with the lease.
+            guard let state = try disk.retrying(store.path, until: { shouldStop }, { try store.fail(l, error: "\(error)", retryable: retryable) }) else {
+                return log.error("job \(l.job.id) failed: \(error); stopping while the queue's disk is full, recovery takes it back")
+            }
             log.error("job \(l.job.id) failed: \(error)", metadata: ["next_state": "\(state.rawValue)"])
         } catch QueueError.staleLease {
             log.warning("job \(l.job.id) failed: \(error); not recorded, its lease was lost meanwhile (canceled or expired)")
