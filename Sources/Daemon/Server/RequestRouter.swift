@@ -62,6 +62,7 @@ struct RequestRouter: Sendable {
         case .unknownBatch, .unknownJob: return WireError(.notFound, e.description)
         case let .invalidJob(index, field, reason): return WireError(.invalid, e.description, jobIndex: index, jobProblem: "\(field): \(reason)")
         case .invalidBatch, .backup: return WireError(.invalid, e.description)
+        case .closed: return WireError(.shuttingDown, e.description)
         default: return WireError(.internalError, e.description)
         }
     }
