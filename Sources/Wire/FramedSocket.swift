@@ -87,6 +87,10 @@ public final class FramedSocket: @unchecked Sendable {
         return .message(body)
     }
 
+    private var frameDeadlinePassed: WireError {
+        WireError(.badRequest, "timed out: a whole frame must arrive within \(frameTimeout ?? 0) s")
+    }
+
     /// Reads `count` bytes. `deadline` is set when the frame's first byte arrives (with `frameTimeout`); every
     /// later read waits only for what is left of it.
     private func readExactly(_ count: Int, allowEOF: Bool, deadline: inout Date?) throws -> Data? {
@@ -95,7 +99,7 @@ public final class FramedSocket: @unchecked Sendable {
         while got < count {
             if let d = deadline {
                 let left = d.timeIntervalSinceNow
-                guard left > 0 else { throw WireError(.badRequest, "timed out: a whole frame must arrive within \(frameTimeout ?? 0) s") }
+                guard left > 0 else { throw frameDeadlinePassed }
                 setReceiveTimeout(interval: left)
             }
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
@@ -106,7 +110,8 @@ public final class FramedSocket: @unchecked Sendable {
             }
             if n < 0 {
                 if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { throw WireError(.badRequest, "timed out waiting for data") }
+                // Under a deadline the read waited only for what was left of it.
+                if errno == EAGAIN || errno == EWOULDBLOCK { throw deadline == nil ? WireError(.badRequest, "timed out waiting for data") : frameDeadlinePassed }
                 throw WireError(.internalError, "recv: \(String(cString: strerror(errno)))")
             }
             got += n
