@@ -47,6 +47,9 @@ struct RenderCommand: ParsableCommand {
             FileHandle.standardError.write(Data("mdd: BLAS kernel OpenBLAS \(blas.coreName) (\(blas.coreSource)), \(blas.threads) threads\n".utf8))
         }
         if let prompt, let out {
+            if let problem = PromptText.problem(prompt) ?? negativePrompt.flatMap({ PromptText.problem($0, field: "--negative-prompt") }) {
+                throw CommandFailure(message: problem)
+            }
             try renderOne(engine, prompt: prompt, negative: negativePrompt, seed: seed, steps: steps, guidance: guidance,
                           width: width, height: height, to: out)
         } else if let prompts, let outDir {
@@ -60,8 +63,11 @@ struct RenderCommand: ParsableCommand {
         do { file = try PromptFile(path: path) } catch { throw CommandFailure(message: "\(error)") }
         var index = 0
         do {
-            try file.forEach { _, job in
+            try file.forEach { line, job in
                 defer { index += 1 }
+                if let problem = PromptText.problem(job.prompt) ?? job.negativePrompt.flatMap({ PromptText.problem($0, field: "negative_prompt") }) {
+                    throw CommandFailure(message: "\(path):\(line): \(problem)")
+                }
                 let jobSeed = job.seed.map { UInt64(bitPattern: $0) } ?? seed &+ UInt64(index)
                 try renderOne(engine, prompt: job.prompt, negative: job.negativePrompt ?? negativePrompt, seed: jobSeed,
                               steps: job.steps ?? steps, guidance: job.guidance.map(Float.init) ?? guidance,

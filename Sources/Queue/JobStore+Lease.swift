@@ -4,26 +4,34 @@ extension JobStore {
     /// Claims the best pending job (priority, then FIFO) whose batch is not paused, unless the queue is paused.
     /// One BEGIN IMMEDIATE transaction; the returned token fences every later transition of the job.
     public func claim(worker: String) throws -> Lease? {
-        try write { try claimLocked(worker: worker) }
+        let lease = try write { try claimLocked(worker: worker) }
+        if lease != nil { KillPoint.reached("claim") }
+        return lease
     }
 
     func claimLocked(worker: String) throws -> Lease? {
-        if try queuePausedLocked() { return nil }
+        try claimLocked(worker: worker, limit: 1).first
+    }
+
+    /// Claims up to `limit` jobs under one lease token (the one claim statement: single and batched claims).
+    func claimLocked(worker: String, limit: Int) throws -> [Lease] {
+        if try queuePausedLocked() { return [] }
         let now = clock(), token = Self.newToken()
         let s = try db.prepare("""
             UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = ?1, lease_expires_at = ?2,
                    worker_id = ?3, claimed_at = ?4, queue_wait_ms = (?4 - created_at) * 1000
-            WHERE id = (SELECT j.id FROM jobs j JOIN batches b ON b.id = j.batch_id
-                        WHERE j.state = 'pending' AND b.paused = 0 AND (j.not_before IS NULL OR j.not_before <= ?4)
-                        ORDER BY j.priority DESC, j.id LIMIT 1)
+            WHERE id IN (SELECT j.id FROM jobs j JOIN batches b ON b.id = j.batch_id
+                         WHERE j.state = 'pending' AND b.paused = 0 AND (j.not_before IS NULL OR j.not_before <= ?4)
+                         ORDER BY j.priority DESC, j.id LIMIT ?5)
             RETURNING id
             """)
-        try s.bind([.text(token), .double(now + options.leaseSeconds), .text(worker), .double(now)])
-        guard try s.step() else { return nil }
-        let id = s.int(0)
-        while try s.step() {}
-        guard let job = try jobLocked(id) else { throw QueueError.unknownJob(id) }
-        return Lease(job: job, token: token)
+        try s.bind([.text(token), .double(now + options.leaseSeconds), .text(worker), .double(now), .int(Int64(max(1, limit)))])
+        var ids: [Int64] = []
+        while try s.step() { ids.append(s.int(0)) }
+        return try ids.sorted().map { id in
+            guard let job = try jobLocked(id) else { throw QueueError.unknownJob(id) }
+            return Lease(job: job, token: token)
+        }
     }
 
     /// 128 random bits as hex. (Foundation's UUID() opens /dev/urandom on every call on Linux: one extra
@@ -45,14 +53,17 @@ extension JobStore {
     /// Marks the job succeeded with its output and timings; rejected unless `token` still holds it.
     public func complete(_ lease: Lease, output: JobOutput) throws {
         try write { try completeLocked(lease, output: output) }
+        KillPoint.reached("complete")
     }
 
     /// Completes one job and claims the next in the same transaction (one fsync per job instead of two).
     public func complete(_ lease: Lease, output: JobOutput, thenClaimFor worker: String) throws -> Lease? {
-        try write {
+        let next = try write {
             try completeLocked(lease, output: output)
             return try claimLocked(worker: worker)
         }
+        KillPoint.reached("complete")
+        return next
     }
 
     func completeLocked(_ lease: Lease, output: JobOutput) throws {
@@ -108,22 +119,30 @@ extension JobStore {
     /// `all: true` treats every running lease as expired (start-up of the only daemon on this file).
     public func recoverExpiredLeases(all: Bool = false) throws -> Recovery {
         try write {
-            let now = clock()
-            let cutoff = all ? Double.greatestFiniteMagnitude : now
-            var r = Recovery()
-            r.poisoned = try db.prepare("""
-                UPDATE jobs SET state = 'failed', finished_at = ?1, lease_token = NULL, lease_expires_at = NULL,
-                       rescues = rescues + 1,
-                       error = 'worker died ' || (rescues + 1) || ' times while rendering this job (poison job?)'
-                WHERE state = 'running' AND lease_expires_at < ?2 AND rescues + 1 >= ?3
-                """).run([.double(now), .double(cutoff), .int(Int64(options.maxRescues))])
-            r.rescued = try db.prepare("""
-                UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), rescues = rescues + 1,
-                       lease_token = NULL, lease_expires_at = NULL, worker_id = NULL, claimed_at = NULL
-                WHERE state = 'running' AND lease_expires_at < ?1
-                """).run([.double(cutoff)])
-            return r
+            let cutoff = all ? Double.greatestFiniteMagnitude : clock()
+            return try rescueLocked(where: "state = 'running' AND lease_expires_at < ?3", [.double(cutoff)])
         }
+    }
+
+    /// The one rescue statement: running jobs matching `condition` (parameters from ?3) whose worker is gone go back
+    /// to pending with the attempt refunded and a rescue counted, or, at the `maxRescues`-th rescue, fail as poison
+    /// (keeping the attempt and the worker that held them last).
+    func rescueLocked(where condition: String, _ args: [SQLValue]) throws -> Recovery {
+        let poison = "rescues + 1 >= ?2"
+        let s = try db.prepare("""
+            UPDATE jobs SET state = CASE WHEN \(poison) THEN 'failed' ELSE 'pending' END,
+                   error = CASE WHEN \(poison) THEN 'worker died ' || (rescues + 1) || ' times while rendering this job (poison job?)' ELSE error END,
+                   finished_at = CASE WHEN \(poison) THEN ?1 ELSE NULL END,
+                   attempts = CASE WHEN \(poison) THEN attempts ELSE max(attempts - 1, 0) END,
+                   worker_id = CASE WHEN \(poison) THEN worker_id END, claimed_at = CASE WHEN \(poison) THEN claimed_at END,
+                   rescues = rescues + 1, lease_token = NULL, lease_expires_at = NULL
+            WHERE \(condition)
+            RETURNING state = 'failed'
+            """)
+        try s.bind([.double(clock()), .int(Int64(options.maxRescues))] + args)
+        var r = Recovery()
+        while try s.step() { if s.int(0) == 1 { r.poisoned += 1 } else { r.rescued += 1 } }
+        return r
     }
 }
 
@@ -142,17 +161,9 @@ extension JobStore {
         return try write {
             var r = Recovery()
             for (id, worker) in dead {
-                let n = try db.prepare("""
-                    UPDATE jobs SET state = CASE WHEN rescues + 1 >= ?3 THEN 'failed' ELSE 'pending' END,
-                           error = CASE WHEN rescues + 1 >= ?3 THEN 'worker died ' || (rescues + 1) || ' times while rendering this job (poison job?)' ELSE error END,
-                           finished_at = CASE WHEN rescues + 1 >= ?3 THEN ?4 ELSE NULL END,
-                           attempts = max(attempts - 1, 0), rescues = rescues + 1, lease_token = NULL, lease_expires_at = NULL,
-                           worker_id = NULL, claimed_at = NULL
-                    WHERE id = ?1 AND worker_id = ?2 AND state = 'running'
-                    """).run([.int(id), .text(worker), .int(Int64(options.maxRescues)), .double(clock())])
-                if n == 1 {
-                    if try db.scalarInt("SELECT state = 'failed' FROM jobs WHERE id = ?", [.int(id)]) == 1 { r.poisoned += 1 } else { r.rescued += 1 }
-                }
+                let one = try rescueLocked(where: "id = ?3 AND worker_id = ?4 AND state = 'running'", [.int(id), .text(worker)])
+                r.rescued += one.rescued
+                r.poisoned += one.poisoned
             }
             return r
         }

@@ -29,7 +29,7 @@ extension JobStore {
     func jobLocked(_ id: Int64) throws -> Job? {
         let s = try db.prepare("SELECT \(Self.jobColumns) FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE j.id = ?")
         try s.bind([.int(id)])
-        return try s.step() ? Self.decodeJob(s) : nil
+        return try s.step() ? try Self.decodeJob(s) : nil
     }
 
     /// Jobs matching `filter`, by id, at most `limit` (keyset pagination with `afterId`).
@@ -42,7 +42,7 @@ extension JobStore {
             let s = try db.prepare("SELECT \(Self.jobColumns) FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE \(clauses.joined(separator: " AND ")) ORDER BY j.id LIMIT ?")
             try s.bind(args)
             var out: [Job] = []
-            while try s.step() { out.append(Self.decodeJob(s)) }
+            while try s.step() { out.append(try Self.decodeJob(s)) }
             return out
         }
     }

@@ -8,13 +8,17 @@ extension JobStore {
     /// `startIndex` lets a client send a long file in several calls with stable keys and seeds.
     public func submit(batch: BatchSpec, jobs: [JobSpec], startIndex: Int = 0) throws -> SubmitResult {
         try Self.validate(batch)
-        for (i, job) in jobs.enumerated() { try Self.validate(job, index: startIndex + i) }
+        guard startIndex >= 0, startIndex <= Int(Int32.max) else {
+            throw QueueError.invalidBatch(name: batch.name, reason: "start index \(startIndex) outside 0…\(Int32.max)")
+        }
+        for (i, job) in jobs.enumerated() { try Self.validate(job, index: startIndex + i, baseSeed: batch.baseSeed) }
         var result = SubmitResult()
         result.requested = jobs.count
         var offset = 0
         repeat {
             let chunk = jobs[offset..<min(jobs.count, offset + options.submitChunk)]
             result.enqueued += try write { try insert(batch: batch, chunk, startIndex: startIndex + offset) }
+            KillPoint.reached("submit-chunk")
             offset += options.submitChunk
         } while offset < jobs.count
         result.duplicates = result.requested - result.enqueued
@@ -29,9 +33,9 @@ extension JobStore {
         // Multi-row INSERTs (32 rows a statement) cut SQLite's per-statement overhead roughly in half.
         let wide = try db.prepare(Self.insertSQL(rows: Self.rowsPerInsert)), single = try db.prepare(Self.insertSQL(rows: 1))
         for s in [wide, single] {
-            s.bind(1, batchId)
-            s.bind(2, now)
-            s.bind(3, Int64(batch.maxAttempts))
+            try s.bind(1, batchId)
+            try s.bind(2, now)
+            try s.bind(3, Int64(batch.maxAttempts))
         }
         var enqueued = 0
         var rng = SystemRandomNumberGenerator()
@@ -41,18 +45,19 @@ extension JobStore {
             let stmt = rows == 1 ? single : wide
             for r in 0..<rows {
                 let job = jobs[i + r], index = startIndex + (i - jobs.startIndex) + r
-                // The seed is resolved once, here; a duplicate key keeps the seed stored the first time.
-                let seed = job.seed ?? batch.baseSeed.map { $0 &+ Int64(index) } ?? Int64(rng.next() >> 1)
+                // The seed is resolved once, here; a duplicate key keeps the seed stored the first time. `validate`
+                // refused any base + index past 2^63−1, so the sum cannot overflow.
+                let seed = job.seed ?? batch.baseSeed.map { $0 + Int64(index) } ?? Int64(rng.next() >> 1)
                 let p = Int32(4 + r * 9)
-                stmt.bind(p, job.key ?? "line:\(index + 1)")
-                stmt.bind(p + 1, job.prompt)
-                stmt.bind(p + 2, job.negativePrompt)
-                stmt.bind(p + 3, seed)
-                stmt.bind(p + 4, job.width ?? batch.width)
-                stmt.bind(p + 5, job.height ?? batch.height)
-                stmt.bind(p + 6, Int64(job.steps ?? batch.steps))
-                stmt.bind(p + 7, job.guidance ?? batch.guidance)
-                stmt.bind(p + 8, Int64(job.priority ?? batch.priority))
+                try stmt.bind(p, job.key ?? "line:\(index + 1)")
+                try stmt.bind(p + 1, job.prompt)
+                try stmt.bind(p + 2, job.negativePrompt)
+                try stmt.bind(p + 3, seed)
+                try stmt.bind(p + 4, job.width ?? batch.width)
+                try stmt.bind(p + 5, job.height ?? batch.height)
+                try stmt.bind(p + 6, Int64(job.steps ?? batch.steps))
+                try stmt.bind(p + 7, job.guidance ?? batch.guidance)
+                try stmt.bind(p + 8, Int64(job.priority ?? batch.priority))
             }
             enqueued += try stmt.runBound()
             i += rows
@@ -109,7 +114,14 @@ extension JobStore {
         }
     }
 
-    static func validate(_ j: JobSpec, index: Int) throws {
+    /// The 1-based position and hex code of the first C0 control character other than tab.
+    static func controlCharacter(in text: String) -> (Int, String)? {
+        guard let i = text.unicodeScalars.firstIndex(where: { $0.value < 0x20 && $0 != "\t" }) else { return nil }
+        let hex = String(text.unicodeScalars[i].value, radix: 16, uppercase: true)
+        return (text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: i) + 1, String(repeating: "0", count: 4 - hex.count) + hex)
+    }
+
+    static func validate(_ j: JobSpec, index: Int, baseSeed: Int64? = nil) throws {
         func bad(_ field: String, _ reason: String) -> QueueError { .invalidJob(index: index, field: field, reason: reason) }
         // (Scalar scan rather than Foundation's trimmingCharacters: this runs a million times per large submit.)
         guard j.prompt.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else { throw bad("prompt", "is empty") }
@@ -117,7 +129,17 @@ extension JobStore {
             throw bad("prompt", "is \(j.prompt.utf8.count) bytes; the limit is \(JobLimits.maxPromptBytes)")
         }
         if let n = j.negativePrompt, n.utf8.count > JobLimits.maxPromptBytes { throw bad("negative_prompt", "exceeds \(JobLimits.maxPromptBytes) bytes") }
+        // Stored exactly as given or refused: SQLite's text binding and PNG text chunks end at a NUL.
+        for (field, text) in [("prompt", j.prompt), ("negative_prompt", j.negativePrompt), ("key", j.key)] {
+            if let text, let (position, code) = controlCharacter(in: text) {
+                throw bad(field, "contains control character U+\(code) at character \(position); only tab is allowed")
+            }
+        }
         if let s = j.seed, s < 0 { throw bad("seed", "must be a non-negative integer below 2^63, got \(s)") }
+        // A derived seed is validated like a given one: base + index wrapped negative and trapped the worker.
+        if j.seed == nil, let base = baseSeed, base.addingReportingOverflow(Int64(index)).overflow {
+            throw bad("seed", "base seed \(base) + index \(index) exceeds 2^63−1; use a base seed of at most \(Int64.max - Int64(index))")
+        }
         if let k = j.key, k.isEmpty || k.utf8.count > JobLimits.maxKeyBytes { throw bad("key", "must be 1–\(JobLimits.maxKeyBytes) bytes") }
         for (f, v) in [("width", j.width), ("height", j.height)] {
             if let v, !JobLimits.sizeRange.contains(v) { throw bad(f, "\(v) outside 8…4096") }

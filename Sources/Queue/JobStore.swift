@@ -61,6 +61,12 @@ public final class JobStore: @unchecked Sendable {
         }
     }
 
+    /// Checkpoints the WAL into the database file and closes it (a clean stop): the `.sqlite` file alone is
+    /// then a complete copy of the queue. Any later call throws `QueueError.closed`.
+    public func close() throws {
+        try locked { try db.close() }
+    }
+
     /// Runs `body` holding the process-wide lock (one statement stream per connection).
     func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
@@ -89,7 +95,12 @@ public final class JobStore: @unchecked Sendable {
         j.png_ms, j.total_ms
         """
 
-    static func decodeJob(_ s: Statement, offset o: Int32 = 0) -> Job {
+    /// The job in the current row. A state this version does not know (a newer mdd's database, a hand edit) is an
+    /// error naming the job, not a silent `failed`.
+    static func decodeJob(_ s: Statement, offset o: Int32 = 0) throws -> Job {
+        guard let state = JobState(rawValue: s.text(o + 11)) else {
+            throw QueueError.unknownState(jobId: s.int(o), state: s.text(o + 11))
+        }
         var timings: JobTimings?
         if let total = s.optionalDouble(o + 28) {
             timings = JobTimings(textMs: s.double(o + 24), unetMs: s.double(o + 25), decodeMs: s.double(o + 26),
@@ -99,7 +110,7 @@ public final class JobStore: @unchecked Sendable {
             id: s.int(o), batch: s.text(o + 1), key: s.text(o + 2), prompt: s.text(o + 3), negativePrompt: s.optionalText(o + 4),
             seed: s.int(o + 5), width: s.optionalInt(o + 6).map(Int.init), height: s.optionalInt(o + 7).map(Int.init),
             steps: Int(s.int(o + 8)), guidance: s.double(o + 9), priority: Int(s.int(o + 10)),
-            state: JobState(rawValue: s.text(o + 11)) ?? .failed, attempts: Int(s.int(o + 12)), maxAttempts: Int(s.int(o + 13)),
+            state: state, attempts: Int(s.int(o + 12)), maxAttempts: Int(s.int(o + 13)),
             rescues: Int(s.int(o + 14)), workerId: s.optionalText(o + 15), leaseExpiresAt: s.optionalDouble(o + 16),
             createdAt: s.double(o + 17), claimedAt: s.optionalDouble(o + 18), finishedAt: s.optionalDouble(o + 19),
             error: s.optionalText(o + 20), outputPath: s.optionalText(o + 21), outputSHA256: s.optionalText(o + 22),

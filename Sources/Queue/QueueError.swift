@@ -1,3 +1,5 @@
+import CSQLite
+
 /// Every failure of the job store, each with a specific message (the SQL, the field, the job).
 public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
     /// SQLite reported an error: result code, message and the statement.
@@ -12,6 +14,12 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
     case unknownBatch(String)
     /// The job id does not exist.
     case unknownJob(Int64)
+    /// A job row holds a state this version does not know.
+    case unknownState(jobId: Int64, state: String)
+    /// An online backup could not be written.
+    case backup(path: String, reason: String)
+    /// A statement was issued after the store was closed (the daemon is stopping).
+    case closed(path: String, sql: String)
     /// The lease token no longer holds the job (expired and recovered, canceled, or settled already).
     case staleLease(jobId: Int64)
 
@@ -23,7 +31,19 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .invalidBatch(name, reason): return "batch '\(name)': \(reason)"
         case let .unknownBatch(name): return "unknown batch '\(name)'"
         case let .unknownJob(id): return "unknown job \(id)"
+        case let .unknownState(id, state):
+            return "job \(id) has state '\(state)', which this mdd does not know (written by a newer version, or edited by hand)"
+        case let .backup(path, reason): return "backup to \(path): \(reason)"
+        case let .closed(path, sql): return "\(path): the queue is closed (the daemon is stopping); not run: \(sql.prefix(80))"
         case let .staleLease(id): return "job \(id): lease is no longer held (expired, canceled or already settled)"
         }
+    }
+}
+
+extension QueueError {
+    /// SQLite found no space to write (SQLITE_FULL): the disk or the file system quota is full.
+    public var isDiskFull: Bool {
+        if case let .sqlite(code, _, _) = self { return code & 0xFF == SQLITE_FULL }  // extended codes masked
+        return false
     }
 }

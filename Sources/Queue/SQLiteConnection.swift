@@ -25,8 +25,28 @@ final class SQLiteConnection {
         sqlite3_close_v2(db)
     }
 
+    /// Checkpoints the whole WAL into the database file (truncating the WAL) and closes the connection, so that
+    /// the database file alone is complete. Later calls throw `closed`.
+    func close() throws {
+        let db = try handle("sqlite3_close")
+        // One row: busy (1 when a reader kept the checkpoint from finishing), WAL frames, frames checkpointed.
+        let busy = try scalarInt("PRAGMA wal_checkpoint(TRUNCATE)") != 0
+        cache.removeAll()  // finalizes every statement (none is held outside the cache): close fails while any is left
+        let rc = sqlite3_close(db)
+        guard rc == SQLITE_OK else { throw QueueError.sqlite(code: rc, message: String(cString: sqlite3_errmsg(db)), sql: "sqlite3_close") }
+        self.db = nil
+        if busy { throw QueueError.sqlite(code: SQLITE_BUSY, message: "another connection was reading; the WAL was not fully checkpointed", sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
+    /// The open handle, or `closed` for a statement issued after `close()`.
+    func handle(_ sql: String) throws -> OpaquePointer {
+        guard let db else { throw QueueError.closed(path: path, sql: sql) }
+        return db
+    }
+
     /// Runs one or more statements without results.
     func exec(_ sql: String) throws {
+        let db = try handle(sql)
         var err: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(db, sql, nil, nil, &err)
         if rc != SQLITE_OK {
@@ -39,6 +59,7 @@ final class SQLiteConnection {
     /// A cached prepared statement, reset and with bindings cleared.
     func prepare(_ sql: String) throws -> Statement {
         if let s = cache[sql] { s.reset(); return s }
+        let db = try handle(sql)
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
         guard rc == SQLITE_OK, let stmt else { throw error(rc, sql) }
@@ -55,10 +76,28 @@ final class SQLiteConnection {
             try exec("COMMIT")
             return result
         } catch {
-            try? exec("ROLLBACK")
-            throw error
+            throw rollback(after: error)
         }
     }
+
+    /// Rolls back after `error` and returns what to throw. A connection must never stay inside a transaction (its
+    /// next BEGIN would fail): if ROLLBACK fails, every statement is reset and it is tried once more, and a second
+    /// failure is reported with the first error.
+    private func rollback(after error: Error) -> Error {
+        // SQLite has already rolled back after some errors (SQLITE_FULL, SQLITE_IOERR, …): nothing to undo.
+        guard let db, sqlite3_get_autocommit(db) == 0 else { return error }
+        do { try exec("ROLLBACK"); return error } catch {}
+        resetAll()  // a statement still stepping can keep ROLLBACK from finishing
+        do {
+            try exec("ROLLBACK")
+            return error
+        } catch let rollbackError {
+            return QueueError.sqlite(code: SQLITE_ERROR, message: "ROLLBACK failed (\(rollbackError)) after: \(error)", sql: "ROLLBACK")
+        }
+    }
+
+    /// Whether a transaction is open on this connection.
+    var inTransaction: Bool { db.map { sqlite3_get_autocommit($0) == 0 } ?? false }
 
     /// Resets every cached statement. A statement left mid-result keeps a read snapshot open, and a later
     /// BEGIN IMMEDIATE on a stale snapshot fails with SQLITE_BUSY without waiting; callers reset after each API call.
@@ -74,6 +113,9 @@ final class SQLiteConnection {
     }
 
     func setBusyTimeout(ms: Int32) { sqlite3_busy_timeout(db, ms) }
+
+    /// Lowers SQLite's limit on one string, blob or row (bytes): tests use it to make a bind fail with SQLITE_TOOBIG.
+    func limitLength(to bytes: Int32) { sqlite3_limit(db, SQLITE_LIMIT_LENGTH, bytes) }
 
     /// The value of a one-row, one-column query.
     func scalarInt(_ sql: String, _ args: [SQLValue] = []) throws -> Int64? {
@@ -121,19 +163,36 @@ final class Statement {
             switch v {
             case .int(let x): rc = sqlite3_bind_int64(stmt, idx, x)
             case .double(let x): rc = sqlite3_bind_double(stmt, idx, x)
-            case .text(let s): rc = sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT)
+            case .text(let s): rc = bindText(idx, s)
             case .null: rc = sqlite3_bind_null(stmt, idx)
             }
-            guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
+            try check(rc)
         }
     }
 
-    // Typed binds for hot loops (no SQLValue array per row). Parameters are 1-based.
-    func bind(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(stmt, i, v) }
-    func bind(_ i: Int32, _ v: Double) { sqlite3_bind_double(stmt, i, v) }
-    func bind(_ i: Int32, _ v: String) { sqlite3_bind_text(stmt, i, v, -1, SQLITE_TRANSIENT) }
-    func bind(_ i: Int32, _ v: Int?) { if let v { sqlite3_bind_int64(stmt, i, Int64(v)) } else { sqlite3_bind_null(stmt, i) } }
-    func bind(_ i: Int32, _ v: String?) { if let v { bind(i, v) } else { sqlite3_bind_null(stmt, i) } }
+    // Typed binds for hot loops (no SQLValue array per row). Parameters are 1-based. Each result code is checked:
+    // a failed bind leaves the previous row's value in place, which would be inserted silently.
+    func bind(_ i: Int32, _ v: Int64) throws { try check(sqlite3_bind_int64(stmt, i, v)) }
+    func bind(_ i: Int32, _ v: Double) throws { try check(sqlite3_bind_double(stmt, i, v)) }
+    func bind(_ i: Int32, _ v: String) throws { try check(bindText(i, v)) }
+
+    func bind(_ i: Int32, _ v: Int?) throws { if let v { try bind(i, Int64(v)) } else { try check(sqlite3_bind_null(stmt, i)) } }
+    func bind(_ i: Int32, _ v: String?) throws { if let v { try bind(i, v) } else { try check(sqlite3_bind_null(stmt, i)) } }
+
+    /// Binds all of the string's UTF-8 bytes (a length of -1 would stop at the first NUL: "prod\0x" would match
+    /// "prod"), so that text is stored and compared exactly as given.
+    private func bindText(_ i: Int32, _ v: String) -> Int32 {
+        var v = v
+        return v.withUTF8 { bytes in
+            // An empty buffer may have no address, and a NULL pointer would bind NULL instead of "".
+            guard bytes.count > 0 else { return sqlite3_bind_text(stmt, i, "", 0, SQLITE_TRANSIENT) }
+            return bytes.withMemoryRebound(to: CChar.self) { sqlite3_bind_text(stmt, i, $0.baseAddress, Int32(clamping: $0.count), SQLITE_TRANSIENT) }
+        }
+    }
+
+    private func check(_ rc: Int32) throws {
+        guard rc == SQLITE_OK else { throw connection.error(rc, sql) }
+    }
 
     /// Runs a statement whose parameters were bound with the typed binds; returns changed rows and resets.
     func runBound() throws -> Int {
@@ -165,7 +224,11 @@ final class Statement {
     func optionalInt(_ col: Int32) -> Int64? { isNull(col) ? nil : int(col) }
     func double(_ col: Int32) -> Double { sqlite3_column_double(stmt, col) }
     func optionalDouble(_ col: Int32) -> Double? { isNull(col) ? nil : double(col) }
-    func text(_ col: Int32) -> String { sqlite3_column_text(stmt, col).map { String(cString: $0) } ?? "" }
+    /// The column's text, all of its bytes (not up to a NUL).
+    func text(_ col: Int32) -> String {
+        guard let p = sqlite3_column_text(stmt, col) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, col))), as: UTF8.self)
+    }
     func optionalText(_ col: Int32) -> String? { isNull(col) ? nil : text(col) }
     func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
 }

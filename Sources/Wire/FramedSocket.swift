@@ -7,6 +7,9 @@ import Glibc
 /// Owns its descriptor and closes it in deinit; EINTR is retried in one place.
 public final class FramedSocket: @unchecked Sendable {
     public let fd: Int32
+    /// Seconds a peer has to deliver the rest of a frame once its first byte arrived; nil: only the receive
+    /// timeout, per read. (A peer sending one byte every few seconds would otherwise hold a connection forever.)
+    public var frameTimeout: Double?
 
     public init(fd: Int32) { self.fd = fd }
 
@@ -27,9 +30,25 @@ public final class FramedSocket: @unchecked Sendable {
 
     /// Sets a receive timeout so that a silent peer cannot hold a thread forever.
     public func setReceiveTimeout(seconds: Int) {
+        receiveTimeout = Double(seconds)
         var tv = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// The receive timeout between frames (0: none), restored after a frame read under a deadline.
+    private var receiveTimeout = 0.0
+
+    /// A receive timeout for the rest of a frame (at least a millisecond: zero would mean none).
+    private func setReceiveTimeout(interval: Double) {
+        let usec = Int(max(interval, 0.001) * 1_000_000)
+        var tv = timeval(tv_sec: usec / 1_000_000, tv_usec: Int(usec % 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    private func restoreReceiveTimeout() {
+        var tv = timeval(tv_sec: Int(receiveTimeout), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
     public func send(_ payload: Data) throws {
@@ -59,25 +78,40 @@ public final class FramedSocket: @unchecked Sendable {
     }
 
     public func receive(maxBytes: Int = WireProtocol.maxMessageBytes) throws -> Frame {
-        guard let header = try readExactly(4, allowEOF: true) else { return .closed }
+        var deadline: Date?
+        defer { if deadline != nil { restoreReceiveTimeout() } }
+        guard let header = try readExactly(4, allowEOF: true, deadline: &deadline) else { return .closed }
         let length = header.withUnsafeBytes { Int(UInt32(bigEndian: $0.loadUnaligned(as: UInt32.self))) }
         guard length <= maxBytes else { return .tooLarge(length) }
-        guard let body = try readExactly(length, allowEOF: false) else { throw WireError(.badRequest, "connection closed mid-frame") }
+        guard let body = try readExactly(length, allowEOF: false, deadline: &deadline) else { throw WireError(.badRequest, "connection closed mid-frame") }
         return .message(body)
     }
 
-    private func readExactly(_ count: Int, allowEOF: Bool) throws -> Data? {
+    private var frameDeadlinePassed: WireError {
+        WireError(.badRequest, "timed out: a whole frame must arrive within \(frameTimeout ?? 0) s")
+    }
+
+    /// Reads `count` bytes. `deadline` is set when the frame's first byte arrives (with `frameTimeout`); every
+    /// later read waits only for what is left of it.
+    private func readExactly(_ count: Int, allowEOF: Bool, deadline: inout Date?) throws -> Data? {
         var buffer = Data(count: count)
         var got = 0
         while got < count {
+            if let d = deadline {
+                let left = d.timeIntervalSinceNow
+                guard left > 0 else { throw frameDeadlinePassed }
+                setReceiveTimeout(interval: left)
+            }
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
+            if n > 0, deadline == nil, let t = frameTimeout { deadline = Date().addingTimeInterval(t) }
             if n == 0 {
                 if got == 0 && allowEOF { return nil }
                 throw WireError(.badRequest, "connection closed mid-frame")
             }
             if n < 0 {
                 if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { throw WireError(.badRequest, "timed out waiting for data") }
+                // Under a deadline the read waited only for what was left of it.
+                if errno == EAGAIN || errno == EWOULDBLOCK { throw deadline == nil ? WireError(.badRequest, "timed out waiting for data") : frameDeadlinePassed }
                 throw WireError(.internalError, "recv: \(String(cString: strerror(errno)))")
             }
             got += n

@@ -34,7 +34,10 @@ public struct StatusReply: Codable, Sendable, Equatable {
     public var etaSeconds: Double?
     public var model: String
     public var workers: Int
-    public init(paused: Bool, counts: Counts, batches: [BatchInfo], imagesPerMinute: Double, etaSeconds: Double?, model: String, workers: Int) {
+    /// "disk full: PATH" while claims are paused for want of space (they resume by themselves).
+    public var diskFull: String?
+    public init(paused: Bool, counts: Counts, batches: [BatchInfo], imagesPerMinute: Double, etaSeconds: Double?, model: String, workers: Int,
+                diskFull: String? = nil) {
         self.paused = paused
         self.counts = counts
         self.batches = batches
@@ -42,6 +45,7 @@ public struct StatusReply: Codable, Sendable, Equatable {
         self.etaSeconds = etaSeconds
         self.model = model
         self.workers = workers
+        self.diskFull = diskFull
     }
 }
 
@@ -140,8 +144,10 @@ public struct HealthReply: Codable, Sendable, Equatable {
     public var outputDir: String
     public var peakRssMb: Double
     public var lifecycle: String
+    /// "disk full: PATH" while claims are paused for want of space (they resume by themselves).
+    public var diskFull: String?
     public init(ok: Bool, version: String, pid: Int32, uptimeSeconds: Double, model: String, modelSha256: String, blas: String,
-                stateDir: String, outputDir: String, peakRssMb: Double, lifecycle: String) {
+                stateDir: String, outputDir: String, peakRssMb: Double, lifecycle: String, diskFull: String? = nil) {
         self.ok = ok
         self.version = version
         self.pid = pid
@@ -153,6 +159,7 @@ public struct HealthReply: Codable, Sendable, Equatable {
         self.outputDir = outputDir
         self.peakRssMb = peakRssMb
         self.lifecycle = lifecycle
+        self.diskFull = diskFull
     }
 }
 
@@ -160,4 +167,19 @@ public struct ShutdownRequest: Codable, Sendable {
     /// Finish the running jobs first (true), or release them now.
     public var drain: Bool
     public init(drain: Bool) { self.drain = drain }
+}
+
+public struct BackupRequest: Codable, Sendable {
+    /// Absolute path of the copy to write (the daemon writes it; it must not exist yet).
+    public var path: String
+    public init(path: String) { self.path = path }
+}
+
+public struct BackupReply: Codable, Sendable, Equatable {
+    public var path: String
+    public var bytes: Int
+    public init(path: String, bytes: Int) {
+        self.path = path
+        self.bytes = bytes
+    }
 }

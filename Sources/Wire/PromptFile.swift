@@ -3,7 +3,7 @@ import Foundation
 /// Reads prompt files line by line without loading them whole: plain text (one prompt per line), JSONL
 /// (`{"prompt": …, "seed": …, "negative_prompt": …, "width": …, "height": …, "steps": …, "guidance": …,
 /// "priority": …, "key": …}`) or CSV with a header row naming the same columns. Every error names the file
-/// and line. Blank lines are skipped; keys default to "line:N" with N the physical line number, so rerunning
+/// and line. A leading UTF-8 byte-order mark is dropped, duplicate JSON keys are refused. Blank lines are skipped; keys default to "line:N" with N the physical line number, so rerunning
 /// the same file is idempotent.
 public struct PromptFile {
     public enum Format: String, CaseIterable, Sendable { case txt, jsonl, csv }
@@ -66,6 +66,8 @@ public struct PromptFile {
             number += 1
             var b = bytes
             if b.last == 0x0D { b.removeLast() }
+            // A UTF-8 byte-order mark (Windows editors write one) is not part of the first prompt or header.
+            if number == 1 && b.starts(with: [0xEF, 0xBB, 0xBF]) { b = b.dropFirst(3) }
             guard let s = String(validating: b, as: UTF8.self) else { throw error(number, "invalid UTF-8") }
             try body(number, s)
         }
@@ -87,6 +89,7 @@ public struct PromptFile {
         guard let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
             throw error(n, "not a JSON object")
         }
+        if let key = JSONObjectKeys.firstDuplicate(in: line) { throw error(n, "key '\(key)' appears twice in the object") }
         var fields: [String: String] = [:]
         for (k, v) in obj {
             if v is NSNull { continue }

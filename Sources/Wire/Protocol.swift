@@ -14,7 +14,7 @@ public enum WireProtocol {
 
 /// Request kinds, one handler each in the daemon.
 public enum RequestKind: String, Codable, CaseIterable, Sendable {
-    case submit, status, list, show, cancel, retry, pause, resume, stats, export, workers, health, shutdown
+    case submit, status, list, show, cancel, retry, pause, resume, stats, export, workers, health, shutdown, backup
 }
 
 /// Error codes in replies; mdctl maps them to exit codes.
@@ -27,9 +27,15 @@ public enum WireErrorCode: String, Codable, Sendable {
 public struct WireError: Codable, Error, Sendable, Equatable, CustomStringConvertible {
     public var code: WireErrorCode
     public var message: String
-    public init(_ code: WireErrorCode, _ message: String) {
+    /// For an invalid job of a submit: its 0-based index in the whole submission (`start_index` counted) and what
+    /// is wrong without the "job N:" prefix, so that mdctl can name the file and line instead.
+    public var jobIndex: Int?
+    public var jobProblem: String?
+    public init(_ code: WireErrorCode, _ message: String, jobIndex: Int? = nil, jobProblem: String? = nil) {
         self.code = code
         self.message = message
+        self.jobIndex = jobIndex
+        self.jobProblem = jobProblem
     }
     public var description: String { message }
 }

@@ -16,7 +16,7 @@ struct MDCtl: ParsableCommand {
             6 permission denied, 7 (wait, submit --wait) some jobs failed or were canceled, 64 usage.
             """,
         subcommands: [Submit.self, Status.self, Ls.self, Show.self, Watch.self, Wait.self, Cancel.self, Retry.self,
-                      Pause.self, Resume.self, Stats.self, Export.self, Workers.self, Health.self, Shutdown.self])
+                      Pause.self, Resume.self, Stats.self, Export.self, Workers.self, Health.self, Backup.self, Shutdown.self])
 
     /// ArgumentParser only sees options after the verb; `--socket` may come first, so it is lifted out here.
     static func main() {
@@ -72,7 +72,7 @@ struct GlobalOptions: ParsableArguments {
             case .forbidden: .forbidden
             default: .failure
             }
-            throw CtlFailure(code, e.message)
+            throw CtlFailure(code, e.message, wire: e)
         }
     }
 
@@ -91,8 +91,11 @@ enum ExitCode: Int32 {
 struct CtlFailure: Error {
     let code: ExitCode
     let message: String
-    init(_ code: ExitCode, _ message: String) {
+    /// The daemon's error reply this failure came from, if any.
+    let wire: WireError?
+    init(_ code: ExitCode, _ message: String, wire: WireError? = nil) {
         self.code = code
         self.message = message
+        self.wire = wire
     }
 }

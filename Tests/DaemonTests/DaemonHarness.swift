@@ -48,13 +48,16 @@ final class DaemonHarness {
 
     /// Starts `mdd serve` and waits until `mdctl health` answers. One worker unless `extra` says otherwise or
     /// `oneWorker` is false (the daemon's default, `--workers auto`, measures at start-up and makes the worker
-    /// count depend on the machine).
+    /// count depend on the machine). `environment` is added to the daemon's (e.g. `MDD_KILL_AT`). Each start
+    /// begins a fresh `log()`; `allLogs()` keeps what every daemon of the test wrote.
     @discardableResult
-    func start(_ extra: [String] = [], oneWorker: Bool = true) throws -> Process {
+    func start(_ extra: [String] = [], oneWorker: Bool = true, environment: [String: String] = [:]) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binDir + "/mdd")
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let workers = !oneWorker || extra.contains("--workers") ? [] : ["--workers", "1"]
         p.arguments = ["serve", "--state-dir", stateDir, "--socket", socket, "--model", model] + workers + extra
+        earlierLogs += log()
         guard FileManager.default.createFile(atPath: logPath, contents: nil) else { throw HarnessError("cannot create \(logPath)") }
         let log = FileHandle(forWritingAtPath: logPath)!
         log.seekToEndOfFile()
@@ -89,6 +92,10 @@ final class DaemonHarness {
 
     func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// The logs of every daemon this harness started, oldest first.
+    func allLogs() -> String { earlierLogs + log() }
+    private var earlierLogs = ""
+
     struct Result {
         let status: Int32
         let stdout: String
@@ -104,6 +111,13 @@ final class DaemonHarness {
             exe = "/usr/bin/setpriv"
         }
         return run(exe, full, stdin: stdin)
+    }
+
+    /// Writes `contents` to `name` in the test folder and submits it with `mdctl submit -f` (plus `extra`).
+    func submitFile(_ name: String, _ contents: String, _ extra: [String] = []) throws -> Result {
+        let path = dir + "/" + name
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        return ctl(["submit", "-f", path] + extra)
     }
 
     func mdd(_ args: [String]) -> Result { run(binDir + "/mdd", args) }
@@ -151,4 +165,14 @@ func waitUntil(timeout: Double, _ what: String, _ condition: () throws -> Bool) 
         usleep(20_000)
     }
     throw HarnessError("timed out waiting for \(what)")
+}
+
+extension ControlClient {
+    /// The error reply to a request, or nil if it succeeded.
+    func callError<Body: Codable & Sendable>(_ kind: RequestKind, _ body: Body) throws -> WireError? {
+        do {
+            _ = try call(kind, body, as: Empty.self)
+            return nil
+        } catch let e as WireError { return e }
+    }
 }

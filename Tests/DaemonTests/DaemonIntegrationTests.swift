@@ -68,9 +68,7 @@ final class DaemonIntegrationTests: XCTestCase {
     func testBadInputFilesAreRejectedWholeWithLineNumbers() throws {
         let h = try DaemonHarness(test: self)
         try h.start()
-        let file = h.dir + "/bad.jsonl"
-        try "{\"prompt\": \"ok\"}\n{\"prompt\": \"x\", \"seed\": -4}\nnot json\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let r = h.ctl(["submit", "-f", file, "--batch", "bad"])
+        let r = try h.submitFile("bad.jsonl", "{\"prompt\": \"ok\"}\n{\"prompt\": \"x\", \"seed\": -4}\nnot json\n", ["--batch", "bad"])
         XCTAssertEqual(r.status, 5)
         XCTAssertTrue(r.stderr.contains("bad.jsonl:2") && r.stderr.contains("seed"), r.stderr)
         var bytes = Data("fine\n".utf8)
@@ -126,7 +124,7 @@ final class DaemonIntegrationTests: XCTestCase {
     func testHelpListsEveryVerb() {
         let h = try! DaemonHarness(test: self)
         let help = h.run(h.binDir + "/mdctl", ["--help"]).stdout
-        for verb in ["submit", "status", "ls", "show", "watch", "wait", "cancel", "retry", "pause", "resume", "stats", "export", "workers", "health", "shutdown"] {
+        for verb in ["submit", "status", "ls", "show", "watch", "wait", "cancel", "retry", "pause", "resume", "stats", "export", "workers", "health", "backup", "shutdown"] {
             XCTAssertTrue(help.contains("  \(verb)"), "--help lacks \(verb)")
         }
     }

@@ -74,7 +74,7 @@ final class DaemonRobustnessTests: XCTestCase {
 
     func testSIGKILLDuringA300JobBatchLosesAndDuplicatesNothing() throws {
         let h = try DaemonHarness(test: self)
-        try h.start()
+        try h.start(["--log-level", "debug"])
         let file = h.dir + "/p.txt"
         try (1...300).map { "crash test prompt \($0)" }.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
         XCTAssertEqual(h.ctl(["submit", "-f", file, "--batch", "crash", "--seed", "1"]).status, 0)
@@ -87,7 +87,7 @@ final class DaemonRobustnessTests: XCTestCase {
             usleep(UInt32.random(in: 0...150_000, using: &rng))
             h.kill(SIGKILL)
             kills += 1
-            try h.start()
+            try h.start(["--log-level", "debug"])
             lastDone = try h.json(["status"], as: StatusReply.self).counts.succeeded
             if lastDone == 300 { break }
         }
@@ -104,7 +104,17 @@ final class DaemonRobustnessTests: XCTestCase {
             let data = try XCTUnwrap(FileManager.default.contents(atPath: j.outputPath ?? ""))
             XCTAssertEqual(SHA256Hex.of(data), j.outputSHA256)
         }
-        print("[daemon-crash] \(kills) SIGKILLs during the batch; 300/300 succeeded, 300 files, hashes match")
+        // Per job, not per file count: a job rendered twice into the same path would pass the count above.
+        XCTAssertEqual(jobs.filter { $0.attempts != 1 }.map(\.id), [], "a kill refunds the attempt it interrupted")
+        let log = h.allLogs(), writes = PNGWrites.count(in: log)
+        XCTAssertEqual(writes.filter { $0.value != 1 }, [:], "no PNG written twice: a PNG left by a kill is reused")
+        // A kill right after a write can beat its log line: that job's PNG was then reused at the next start.
+        for j in jobs where writes[j.id] == nil {
+            XCTAssertTrue(log.contains("job \(j.id): reusing output written before a crash"), "job \(j.id): no PNG write or reuse logged")
+        }
+        let rescues = jobs.map(\.rescues).reduce(0, +)
+        XCTAssertGreaterThanOrEqual(rescues, 1, "the kills landed while jobs were running, and recovery took them back")
+        print("[daemon-crash] \(kills) SIGKILLs during the batch; 300/300 succeeded, 300 files, hashes match, \(rescues) rescues, each PNG written once")
     }
 
     func testSIGTERMDrainsWithinTheTimeoutAndLeavesNothingRunning() throws {

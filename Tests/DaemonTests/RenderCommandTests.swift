@@ -60,6 +60,14 @@ final class RenderCommandTests: XCTestCase {
         let r = h.mdd(["render", "--model", h.model, "--prompts", file, "--out-dir", h.dir + "/out"])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("bad.jsonl:2:"), r.stderr)
+        // A prompt is rendered exactly as given or refused: a NUL used to cut it short in the PNG's text chunk.
+        let nul = h.dir + "/nul.txt"
+        try Data("ok\nthe blue\u{0}square\n".utf8).write(to: URL(fileURLWithPath: nul))
+        let n = h.mdd(["render", "--model", h.model, "--prompts", nul, "--out-dir", h.dir + "/out2"])
+        XCTAssertEqual(n.status, 1)
+        XCTAssertTrue(n.stderr.contains("nul.txt:2: prompt contains control character U+0000 NUL at character 9"), n.stderr)
+        let one = h.mdd(["render", "--model", h.model, "--prompt", "a\u{1B}b", "--out", h.dir + "/one.png"])
+        XCTAssertTrue(one.stderr.contains("prompt contains control character U+001B ESC"), one.stderr)
     }
 
     func testPromptAndPromptsAreExclusive() throws {

@@ -38,9 +38,10 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Float = 1e-4, atol:
     XCTAssertLessThanOrEqual(diff, rtol * scale + atol, "\(label): max diff \(diff) vs max|ref| \(scale)", file: file, line: line)
 }
 
-/// Renders every case of a model's reference.json and checks ±1 level on ≥ 99.9 % of the 8-bit values.
-func assertRendersMatch(_ m: TextToImage, reference: String? = nil, model name: String, file: StaticString = #filePath,
-                        line: UInt = #line) throws {
+/// Renders every case of a model's reference.json and checks ±1 level on ≥ 99.9 % of the 8-bit values and at most
+/// `maxLevelDiff` levels anywhere (a share alone would pass a few wildly wrong pixels; measured max is 1 on every fixture).
+func assertRendersMatch(_ m: TextToImage, reference: String? = nil, model name: String, maxLevelDiff: Int = 4,
+                        file: StaticString = #filePath, line: UInt = #line) throws {
     let dir = reference ?? "models/\(name)"
     let info = try Fixtures.json("\(dir)/reference.json")
     for c in info["renders"] as! [[String: Any]] {
@@ -59,5 +60,6 @@ func assertRendersMatch(_ m: TextToImage, reference: String? = nil, model name: 
         let ok = 1 - Double(off) / Double(max(image.rgb.count, 1))
         print("[parity] \(name) render seed \(req.seed) steps \(req.steps) cfg \(req.guidance): max level diff \(maxDiff), within ±1 on \(ok * 100)%")
         XCTAssertGreaterThanOrEqual(ok, 0.999, "\(name) seed \(req.seed)", file: file, line: line)
+        XCTAssertLessThanOrEqual(maxDiff, maxLevelDiff, "\(name) seed \(req.seed): max level difference", file: file, line: line)
     }
 }

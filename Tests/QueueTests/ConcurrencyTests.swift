@@ -49,9 +49,10 @@ final class HelperProcess {
     private var data = Data()
     private let reader = DispatchGroup()
 
-    init(_ path: String, _ args: [String]) throws {
+    init(_ path: String, _ args: [String], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = args
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -71,6 +72,9 @@ final class HelperProcess {
     }
 
     var status: Int32 { process.terminationStatus }
+
+    /// Whether the process died of SIGKILL (a kill point fired) rather than exiting.
+    var killed: Bool { process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL }
 
     static func doneIds(_ out: String) -> [Int64] {
         out.split(separator: "\n").compactMap { $0.hasPrefix("done ") ? Int64($0.dropFirst(5)) : nil }

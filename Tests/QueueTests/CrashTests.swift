@@ -2,75 +2,67 @@ import Foundation
 import XCTest
 @testable import Queue
 
-/// SIGKILL a helper process at many deterministic moments while it submits, claims and completes; afterwards
-/// every submitted job exists exactly once, as succeeded or pending, and every completion it reported is durable.
+/// A helper process kills itself at named points (`MDD_KILL_AT`, see `KillPoint`) while it submits, claims and
+/// completes. Each test asserts that the kill landed mid-work (the process died of SIGKILL, with work reported and
+/// work committed differing by exactly the step killed) and what recovery did; afterwards every submitted job exists
+/// exactly once and every committed completion is durable.
 final class CrashTests: XCTestCase {
-    func testKillDuringSubmitLeavesWholeChunksOnly() throws {
+    private var helper: String { productPath("mdd-queue-helper") }
+
+    /// Killed right after its k-th chunk commits, before reporting it: exactly k whole chunks are durable, and a
+    /// rerun completes the submit without duplicates.
+    func testKillAfterEachSubmitChunkLeavesWholeChunksOnly() throws {
         let path = try tempDir() + "/q.sqlite"
-        var rng = SplitMix64(seed: 2024)
-        let total = 3000, chunk = 100
-        for point in 0..<25 {
-            let p = try HelperProcess(productPath("mdd-queue-helper"), ["submit", path, "crash", "\(total)", "\(chunk)"])
-            usleep(UInt32(2_000 + rng.next() % 60_000))
-            p.kill()
-            let out = p.waitForOutput()
-            let q = try makeStore(path: path)
-            let n = try q.status().counts.total
-            XCTAssertEqual(n % chunk, 0, "kill point \(point): a chunk was torn (\(n) jobs)")
-            let reported = out.split(separator: "\n").filter { $0.hasPrefix("submitted") }.count
-            XCTAssertGreaterThanOrEqual(n, reported * chunk, "kill point \(point): a reported chunk was lost")
+        let total = 1000, chunk = 100
+        for k in 1...9 {
+            // Each run resubmits from the start: chunks already stored commit as duplicates, so the k-th commit is
+            // the first new chunk.
+            let p = try HelperProcess(helper, ["submit", path, "crash", "\(total)", "\(chunk)"], environment: ["MDD_KILL_AT": "submit-chunk:\(k)"])
+            let reported = p.waitForOutput().split(separator: "\n").filter { $0.hasPrefix("submitted") }.count
+            XCTAssertTrue(p.killed, "kill point \(k) landed mid-submit")
+            XCTAssertEqual(reported, k - 1, "killed after the commit, before the report")
+            XCTAssertEqual(try makeStore(path: path).status().counts.total, k * chunk, "exactly the committed chunks, none torn")
         }
-        // Rerunning the interrupted submit completes it without duplicates.
-        let p = try HelperProcess(productPath("mdd-queue-helper"), ["submit", path, "crash", "\(total)", "\(chunk)"])
+        let p = try HelperProcess(helper, ["submit", path, "crash", "\(total)", "\(chunk)"])
         _ = p.waitForOutput()
+        XCTAssertEqual(p.status, 0)
         let q = try makeStore(path: path)
         XCTAssertEqual(try q.status().counts.total, total)
         let seeds = try q.list(JobFilter(limit: 10_000)).map(\.seed)
         XCTAssertEqual(seeds, (0..<Int64(total)).map { 1000 + $0 }, "one row per line, seeds base + index")
     }
 
-    func testKillDuringClaimAndCompleteLosesNothing() throws {
+    /// Killed right after a claim commits, or after the k-th completion commits (with the next claim, before it is
+    /// reported): the completions are durable, the one job held is rescued with its attempt refunded, and nothing is
+    /// lost or completed twice.
+    func testKillAfterClaimOrCompleteIsRecoveredWithNothingLost() throws {
         let path = try tempDir() + "/q.sqlite"
-        let jobs = 1500
+        let jobs = 40
         _ = try makeStore(path: path).submit(batch: BatchSpec(name: "b"), jobs: prompts(jobs))
-        var rng = SplitMix64(seed: 77)
         var reportedDone = Set<Int64>()
-        var killPoints = 0
-        while killPoints < 30 {
-            let p = try HelperProcess(productPath("mdd-queue-helper"), ["work", path, "k\(killPoints)"])
-            usleep(UInt32(5_000 + rng.next() % 40_000))
-            p.kill()
-            let out = p.waitForOutput()
-            let ids = HelperProcess.doneIds(out)
+        for (run, (point, k)) in [("claim", 1), ("complete", 1), ("complete", 3), ("claim", 1), ("complete", 7)].enumerated() {
+            let before = try makeStore(path: path).status().counts.succeeded
+            let p = try HelperProcess(helper, ["work", path, "k\(run)"], environment: ["MDD_KILL_AT": "\(point):\(k)"])
+            let ids = HelperProcess.doneIds(p.waitForOutput())
+            XCTAssertTrue(p.killed, "run \(run): the kill at \(point):\(k) landed")
+            let committed = point == "complete" ? k : 0
+            XCTAssertEqual(ids.count, max(committed - 1, 0), "run \(run): the last commit was not reported")
             XCTAssertTrue(reportedDone.isDisjoint(with: ids), "a job was completed twice")
             reportedDone.formUnion(ids)
-            killPoints += 1
             let q = try makeStore(path: path)
-            _ = try q.recoverExpiredLeases(all: true)
-            let status = try q.status().counts
-            XCTAssertEqual(status.total, jobs, "a job was lost or duplicated")
-            XCTAssertEqual(status.running, 0)
-            XCTAssertGreaterThanOrEqual(status.succeeded, reportedDone.count, "a reported completion was not durable")
-            if status.pending == 0 { break }
+            XCTAssertEqual(try q.status().counts.succeeded, before + committed, "run \(run): every committed completion is durable")
+            let held = try XCTUnwrap(try q.list(JobFilter(state: .running)).first, "run \(run): the kill landed holding a lease")
+            XCTAssertEqual(try q.recoverExpiredLeases(all: true), .init(rescued: 1, poisoned: 0), "run \(run): recovery took it back")
+            let back = try XCTUnwrap(try q.job(held.id))
+            XCTAssertEqual([back.attempts, back.rescues], [held.attempts - 1, held.rescues + 1], "attempt refunded, rescue counted")
+            XCTAssertEqual(back.state, .pending)
+            XCTAssertEqual(try q.status().counts.total, jobs, "nothing lost or duplicated")
         }
-        // Finish whatever is left and check the final tally.
-        let p = try HelperProcess(productPath("mdd-queue-helper"), ["work", path, "final"])
-        reportedDone.formUnion(HelperProcess.doneIds(p.waitForOutput()))
+        let p = try HelperProcess(helper, ["work", path, "final"])
+        let last = HelperProcess.doneIds(p.waitForOutput())
+        XCTAssertTrue(reportedDone.isDisjoint(with: last), "a job was completed twice")
         let q = try makeStore(path: path)
         XCTAssertEqual(try q.status().counts.succeeded, jobs)
-        XCTAssertEqual(try q.list(JobFilter(limit: 10_000)).filter { $0.state == .succeeded }.count, jobs)
-        print("[crash] \(killPoints) kill points during claim/complete; \(reportedDone.count) completions reported, \(jobs) succeeded")
-    }
-}
-
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        XCTAssertEqual(try q.list(JobFilter(limit: 100)).filter { $0.state == .succeeded }.count, jobs)
     }
 }

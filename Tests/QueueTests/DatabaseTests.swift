@@ -73,4 +73,69 @@ final class DatabaseTests: XCTestCase {
         XCTAssertTrue(try s.step())
         XCTAssertEqual(s.text(0), "wal")
     }
+
+    /// A closed store leaves a complete database file (no WAL to copy along) and refuses later calls by name.
+    func testCloseCheckpointsIntoTheFileAndLaterCallsThrowClosed() throws {
+        let dir = try tempDir()
+        let q = try makeStore(path: dir + "/queue.sqlite")
+        _ = try q.submit(batch: BatchSpec(name: "a"), jobs: prompts(50))
+        try q.close()
+        let wal = (try? FileManager.default.attributesOfItem(atPath: dir + "/queue.sqlite-wal")[.size] as? Int) ?? 0
+        XCTAssertEqual(wal, 0)
+        XCTAssertThrowsError(try q.status()) { e in
+            guard case QueueError.closed = e else { return XCTFail("\(e)") }
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/copy", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "/queue.sqlite", toPath: dir + "/copy/queue.sqlite")
+        XCTAssertEqual(try makeStore(path: dir + "/copy/queue.sqlite").status().counts.pending, 50)
+    }
+
+    /// A state this version does not know is an error naming the job (it used to read back as `failed`).
+    func testUnknownStateIsAnErrorNamingTheJob() throws {
+        let q = try makeStore()
+        _ = try q.submit(batch: BatchSpec(name: "a"), jobs: prompts(2))
+        try q.db.exec("PRAGMA ignore_check_constraints = ON; UPDATE jobs SET state = 'zombie' WHERE id = 2")
+        XCTAssertThrowsError(try q.list(JobFilter(batch: "a"))) { e in
+            XCTAssertEqual(e as? QueueError, .unknownState(jobId: 2, state: "zombie"))
+        }
+        XCTAssertEqual(try q.job(1)?.state, .pending)
+    }
+
+    /// A bind that fails (here SQLITE_TOOBIG) fails the submit; it used to leave the previous row's prompt bound,
+    /// and the job was inserted with another job's prompt.
+    func testFailedBindFailsTheSubmitInsteadOfReusingThePreviousValue() throws {
+        let q = try makeStore()
+        q.db.limitLength(to: 200)
+        let jobs = [JobSpec(prompt: "short"), JobSpec(prompt: String(repeating: "long ", count: 60))]
+        XCTAssertThrowsError(try q.submit(batch: BatchSpec(name: "a"), jobs: jobs)) { e in
+            guard case QueueError.sqlite(let code, _, _) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(code, 18, "SQLITE_TOOBIG")
+        }
+        XCTAssertEqual(try q.status().counts.total, 0, "nothing inserted")
+        XCTAssertFalse(q.db.inTransaction, "rolled back")
+    }
+
+    /// A transaction whose body throws with a statement still stepping is rolled back: the next write works.
+    func testThrowingBodyLeavesNoTransactionOpen() throws {
+        let q = try makeStore()
+        _ = try q.submit(batch: BatchSpec(name: "a"), jobs: prompts(3))
+        struct Boom: Error {}
+        XCTAssertThrowsError(try q.write {
+            let s = try q.db.prepare("SELECT id FROM jobs")
+            try s.bind([])
+            _ = try s.step()  // left mid-result
+            throw Boom()
+        })
+        XCTAssertFalse(q.db.inTransaction)
+        _ = try q.submit(batch: BatchSpec(name: "b"), jobs: prompts(1))
+    }
+
+    /// Text is bound whole: a name with a NUL is not the name before it ("b\0x" used to cancel batch "b").
+    func testTextIsBoundWithAllItsBytes() throws {
+        let q = try makeStore()
+        _ = try q.submit(batch: BatchSpec(name: "b"), jobs: prompts(2))
+        XCTAssertThrowsError(try q.cancel(.batch("b\u{0}x"))) { e in XCTAssertEqual(e as? QueueError, .unknownBatch("b\u{0}x")) }
+        XCTAssertEqual(try q.status().counts.pending, 2)
+        XCTAssertEqual(try q.list(JobFilter(batch: "b")).map(\.prompt), ["p 1", "p 2"])
+    }
 }

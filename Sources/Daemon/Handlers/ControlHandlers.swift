@@ -33,3 +33,16 @@ enum ShutdownHandler {
         return Empty()
     }
 }
+
+/// `backup`: a consistent copy of the queue database while the daemon runs (SQLite's online backup API).
+enum BackupHandler {
+    static func handle(_ r: BackupRequest, _ c: DaemonContext) throws -> BackupReply {
+        // The daemon's working directory is not the client's: mdctl sends an absolute path.
+        guard r.path.hasPrefix("/") else { throw WireError(.invalid, "backup path must be absolute, got '\(r.path)'") }
+        // A NUL would cut the path short in the C calls but not in the Swift checks before them.
+        if let problem = PromptText.controlCharacter(r.path, field: "backup path") { throw WireError(.invalid, problem) }
+        let bytes = try c.store.backup(to: r.path)
+        c.log.info("queue backed up", metadata: ["path": "\(r.path)", "bytes": "\(bytes)"])
+        return BackupReply(path: r.path, bytes: bytes)
+    }
+}

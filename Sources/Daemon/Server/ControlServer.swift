@@ -6,15 +6,22 @@ import Glibc
 #endif
 
 /// The control socket: a listening Unix socket (mode 0660 in a 0750 directory), an accept thread, and one thread
-/// per client with receive timeouts and a frame-size limit, so a slow or hostile client stalls nobody else.
-/// Peers are checked with SO_PEERCRED against the allow list before any request is read.
+/// per client with receive timeouts, a deadline for each whole frame and a frame-size limit, so a slow or hostile
+/// client stalls nobody else. Peers are checked with SO_PEERCRED against the allow list before any request is
+/// read; allowed peers share a table of connections in which idle ones make way for newcomers (`ClientTable`),
+/// refused peers get their answer on a small budget of their own, and both are logged with uid and pid.
 final class ControlServer: @unchecked Sendable {
     private let path: String
     private let router: RequestRouter
     private let access: PeerAccess
     private let log: Logger
     private var listenFD: Int32 = -1
-    private let clients = ClientCounter(limit: 64)
+    private let clients = ClientTable(limit: 64)
+    /// Threads answering peers that are not allowed; beyond this they are closed without an answer.
+    private let refusals = ClientCounter(limit: 8)
+    private let refusalLog: RateLimitedLog
+    /// Seconds a client has to send the rest of a frame once it started (mdctl sends a request at once).
+    static let frameTimeout = 10.0
     private let answering = InFlightRequests()
     private var stopping = false
 
@@ -23,6 +30,7 @@ final class ControlServer: @unchecked Sendable {
         self.router = router
         self.access = access
         self.log = log
+        refusalLog = RateLimitedLog(log: log, perSecond: 10)
     }
 
     /// Binds and listens (or adopts systemd's socket, see mdd.socket); throws if another daemon answers.
@@ -90,33 +98,55 @@ final class ControlServer: @unchecked Sendable {
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             let client = FramedSocket(fd: fd)
-            guard clients.enter() else {
-                reply(client, ErrorResponse(id: 0, error: WireError(.internalError, "too many clients; try again")))
+            guard let peer = PeerCredentials.of(fd: fd) else {
+                refusalLog.warning("refused a client: cannot read its credentials (SO_PEERCRED): \(String(cString: strerror(errno)))")
                 continue
             }
-            let t = Thread { [self] in
-                serve(client)
-                clients.leave()
-            }
-            t.name = "mdd-client"
-            t.start()
+            if let denial = access.check(peer) { refuse(client, peer, denial) } else { admit(client, peer) }
         }
     }
 
-    private func serve(_ client: FramedSocket) {
-        client.setReceiveTimeout(seconds: 60)
-        if let denial = access.check(fd: client.fd) {
-            log.warning("rejected client: \(denial)")
-            // Answer the client's first request rather than closing at once: a client still sending when the
-            // socket closes would only see EPIPE, not the reason.
+    /// Gives an allowed peer a connection slot (evicting an idle connection if all are taken) and a thread.
+    private func admit(_ client: FramedSocket, _ peer: PeerCredentials) {
+        switch clients.admit(fd: client.fd, peer: peer) {
+        case .refused:
+            refusalLog.warning("refused client \(peer): all \(clients.limit) connections are answering requests")
+            reply(client, ErrorResponse(id: 0, error: WireError(.internalError, "all \(clients.limit) connections are busy answering; try again")))
+        case .admitted(let id, let evicted):
+            if let evicted { refusalLog.warning("evicted the idle client \(evicted) to admit \(peer) (\(clients.limit) connections at most)") }
+            startThread { [self] in
+                serve(client, id: id)
+                clients.leave(id)  // before `client` (and its descriptor) is released
+            }
+        }
+    }
+
+    /// Answers a peer that is not allowed: its first request gets the reason rather than a bare close (a client
+    /// still sending when the socket closes would only see EPIPE).
+    private func refuse(_ client: FramedSocket, _ peer: PeerCredentials, _ denial: String) {
+        refusalLog.warning("rejected client: \(denial)")
+        guard refusals.enter() else { return }  // closed unanswered: too many refusals in flight
+        startThread { [self] in
+            defer { refusals.leave() }
             client.setReceiveTimeout(seconds: 2)
+            client.frameTimeout = 2
             var id = 0
             if case .message(let data)? = try? client.receive(), let header = try? WireCoding.decoder().decode(RequestHeader.self, from: data) {
                 id = header.id ?? 0
             }
             reply(client, ErrorResponse(id: id, error: WireError(.forbidden, denial)))
-            return
         }
+    }
+
+    private func startThread(_ body: @escaping @Sendable () -> Void) {
+        let t = Thread(block: body)
+        t.name = "mdd-client"
+        t.start()
+    }
+
+    private func serve(_ client: FramedSocket, id: Int) {
+        client.setReceiveTimeout(seconds: 60)
+        client.frameTimeout = Self.frameTimeout
         while !stopping {
             let frame: FramedSocket.Frame
             do { frame = try client.receive() } catch { return }
@@ -127,7 +157,11 @@ final class ControlServer: @unchecked Sendable {
                 return  // the unread payload makes the stream unusable
             case .message(let data):
                 answering.begin()
-                defer { answering.end() }
+                clients.busy(id)
+                defer {
+                    clients.idle(id)
+                    answering.end()
+                }
                 guard let out = try? router.handle(data) else { return }
                 if (try? client.send(out)) == nil { return }
             }
@@ -155,7 +189,7 @@ final class InFlightRequests: @unchecked Sendable {
     }
 }
 
-/// Caps concurrent client threads.
+/// Caps concurrent threads answering refused peers.
 final class ClientCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
@@ -176,12 +210,8 @@ struct PeerAccess: Sendable {
     }
 
     /// nil when allowed, else the reason.
-    func check(fd: Int32) -> String? {
-        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
-        var cred = (Int32(0), UInt32(0), UInt32(0))
-        var len = socklen_t(MemoryLayout.size(ofValue: cred))
-        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 else { return "cannot read peer credentials" }
-        if allowedUIDs.contains(cred.1) || allowedGIDs.contains(cred.2) { return nil }
-        return "uid \(cred.1) (gid \(cred.2), pid \(cred.0)) is not allowed to control this daemon"
+    func check(_ peer: PeerCredentials) -> String? {
+        if allowedUIDs.contains(peer.uid) || allowedGIDs.contains(peer.gid) { return nil }
+        return "\(peer) is not allowed to control this daemon"
     }
 }

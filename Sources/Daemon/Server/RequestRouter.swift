@@ -35,6 +35,7 @@ struct RequestRouter: Sendable {
             case .workers: return try reply(id, data, WorkersHandler.handle)
             case .health: return try reply(id, data, HealthHandler.handle)
             case .shutdown: return try reply(id, data, ShutdownHandler.handle)
+            case .backup: return try reply(id, data, BackupHandler.handle)
             }
         } catch let e as WireError {
             return try enc.encode(ErrorResponse(id: id, error: e))
@@ -59,7 +60,9 @@ struct RequestRouter: Sendable {
     static func wireError(_ e: QueueError) -> WireError {
         switch e {
         case .unknownBatch, .unknownJob: return WireError(.notFound, e.description)
-        case .invalidJob, .invalidBatch: return WireError(.invalid, e.description)
+        case let .invalidJob(index, field, reason): return WireError(.invalid, e.description, jobIndex: index, jobProblem: "\(field): \(reason)")
+        case .invalidBatch, .backup: return WireError(.invalid, e.description)
+        case .closed: return WireError(.shuttingDown, e.description)
         default: return WireError(.internalError, e.description)
         }
     }

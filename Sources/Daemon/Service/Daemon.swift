@@ -52,12 +52,13 @@ final class Daemon: @unchecked Sendable {
                                            "onednn": "\(EngineBackend.onednnSummary)",
                                            "workers": "\(c.workers)"])
         let wake = WakeSignal()
-        let context = DaemonContext(configuration: c, store: store, engine: engine, wake: wake, log: log) { [events] drain in
+        let disk = DiskPause(log: log, wake: wake)
+        let context = DaemonContext(configuration: c, store: store, engine: engine, wake: wake, disk: disk, log: log) { [events] drain in
             events.send(.shutdown(drain: drain))
         }
         let output = OutputStore(root: c.outputDir)
         context.workers = (0..<c.workers).map { i in
-            RenderWorker(id: "\(Self.hostname()):\(getpid()):w\(i)", store: store, engine: engines[i], output: output, wake: wake, log: log)
+            RenderWorker(id: "\(Self.hostname()):\(getpid()):w\(i)", store: store, engine: engines[i], output: output, wake: wake, disk: disk, log: log)
         }
         let server = ControlServer(path: c.socketPath, router: RequestRouter(context: context),
                                    access: PeerAccess(extraUIDs: c.allowedUIDs, extraGIDs: c.allowedGIDs), log: log)
@@ -68,8 +69,20 @@ final class Daemon: @unchecked Sendable {
         log.info("mdd ready", metadata: ["state_dir": "\(c.stateDir)", "socket": "\(c.socketPath)", "workers": "\(c.workers)"])
         let status = superviseUntilShutdown(context, store: store)
         server.stop()
+        closeQueue(store)
         log.info("mdd stopped")
         return status
+    }
+
+    /// Checkpoints and closes the database so that the `.sqlite` file alone is a complete backup (the process
+    /// ends with `_exit`, which runs no deinit). A worker still abandoning a released render gets `closed` errors.
+    private func closeQueue(_ store: JobStore) {
+        do {
+            try store.close()
+            log.info("queue checkpointed and closed", metadata: ["path": "\(store.path)"])
+        } catch {
+            log.error("closing the queue: \(error); the -wal file beside the database holds what the checkpoint missed")
+        }
     }
 
     /// Start-up recovery: leases of this host's dead daemon processes now, expired leases of anyone.
@@ -100,13 +113,24 @@ final class Daemon: @unchecked Sendable {
                 return drain(context)
             }
             notifier.notify("WATCHDOG=1")
-            if let s = try? store.status() {
-                notifier.notify("STATUS=\(s.counts.pending) pending, \(s.counts.running) running, \(s.counts.succeeded) done, \(s.counts.failed) failed")
+            if let s = try? store.status() {  // best effort: systemd's status line only
+                let paused = context.disk.status.map { "; claims paused, \($0)" } ?? ""
+                notifier.notify("STATUS=\(s.counts.pending) pending, \(s.counts.running) running, \(s.counts.succeeded) done, \(s.counts.failed) failed\(paused)")
             }
             if Date().timeIntervalSince(lastRecovery) > configuration.leaseSeconds / 2 {
-                _ = try? store.recoverExpiredLeases()
+                recoverExpired(store)
                 lastRecovery = Date()
             }
+        }
+    }
+
+    /// Periodic recovery: leases that expired (their worker hung or died) go back to pending, or fail as poison.
+    private func recoverExpired(_ store: JobStore) {
+        do {
+            let r = try store.recoverExpiredLeases()
+            if r.rescued + r.poisoned > 0 { log.warning("recovered expired leases", metadata: ["rescued": "\(r.rescued)", "poisoned": "\(r.poisoned)"]) }
+        } catch {
+            log.error("periodic recovery of expired leases failed: \(error); retrying in \(Int(configuration.leaseSeconds / 2)) s")
         }
     }
 

@@ -10,6 +10,8 @@ final class DaemonContext: @unchecked Sendable {
     let store: JobStore
     let engine: TextToImage
     let wake: WakeSignal
+    /// Set while a write waits for disk space (claims paused); shown by status and health.
+    let disk: DiskPause
     let log: Logger
     let started = Date()
     var workers: [RenderWorker] = []
@@ -18,12 +20,13 @@ final class DaemonContext: @unchecked Sendable {
     private let lock = NSLock()
     private var lifecycleValue = "starting"
 
-    init(configuration: DaemonConfiguration, store: JobStore, engine: TextToImage, wake: WakeSignal, log: Logger,
+    init(configuration: DaemonConfiguration, store: JobStore, engine: TextToImage, wake: WakeSignal, disk: DiskPause, log: Logger,
          onShutdownRequest: @escaping @Sendable (Bool) -> Void) {
         self.configuration = configuration
         self.store = store
         self.engine = engine
         self.wake = wake
+        self.disk = disk
         self.log = log
         self.onShutdownRequest = onShutdownRequest
     }

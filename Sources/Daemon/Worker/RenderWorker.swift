@@ -28,14 +28,16 @@ final class RenderWorker: @unchecked Sendable {
     private let output: OutputStore
     private let log: Logger
     private let wake: WakeSignal
+    private let disk: DiskPause
     private let lock = NSLock()
     private var snapshotValue: Snapshot
     private var stopRequested = false
     private var current: Lease?
     private let finished = DispatchSemaphore(value: 0)
 
-    init(id: String, store: JobStore, engine: TextToImage, output: OutputStore, wake: WakeSignal, log: Logger) {
+    init(id: String, store: JobStore, engine: TextToImage, output: OutputStore, wake: WakeSignal, disk: DiskPause, log: Logger) {
         self.id = id
+        self.disk = disk
         self.store = store
         self.engine = engine
         self.output = output
@@ -66,7 +68,12 @@ final class RenderWorker: @unchecked Sendable {
     /// abandoned. A job already rendered and settling is left to finish (milliseconds) or to recovery.
     func releaseCurrent() {
         lock.withLock {
-            if let l = current { try? store.release(l); current = nil }
+            if let l = current {
+                do { try store.release(l) } catch {
+                    log.error("job \(l.job.id): cannot release it on a forced stop: \(error); recovery takes it back when its lease expires")
+                }
+                current = nil
+            }
             stopRequested = true
         }
     }
@@ -81,7 +88,14 @@ final class RenderWorker: @unchecked Sendable {
         let settler = SettleThread(name: "mdd-\(id)-settle")
         while !shouldStop {
             do {
-                guard let lease = try store.claim(worker: id) else {
+                if let full = disk.status {  // claim nothing while a write waits for space (whoever waits retries)
+                    setState("paused (\(full))")
+                    wake.wait(timeout: 1)
+                    continue
+                }
+                guard let claimed = try disk.retrying(store.path, until: { shouldStop }, { try store.claim(worker: id) }),
+                      let lease = claimed else {
+                    if shouldStop { break }
                     settler.waitIdle()  // an idle worker has nothing in flight (tests and `mdctl workers` rely on it)
                     setState("idle")
                     wake.wait(timeout: 1)
@@ -101,13 +115,19 @@ final class RenderWorker: @unchecked Sendable {
     private func process(_ l: Lease, settler: SettleThread) {
         lock.withLock { current = l }
         setState("rendering", job: l.job.id)
-        let heartbeat = Heartbeat(store: store, lease: l, every: store.options.leaseSeconds / 3)
+        let heartbeat = Heartbeat(store: store, lease: l, every: store.options.leaseSeconds / 3, log: log)
         let result: Result<Rendered, Error> = Result { try render(l.job) }
         let stillMine = lock.withLock { () -> Bool in
             defer { current = nil }
             return current != nil
         }
         guard stillMine else { heartbeat.stop(); return }  // released by a forced stop
+        // Canceled (or expired and taken back) while rendering: the job is no longer ours to write or settle.
+        guard !heartbeat.lost else {
+            heartbeat.stop()
+            log.warning("job \(l.job.id): render discarded, its lease was lost while rendering (canceled or expired)")
+            return
+        }
         switch result {
         case .success(let rendered):
             settler.submit { [self] in
@@ -116,33 +136,36 @@ final class RenderWorker: @unchecked Sendable {
             }
         case .failure(let error):
             heartbeat.stop()
-            let retryable = !(error is EngineError)  // bad requests fail at once; I/O trouble retries
+            let retryable = !(error is EngineError || error is InvalidJob)  // bad requests fail at once; I/O trouble retries
             recordFailure(l, error: error, retryable: retryable)
         }
     }
 
     /// Writes the PNG (temp file, fsync, rename, fsync directory) and completes the job; on the settle thread.
+    /// A full disk (outputs or queue) pauses here, lease renewed, until a retry succeeds or the worker stops.
     private func settle(_ l: Lease, _ rendered: Rendered) {
         let out: JobOutput
         switch rendered {
         case .reused(let o):
             out = o
         case .fresh(let png, let t):
-            let start = Date()
             do {
-                let (path, sha) = try output.write(png, for: l.job)
-                let writeMs = Date().timeIntervalSince(start) * 1000
-                out = JobOutput(path: path, sha256: sha, timings: JobTimings(
-                    textMs: t.textMs, unetMs: t.unetMs, decodeMs: t.decodeMs, pngMs: t.pngMs + writeMs, totalMs: t.totalMs + writeMs))
+                guard let written = try disk.retrying(output.root, until: { shouldStop }, { try write(png, t, for: l.job) }) else {
+                    return handBack(l, "stopping while the outputs' disk is full")
+                }
+                out = written
             } catch {
-                recordFailure(l, error: error, retryable: true)  // disk full, permissions: retried with backoff
+                recordFailure(l, error: error, retryable: true)  // permissions, I/O errors: retried with backoff
                 return
             }
         }
         // Counted before the commit, so that whoever sees the job succeeded in the queue also sees it counted.
         lock.withLock { snapshotValue.completed += 1 }
         do {
-            try store.complete(l, output: out)
+            guard try disk.retrying(store.path, until: { shouldStop }, { try store.complete(l, output: out) }) != nil else {
+                lock.withLock { snapshotValue.completed -= 1 }
+                return handBack(l, "stopping while the queue's disk is full (its PNG is written and will be reused)")
+            }
             log.info("job \(l.job.id) done", metadata: ["batch": "\(l.job.batch)", "seed": "\(l.job.seed)", "total_ms": "\(Int(out.timings.totalMs))"])
         } catch QueueError.staleLease {
             lock.withLock { snapshotValue.completed -= 1 }
@@ -153,18 +176,50 @@ final class RenderWorker: @unchecked Sendable {
         }
     }
 
+    /// Writes the PNG durably; the PNG stage's time includes the write (not the time spent waiting for space).
+    private func write(_ png: [UInt8], _ t: JobTimings, for job: Job) throws -> JobOutput {
+        let start = Date()
+        let (path, sha) = try output.write(png, for: job)
+        let writeMs = Date().timeIntervalSince(start) * 1000
+        log.debug("job \(job.id): wrote \(path)")  // the crash tests count these: no job's PNG is written twice
+        KillPoint.reached("png-renamed")
+        return JobOutput(path: path, sha256: sha, timings: JobTimings(
+            textMs: t.textMs, unetMs: t.unetMs, decodeMs: t.decodeMs, pngMs: t.pngMs + writeMs, totalMs: t.totalMs + writeMs))
+    }
+
+    /// Returns a job to pending without spending its attempt (the worker stops before it could be settled).
+    private func handBack(_ l: Lease, _ why: String) {
+        do {
+            try store.release(l)
+            log.warning("job \(l.job.id): \(why); returned to pending, attempt not spent")
+        } catch {
+            log.error("job \(l.job.id): \(why); cannot return it to pending: \(error); recovery takes it back when its lease expires")
+        }
+    }
+
     private func recordFailure(_ l: Lease, error: Error, retryable: Bool) {
         lock.withLock { snapshotValue.failed += 1 }
-        let state = try? store.fail(l, error: "\(error)", retryable: retryable)
-        log.error("job \(l.job.id) failed: \(error)", metadata: ["next_state": "\(state.map { $0.rawValue } ?? "stale")"])
+        do {
+            // A full queue disk waits like a completion does: the failure is recorded, not lost with the lease.
+            guard let state = try disk.retrying(store.path, until: { shouldStop }, { try store.fail(l, error: "\(error)", retryable: retryable) }) else {
+                return log.error("job \(l.job.id) failed: \(error); stopping while the queue's disk is full, recovery takes it back")
+            }
+            log.error("job \(l.job.id) failed: \(error)", metadata: ["next_state": "\(state.rawValue)"])
+        } catch QueueError.staleLease {
+            log.warning("job \(l.job.id) failed: \(error); not recorded, its lease was lost meanwhile (canceled or expired)")
+        } catch let recordError {
+            log.error("job \(l.job.id) failed: \(error); cannot record the failure: \(recordError); it stays running until its lease expires and recovery takes it back")
+        }
     }
 
     /// Renders the job's PNG in memory (or finds the file a crash left for this very job).
     private func render(_ job: Job) throws -> Rendered {
-        let request = RenderRequest(prompt: job.prompt, negativePrompt: job.negativePrompt, seed: UInt64(job.seed), steps: job.steps,
+        // The queue refuses negative seeds, but a row is data, not a promise: a bad one fails its job, never the daemon.
+        guard let seed = UInt64(exactly: job.seed) else { throw InvalidJob(id: job.id, reason: "seed \(job.seed) is negative") }
+        let request = RenderRequest(prompt: job.prompt, negativePrompt: job.negativePrompt, seed: seed, steps: job.steps,
                                     guidance: Float(job.guidance), width: job.width, height: job.height)
         let (width, height) = try engine.validate(request)
-        if let bytes = output.reusable(for: job, modelSHA256: engine.weightsSHA256, width: width, height: height) {
+        if let bytes = output.reusable(for: job, engine: engine, width: width, height: height) {
             log.info("job \(job.id): reusing output written before a crash")
             return .reused(JobOutput(path: output.path(for: job), sha256: SHA256.hex(bytes),
                                      timings: JobTimings(textMs: 0, unetMs: 0, decodeMs: 0, pngMs: 0, totalMs: 0)))
@@ -176,37 +231,9 @@ final class RenderWorker: @unchecked Sendable {
     }
 }
 
-/// Renews a lease on a timer thread while a render runs.
-final class Heartbeat: @unchecked Sendable {
-    private let timer: DispatchSourceTimer
-
-    init(store: JobStore, lease: Lease, every seconds: Double) {
-        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "mdd.heartbeat"))
-        timer.schedule(deadline: .now() + seconds, repeating: seconds)
-        timer.setEventHandler { try? store.heartbeat(lease) }
-        timer.resume()
-    }
-
-    func stop() { timer.cancel() }
-}
-
-/// Wakes idle workers when work may have arrived (submit, resume, retry).
-final class WakeSignal: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var generation = 0
-
-    func signal() {
-        condition.lock()
-        generation += 1
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func wait(timeout: Double) {
-        condition.lock()
-        let start = generation
-        let deadline = Date().addingTimeInterval(timeout)
-        while generation == start && condition.wait(until: deadline) {}
-        condition.unlock()
-    }
+/// A job row the worker cannot render as stored (it fails at once, without retries).
+struct InvalidJob: Error, CustomStringConvertible {
+    let id: Int64
+    let reason: String
+    var description: String { "job \(id) cannot be rendered: \(reason)" }
 }

@@ -67,6 +67,21 @@ struct Resume: ParsableCommand {
     }
 }
 
+/// `mdctl backup -o FILE`: a consistent copy of the queue database, taken by the running daemon.
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy the queue database while the daemon runs.",
+        discussion: "The daemon writes FILE (which must not exist) with SQLite's online backup API. Restore: stop the daemon, put the copy in place of <state>/queue.sqlite (removing any queue.sqlite-wal and -shm), start it.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.customShort("o"), .long], help: "The copy to write (a new file; the daemon must be able to write there).") var output: String
+
+    func run() throws {
+        let path = output.hasPrefix("/") ? output : FileManager.default.currentDirectoryPath + "/" + output
+        let r = try global.call(.backup, BackupRequest(path: path), as: BackupReply.self)
+        global.json ? try global.printJSON(r) : print("backed up the queue to \(r.path) (\(Format.count(r.bytes)) bytes)")
+    }
+}
+
 /// `mdctl shutdown [--drain | --now]`.
 struct Shutdown: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Stop the daemon (default: drain running jobs first).")

@@ -19,6 +19,7 @@ struct Status: ParsableCommand {
         print(Format.table(["BATCH", "TOTAL", "PENDING", "RUNNING", "DONE", "FAILED", "CANCELED", "PROGRESS"], rows))
         let c = s.counts
         print("\nqueue\(s.paused ? " (PAUSED)" : ""): \(Format.count(c.total)) jobs, \(Format.count(c.pending + c.running)) left; \(Format.rate(s.imagesPerMinute)); ETA \(Format.duration(c.pending + c.running == 0 ? 0 : s.etaSeconds)); model \(s.model); \(s.workers) worker(s)")
+        if let full = s.diskFull { print("claims paused: \(full) (they resume by themselves when space returns)") }
     }
 }
 
@@ -73,6 +74,7 @@ struct Health: ParsableCommand {
                 outputs: \(h.outputDir)
                 peak RSS \(String(format: "%.0f", h.peakRssMb)) MB
                 """)
+            if let full = h.diskFull { print("PAUSED:  \(full) (claims resume by themselves when space returns)") }
         }
         if !h.ok { throw CtlFailure(.failure, "daemon is \(h.lifecycle)") }
     }

@@ -28,6 +28,7 @@ struct Submit: ParsableCommand {
     func validate() throws {
         if file != nil && !prompts.isEmpty { throw ValidationError("give prompts as arguments or with -f, not both") }
         if let seed, seed < 0 { throw ValidationError("--seed must be a non-negative integer") }
+        if let n = negativePrompt, let problem = PromptText.problem(n, field: "--negative-prompt") { throw ValidationError(problem) }
         if let format, PromptFile.Format(rawValue: format) == nil { throw ValidationError("--format must be txt, jsonl or csv") }
         // `mdctl submit prompts.txt` would queue the file's name as one prompt: almost surely a missing -f.
         if !literal, let path = prompts.first(where: Self.isRegularFile) {
@@ -42,16 +43,13 @@ struct Submit: ParsableCommand {
 
     func run() throws {
         let source = try jobSource()
+        defer { source.removeTemporaryCopy() }
         let name = batch ?? defaultBatchName()
         // Pass 1: validate everything before sending anything.
-        var total = 0, errors: [String] = []
-        try source.forEach { line, job in
-            total += 1
-            if let e = Self.check(job) { errors.append("\(source.name):\(line): \(e)") }
-        }
-        if !errors.isEmpty {
-            throw CtlFailure(.invalid, "\(errors.count) invalid line(s), nothing submitted:\n  " + errors.prefix(20).joined(separator: "\n  ") + (errors.count > 20 ? "\n  …" : ""))
-        }
+        var check = SubmitCheck(source: source.name, baseSeed: seed)
+        try source.forEach { line, job in check.add(job, line: line) }
+        if let failure = check.failure() { throw failure }
+        let total = check.lines.count
         guard total > 0 else { throw CtlFailure(.invalid, "no prompts to submit") }
         // Pass 2: send in chunks.
         let client = try global.client()
@@ -59,7 +57,7 @@ struct Submit: ParsableCommand {
         var pending: [WireJob] = [], sent = 0
         func flush() throws {
             guard !pending.isEmpty else { return }
-            let r = try GlobalOptions.map { try client.call(.submit, request(pending, start: sent), as: SubmitReply.self) }
+            let r = try check.locating(sent: sent) { try client.call(.submit, request(pending, start: sent), as: SubmitReply.self) }
             reply.requested += r.requested
             reply.enqueued += r.enqueued
             reply.duplicates += r.duplicates
@@ -91,13 +89,6 @@ struct Submit: ParsableCommand {
                       priority: priority, maxAttempts: maxAttempts, startIndex: start, jobs: jobs)
     }
 
-    /// Client-side checks (the daemon checks again): empty and oversized prompts.
-    static func check(_ j: WireJob) -> String? {
-        if j.prompt.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) { return "empty prompt" }
-        if j.prompt.utf8.count > 4096 { return "prompt is \(j.prompt.utf8.count) bytes; the limit is 4096" }
-        return nil
-    }
-
     private func defaultBatchName() -> String {
         if let file, file != "-" {
             let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
@@ -117,21 +108,27 @@ struct Submit: ParsableCommand {
             // stdin can be read once only: keep it in a temporary file for the two passes.
             let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mdctl-stdin-\(getpid()).txt").path
             FileManager.default.createFile(atPath: tmp, contents: FileHandle.standardInput.readDataToEndOfFile())
-            return .file(tmp, format.flatMap(PromptFile.Format.init) ?? .txt, displayName: "stdin")
+            return .file(tmp, format.flatMap(PromptFile.Format.init) ?? .txt, displayName: "stdin", temporary: true)
         }
-        return .file(path, format.flatMap(PromptFile.Format.init), displayName: path)
+        return .file(path, format.flatMap(PromptFile.Format.init), displayName: path, temporary: false)
     }
 }
 
 /// Where submitted jobs come from; iterated twice (validate, send).
 enum JobSource {
     case arguments([String])
-    case file(String, PromptFile.Format?, displayName: String)
+    /// A file to read; `temporary`: our copy of standard input, deleted afterwards.
+    case file(String, PromptFile.Format?, displayName: String, temporary: Bool)
+
+    /// Deletes the copy of standard input (read once, iterated twice) when the submit ends.
+    func removeTemporaryCopy() {
+        if case .file(let path, _, _, temporary: true) = self { try? FileManager.default.removeItem(atPath: path) }
+    }
 
     var name: String {
         switch self {
         case .arguments: return "argument"
-        case .file(_, _, let n): return n
+        case .file(_, _, let n, _): return n
         }
     }
 
@@ -139,7 +136,7 @@ enum JobSource {
         switch self {
         case .arguments(let ps):
             for (i, p) in ps.enumerated() { try body(i + 1, WireJob(prompt: p, key: "arg:\(i + 1):\(p.hashValueStable)")) }
-        case .file(let path, let format, _):
+        case .file(let path, let format, _, _):
             do {
                 try PromptFile(path: path, format: format).forEach(body)
             } catch let e as PromptFile.ParseError {

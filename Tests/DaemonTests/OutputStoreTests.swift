@@ -1,0 +1,36 @@
+@testable import Daemon
+import Engine
+import Foundation
+import Queue
+import XCTest
+
+/// Reusing a PNG a crash left between its rename and the completing commit: only a file of this very job.
+final class OutputStoreTests: XCTestCase {
+    private func job(_ dir: String, negative: String?) throws -> Job {
+        let store = try JobStore(path: dir + "/queue-\(UUID().uuidString).sqlite")
+        _ = try store.submit(batch: BatchSpec(name: "b"), jobs: [JobSpec(prompt: "a red circle", negativePrompt: negative, seed: 3)])
+        return try XCTUnwrap(try store.claim(worker: "w")).job
+    }
+
+    func testOnlyAFileOfThisVeryJobIsReused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mdd-os-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = try TextToImage(folder: DaemonHarness.fixtureModel("md8-tiny"))
+        let output = OutputStore(root: dir + "/outputs")
+        let blurred = try job(dir, negative: "blur")
+        let request = RenderRequest(prompt: blurred.prompt, negativePrompt: blurred.negativePrompt, seed: 3, steps: 1, guidance: 0)
+        let (width, height) = try engine.validate(request)
+        let image = try engine.render(request)
+        _ = try output.write(image.png, for: blurred)
+        XCTAssertEqual(output.reusable(for: blurred, engine: engine, width: width, height: height), image.png)
+        // A recreated queue: job ids restart, so another job (same prompt and seed, no negative prompt) has the path.
+        let plain = try job(dir, negative: nil)
+        XCTAssertEqual(output.path(for: plain), output.path(for: blurred))
+        XCTAssertNil(output.reusable(for: plain, engine: engine, width: width, height: height), "negative prompt differs")
+        // The same job, written by another engine version.
+        let other = image.metadata.map { $0.0 == "engine" ? ($0.0, "mdd-engine 0.0.1") : $0 }
+        _ = try output.write(try PNGCodec.encode(rgb: image.rgb, width: width, height: height, text: other), for: blurred)
+        XCTAssertNil(output.reusable(for: blurred, engine: engine, width: width, height: height), "engine version differs")
+    }
+}
