@@ -146,8 +146,15 @@ public struct HealthReply: Codable, Sendable, Equatable {
     public var lifecycle: String
     /// "disk full: PATH" while claims are paused for want of space (they resume by themselves).
     public var diskFull: String?
+    /// The precision renders use ("fp32" or "bf16"; absent from daemons before 0.2).
+    public var precision: String?
+    /// What multiplies the matrices, e.g. "oneDNN brg:avx512_core_bf16" or "OpenBLAS Haswell (…)".
+    public var products: String?
+    /// oneDNN's version and the instruction set its kernels chose ("2.6.3, isa avx512_core_amx, native bf16").
+    public var onednn: String?
     public init(ok: Bool, version: String, pid: Int32, uptimeSeconds: Double, model: String, modelSha256: String, blas: String,
-                stateDir: String, outputDir: String, peakRssMb: Double, lifecycle: String, diskFull: String? = nil) {
+                stateDir: String, outputDir: String, peakRssMb: Double, lifecycle: String, diskFull: String? = nil,
+                precision: String? = nil, products: String? = nil, onednn: String? = nil) {
         self.ok = ok
         self.version = version
         self.pid = pid
@@ -160,6 +167,9 @@ public struct HealthReply: Codable, Sendable, Equatable {
         self.peakRssMb = peakRssMb
         self.lifecycle = lifecycle
         self.diskFull = diskFull
+        self.precision = precision
+        self.products = products
+        self.onednn = onednn
     }
 }
 

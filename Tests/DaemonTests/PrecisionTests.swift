@@ -52,5 +52,13 @@ final class PrecisionTests: XCTestCase {
         } else {
             XCTAssertTrue(log.contains("precision auto: fp32") && log.contains("no native bf16"), log)
         }
+        // mdctl health reports the precision chosen and oneDNN's instruction set.
+        let health = h.ctl(["health", "--json"])
+        XCTAssertEqual(health.status, 0, health.stderr)
+        let reply = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(health.stdout.utf8)) as? [String: Any])
+        let chosen = try XCTUnwrap(reply["precision"] as? String)
+        XCTAssertTrue(log.contains("precision auto: \(chosen)"), "health says \(chosen); log: \(log)")
+        XCTAssertTrue((reply["onednn"] as? String)?.contains("isa \(OneDNN.isa)") == true, "\(reply)")
+        XCTAssertNotNil(reply["products"] as? String)
     }
 }

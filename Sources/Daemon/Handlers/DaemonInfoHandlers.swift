@@ -21,6 +21,8 @@ enum HealthHandler {
                            uptimeSeconds: Date().timeIntervalSince(c.started), model: c.engine.modelName,
                            modelSha256: c.engine.weightsSHA256, blas: blas, stateDir: c.configuration.stateDir,
                            outputDir: c.configuration.outputDir, peakRssMb: ResourceUsage.peakRSSBytes() / 1_048_576,
-                           lifecycle: c.lifecycle, diskFull: c.disk.status)
+                           lifecycle: c.lifecycle, diskFull: c.disk.status, precision: c.engine.precision.rawValue,
+                           products: (try? BLAS.get()).map { EngineBackend.describe(precision: c.engine.precision, blas: $0) },
+                           onednn: EngineBackend.onednnSummary)
     }
 }

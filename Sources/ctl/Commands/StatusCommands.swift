@@ -70,6 +70,8 @@ struct Health: ParsableCommand {
                 mdd \(h.version) pid \(h.pid): \(h.lifecycle), up \(Format.duration(h.uptimeSeconds))
                 model:   \(h.model) (weights sha256 \(h.modelSha256.prefix(16))…)
                 blas:    \(h.blas)
+                precision: \(h.precision ?? "fp32") — products: \(h.products ?? "-")
+                oneDNN:  \(h.onednn ?? "-")
                 state:   \(h.stateDir)
                 outputs: \(h.outputDir)
                 peak RSS \(String(format: "%.0f", h.peakRssMb)) MB
