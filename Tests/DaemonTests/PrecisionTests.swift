@@ -44,9 +44,9 @@ final class PrecisionTests: XCTestCase {
 
     func testServeSettlesOnOnePrecisionAndSaysWhy() throws {
         let h = try DaemonHarness(test: self)
-        let daemon = try h.start(["--precision", "auto"])
+        var daemon = try h.start(["--precision", "auto"])
         defer { daemon.terminate(); daemon.waitUntilExit() }
-        let log = h.log()
+        var log = h.log()
         if OneDNN.nativeBF16 {
             XCTAssertTrue(log.contains("precision auto: ") && log.contains("one image with"), log)
         } else {
@@ -60,5 +60,21 @@ final class PrecisionTests: XCTestCase {
         XCTAssertTrue(log.contains("precision auto: \(chosen)"), "health says \(chosen); log: \(log)")
         XCTAssertTrue((reply["onednn"] as? String)?.contains("isa \(OneDNN.isa)") == true, "\(reply)")
         XCTAssertNotNil(reply["products"] as? String)
+
+        // What was measured is kept: a restart renders with the same numerics instead of measuring again.
+        let file = try XCTUnwrap(FileManager.default.contents(atPath: h.stateDir + "/engine-choice.json"))
+        let kept = try XCTUnwrap(try JSONSerialization.jsonObject(with: file) as? [String: Any])
+        let backend = try XCTUnwrap(kept["fp32Backend"] as? String)
+        XCTAssertTrue(["openblas", "onednn"].contains(backend), backend)
+        XCTAssertTrue(log.contains("fp32 products: \(backend)"), log)
+        daemon.terminate()
+        daemon.waitUntilExit()
+        daemon = try h.start(["--precision", "auto"])
+        log = h.log()
+        XCTAssertTrue(log.contains("fp32 products: \(backend)") && log.contains("kept from"), log)
+        if OneDNN.nativeBF16 {
+            XCTAssertEqual(kept["precision"] as? String, chosen)
+            XCTAssertTrue(log.contains("precision auto: \(chosen)") && log.contains("delete it to measure again"), log)
+        }
     }
 }

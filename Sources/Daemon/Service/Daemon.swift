@@ -34,7 +34,7 @@ final class Daemon: @unchecked Sendable {
         // One engine per worker: an engine renders one image at a time, and its non-GEMM work runs on the calling
         // thread, so two workers keep two cores busy on small models. The model is loaded once: the other workers'
         // engines share its weights and its text-embedding cache (a prompt encoded by one worker is a hit for all).
-        let engine = try PrecisionChoice.load(folder: c.modelPath, setting: c.precision, log: log)
+        let engine = try PrecisionChoice.load(folder: c.modelPath, setting: c.precision, stateDir: c.stateDir, log: log)
         engine.pngCompression = c.pngCompression
         if c.autoWorkers {
             let choice = try WorkerSplit.chooseAtStartup(engine: engine, cores: ProcessInfo.processInfo.activeProcessorCount)

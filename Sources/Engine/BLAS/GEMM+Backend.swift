@@ -10,8 +10,8 @@ extension GEMM {
     /// (`fp32_backend`), so a re-render can ask for the same sums.
     nonisolated(unsafe) public static var fp32Backend: FP32Backend = FP32BackendChoice.initial.backend
 
-    /// How `fp32Backend` was chosen (logs, `mdd bench`, `mdctl health`).
-    public static var fp32BackendReason: String { FP32BackendChoice.initial.reason }
+    /// How `fp32Backend` was chosen (logs, `mdd bench`, `mdctl health`); whoever sets `fp32Backend` says why here.
+    nonisolated(unsafe) public static var fp32BackendReason: String = FP32BackendChoice.initial.reason
 }
 
 /// The start-up choice of the fp32 backend (see `GEMM.fp32Backend`).
