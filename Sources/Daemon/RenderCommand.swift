@@ -44,7 +44,7 @@ struct RenderCommand: ParsableCommand {
         if let from, let out { return try RenderAgain(png: from, out: out, model: model).run() }
         let engine = try reportingEngineErrors { try TextToImage(folder: folder, precision: (precision ?? .fp32).resolved) }
         if let blas = try? BLAS.get() {
-            FileHandle.standardError.write(Data("mdd: BLAS kernel OpenBLAS \(blas.coreName) (\(blas.coreSource)), \(blas.threads) threads\n".utf8))
+            FileHandle.standardError.write(Data("mdd: \(engine.precision.rawValue) products: \(EngineBackend.describe(precision: engine.precision, blas: blas)), \(blas.threads) threads\n".utf8))
         }
         if let prompt, let out {
             if let problem = PromptText.problem(prompt) ?? negativePrompt.flatMap({ PromptText.problem($0, field: "--negative-prompt") }) {

@@ -77,4 +77,26 @@ final class PrecisionTests: XCTestCase {
             XCTAssertTrue(log.contains("precision auto: \(chosen)") && log.contains("delete it to measure again"), log)
         }
     }
+
+    /// The fp32 backend is measured once per machine and kept in the cache folder, so every later process (render,
+    /// bench, serve, tests) multiplies with the same library and renders the same bytes.
+    func testTheFP32BackendIsMeasuredOncePerMachine() throws {
+        let h = try DaemonHarness(test: self)
+        let cache = h.dir + "/cache"
+        func render(_ name: String) -> DaemonHarness.Result {
+            h.run(h.binDir + "/mdd", ["render", "--model", h.model, "--prompt", "a red circle", "--seed", "3", "--out", h.dir + "/\(name).png"],
+                  environment: ["MDD_CACHE_DIR": cache, "MDD_FP32_BACKEND": ""])
+        }
+        let first = render("first"), second = render("second")
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(FileManager.default.contents(atPath: h.dir + "/first.png"), FileManager.default.contents(atPath: h.dir + "/second.png"))
+        if OneDNN.isa.hasPrefix("avx512") {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: cache + "/fp32-backend.json"))
+            XCTAssertTrue(first.stderr.contains("measured: oneDNN"), first.stderr)
+            XCTAssertTrue(second.stderr.contains("kept in \(cache)/fp32-backend.json"), second.stderr)
+        } else {
+            XCTAssertTrue(second.stderr.contains("not measured (no AVX-512)"), second.stderr)
+        }
+    }
 }
