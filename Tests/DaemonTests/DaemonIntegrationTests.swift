@@ -34,12 +34,19 @@ final class DaemonIntegrationTests: XCTestCase {
             XCTAssertEqual(text["prompt"], row["prompt"] as? String)
         }
         XCTAssertEqual(Set(rows.map { ($0["seed"] as! NSNumber).int64Value }), Set((0..<200).map { 5000 + Int64($0) }))
-        // Any job re-renders to identical bytes with `mdd render` and its recorded seed.
+        // Any job re-renders to identical bytes with `mdd render`, its recorded seed and the precision the daemon
+        // recorded (`auto` may have chosen bf16), and with `mdd render --from` its PNG.
         let pick = rows[137]
+        let picked = try XCTUnwrap(FileManager.default.contents(atPath: pick["path"] as! String))
+        let precision = Dictionary(PNGCodec.textChunks([UInt8](picked)), uniquingKeysWith: { a, _ in a })["precision"] ?? "fp32"
         let out = h.dir + "/again.png"
-        let r = h.mdd(["render", "--model", h.model, "--prompt", pick["prompt"] as! String, "--seed", "\(pick["seed"]!)", "--out", out])
+        let r = h.mdd(["render", "--model", h.model, "--prompt", pick["prompt"] as! String, "--seed", "\(pick["seed"]!)",
+                       "--precision", precision, "--out", out])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(FileManager.default.contents(atPath: out), FileManager.default.contents(atPath: pick["path"] as! String))
+        XCTAssertEqual(FileManager.default.contents(atPath: out), picked)
+        let from = h.mdd(["render", "--model", h.model, "--from", pick["path"] as! String, "--out", h.dir + "/from.png"])
+        XCTAssertEqual(from.status, 0, from.stderr + from.stdout)
+        XCTAssertEqual(FileManager.default.contents(atPath: h.dir + "/from.png"), picked)
         // Resubmitting the same file enqueues nothing.
         XCTAssertTrue(h.ctl(["submit", "-f", file, "--batch", "b200", "--seed", "5000"]).stdout.contains("0 enqueued, 200 duplicates"))
     }
