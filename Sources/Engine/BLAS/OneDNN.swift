@@ -33,8 +33,7 @@ public enum OneDNN {
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<UInt16>, lda: Int,
         b: UnsafePointer<UInt16>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) throws {
-        let status = cdnnl_matmul(CDNNL_BF16, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-        if status != 0 { throw EngineError.blas(String(cString: cdnnl_last_error())) }
+        try matmul(CDNNL_BF16, transA, transB, m, n, k, alpha, UnsafeRawPointer(a), lda, UnsafeRawPointer(b), ldb, beta, c, ldc)
     }
 
     /// fp32 product through oneDNN on the calling thread (same layout rules as `matmulBF16`).
@@ -42,7 +41,15 @@ public enum OneDNN {
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) throws {
-        let status = cdnnl_matmul(CDNNL_F32, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        try matmul(CDNNL_F32, transA, transB, m, n, k, alpha, UnsafeRawPointer(a), lda, UnsafeRawPointer(b), ldb, beta, c, ldc)
+    }
+
+    private static func matmul(
+        _ type: cdnnl_type, _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafeRawPointer, _ lda: Int, _ b: UnsafeRawPointer, _ ldb: Int, _ beta: Float, _ c: UnsafeMutablePointer<Float>,
+        _ ldc: Int
+    ) throws {
+        let status = cdnnl_matmul(type, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         if status != 0 { throw EngineError.blas(String(cString: cdnnl_last_error())) }
     }
 
