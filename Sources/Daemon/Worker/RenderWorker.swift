@@ -143,6 +143,7 @@ final class RenderWorker: @unchecked Sendable {
         lock.withLock { snapshotValue.completed += 1 }
         do {
             try store.complete(l, output: out)
+            DaemonMetrics.shared.jobSucceeded(l.job, timings: out.timings, rendered: { if case .fresh = rendered { return true } else { return false } }())
             log.info("job \(l.job.id) done", metadata: ["batch": "\(l.job.batch)", "seed": "\(l.job.seed)", "total_ms": "\(Int(out.timings.totalMs))"])
         } catch QueueError.staleLease {
             lock.withLock { snapshotValue.completed -= 1 }
@@ -156,6 +157,7 @@ final class RenderWorker: @unchecked Sendable {
     private func recordFailure(_ l: Lease, error: Error, retryable: Bool) {
         lock.withLock { snapshotValue.failed += 1 }
         let state = try? store.fail(l, error: "\(error)", retryable: retryable)
+        if state == .failed { DaemonMetrics.shared.jobFailed() }
         log.error("job \(l.job.id) failed: \(error)", metadata: ["next_state": "\(state.map { $0.rawValue } ?? "stale")"])
     }
 
