@@ -35,6 +35,7 @@ struct RequestRouter: Sendable {
             case .workers: return try reply(id, data, WorkersHandler.handle)
             case .health: return try reply(id, data, HealthHandler.handle)
             case .shutdown: return try reply(id, data, ShutdownHandler.handle)
+            case .contactSheet: return try reply(id, data, ContactSheetHandler.handle)
             }
         } catch let e as WireError {
             return try enc.encode(ErrorResponse(id: id, error: e))

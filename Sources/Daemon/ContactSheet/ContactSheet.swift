@@ -1,0 +1,132 @@
+import Engine
+import Foundation
+import Queue
+import Wire
+
+/// A batch's images tiled into one PNG: a header (batch, count, date, model), then a grid of thumbnails with the
+/// job's index and seed under each. The prompts travel in a `prompts` text chunk (JSON) and in the reply's info,
+/// which mdctl writes as a sidecar JSON. `mdctl contact-sheet` and the page's `contact-sheet.png` both come here.
+struct ContactSheet {
+    /// The sheet's raw RGB may not exceed this, so that its PNG (even incompressible, base64 in a reply) fits in one
+    /// control-protocol frame (`WireProtocol.maxMessageBytes`, 32 MiB).
+    static let maxRawBytes = 20 << 20
+    static let background: RGBCanvas.Color = (28, 28, 30)
+    static let ink: RGBCanvas.Color = (225, 225, 225)
+    static let dimInk: RGBCanvas.Color = (150, 150, 155)
+    static let missing: RGBCanvas.Color = (80, 30, 30)
+    static let margin = 8
+    /// Below each tile: index and seed, one line each.
+    static let labelHeight = 2 * (BitmapFont.glyphHeight + 3) + 2
+    static let headerHeight = margin + 2 * BitmapFont.glyphHeight + 6 + BitmapFont.glyphHeight + 8
+
+    let request: ContactSheetRequest
+    let model: String
+
+    /// Selects the jobs, lays them out, draws and encodes the sheet.
+    func make(store: JobStore) throws -> ContactSheetReply {
+        let state = try validate()
+        guard let batch = try store.status().batches.first(where: { $0.name == request.batch }) else {
+            throw QueueError.unknownBatch(request.batch)
+        }
+        let jobs = try Self.select(store: store, batch: request.batch, state: state, limit: request.limit)
+        let info = layout(jobs, batch: batch, matching: Self.count(batch.counts, state))
+        guard info.width * info.height * 3 <= Self.maxRawBytes else {
+            throw WireError(.invalid, "a \(info.width)×\(info.height) sheet is too large to send; use a smaller --size or a lower --limit")
+        }
+        let canvas = draw(info)
+        let png = try PNGCodec.encode(rgb: canvas.pixels, width: canvas.width, height: canvas.height, text: textChunks(info), compression: 6)
+        return ContactSheetReply(png: Data(png), info: info)
+    }
+
+    private func validate() throws -> JobState {
+        guard let state = JobState(rawValue: request.state) else {
+            throw WireError(.invalid, "unknown state '\(request.state)' (\(JobState.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard (16...1024).contains(request.size) else { throw WireError(.invalid, "--size must be 16…1024 pixels, got \(request.size)") }
+        if let c = request.columns, !(1...200).contains(c) { throw WireError(.invalid, "--columns must be 1…200, got \(c)") }
+        guard (1...10_000).contains(request.limit) else { throw WireError(.invalid, "--limit must be 1…10000, got \(request.limit)") }
+        return state
+    }
+
+    /// The first `limit` jobs of the batch in `state`, with their 0-based position in the batch (submission order).
+    static func select(store: JobStore, batch: String, state: JobState, limit: Int) throws -> [(index: Int, job: Job)] {
+        var out: [(Int, Job)] = [], ordinal = 0, after: Int64 = 0
+        while out.count < limit {
+            let page = try store.list(JobFilter(batch: batch, afterId: after, limit: 1000))
+            for job in page {
+                if job.state == state && out.count < limit { out.append((ordinal, job)) }
+                ordinal += 1
+            }
+            guard let last = page.last, page.count == 1000 else { break }
+            after = last.id
+        }
+        return out
+    }
+
+    static func count(_ c: StateCounts, _ state: JobState) -> Int {
+        switch state {
+        case .pending: return c.pending
+        case .running: return c.running
+        case .succeeded: return c.succeeded
+        case .failed: return c.failed
+        case .canceled: return c.canceled
+        }
+    }
+
+    /// Grid geometry: about square unless `columns` is given; wide enough for the header.
+    private func layout(_ jobs: [(index: Int, job: Job)], batch: BatchStatus, matching: Int) -> ContactSheetInfo {
+        let n = max(jobs.count, 1)
+        let columns = min(request.columns ?? Int(Double(n).squareRoot().rounded(.up)), n)
+        let rows = (n + columns - 1) / columns
+        let tiles = jobs.enumerated().map { i, j in
+            ContactSheetTile(index: j.index, jobId: j.job.id, seed: j.job.seed, prompt: j.job.prompt, path: j.job.outputPath,
+                             column: i % columns, row: i / columns)
+        }
+        let width = max(columns * (request.size + Self.margin) + Self.margin, 360)
+        let height = Self.headerHeight + rows * (request.size + Self.labelHeight + Self.margin) + Self.margin
+        return ContactSheetInfo(batch: batch.name, model: model, createdAt: batch.createdAt, state: request.state, columns: columns,
+                                rows: rows, tileSize: request.size, width: width, height: height, matching: matching, tiles: tiles)
+    }
+
+    private func draw(_ info: ContactSheetInfo) -> RGBCanvas {
+        var canvas = RGBCanvas(width: info.width, height: info.height, background: Self.background)
+        canvas.text(info.batch, x: Self.margin, y: Self.margin, scale: 2, maxWidth: info.width - 2 * Self.margin, Self.ink)
+        canvas.text(subtitle(info), x: Self.margin, y: Self.margin + 2 * BitmapFont.glyphHeight + 6,
+                    maxWidth: info.width - 2 * Self.margin, Self.dimInk)
+        for tile in info.tiles { drawTile(tile, on: &canvas) }
+        return canvas
+    }
+
+    /// "12 OF 40 SUCCEEDED - 2026-12-02 02:45 UTC - MODEL MD8-TINY"
+    private func subtitle(_ info: ContactSheetInfo) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        let shown = info.tiles.count == info.matching ? "\(info.matching)" : "\(info.tiles.count) of \(info.matching)"
+        return "\(shown) \(info.state) - \(f.string(from: Date(timeIntervalSince1970: info.createdAt))) - model \(info.model)"
+    }
+
+    private func drawTile(_ tile: ContactSheetTile, on canvas: inout RGBCanvas) {
+        let size = request.size
+        let x = Self.margin + tile.column * (size + Self.margin)
+        let y = Self.headerHeight + tile.row * (size + Self.labelHeight + Self.margin)
+        if let path = tile.path, let data = FileManager.default.contents(atPath: path), let image = try? PNGCodec.decode([UInt8](data)) {
+            canvas.draw(rgb: image.rgb, width: image.width, height: image.height, x: x, y: y, box: size)
+        } else {
+            canvas.fill(x: x, y: y, width: size, height: size, Self.missing)
+            canvas.text("no image", x: x + 4, y: y + 4, maxWidth: size - 8, Self.ink)
+        }
+        canvas.text("#\(tile.index)", x: x, y: y + size + 3, maxWidth: size, Self.ink)
+        canvas.text("\(tile.seed)", x: x, y: y + size + 3 + BitmapFont.glyphHeight + 3, maxWidth: size, Self.dimInk)
+    }
+
+    /// Text chunks: what the sheet is, and every tile's prompt as JSON (index, job id, seed, prompt).
+    private func textChunks(_ info: ContactSheetInfo) -> [(String, String)] {
+        struct Entry: Encodable { let index: Int, jobId: Int64, seed: Int64, prompt: String }
+        let entries = info.tiles.map { Entry(index: $0.index, jobId: $0.jobId, seed: $0.seed, prompt: $0.prompt) }
+        let prompts = (try? WireCoding.encoder().encode(entries)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        return [("Title", "mdd contact sheet: \(info.batch)"), ("batch", info.batch), ("model", info.model),
+                ("state", info.state), ("prompts", prompts)]
+    }
+}
