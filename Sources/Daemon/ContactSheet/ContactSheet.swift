@@ -50,17 +50,9 @@ struct ContactSheet {
 
     /// The first `limit` jobs of the batch in `state`, with their 0-based position in the batch (submission order).
     static func select(store: JobStore, batch: String, state: JobState, limit: Int) throws -> [(index: Int, job: Job)] {
-        var out: [(Int, Job)] = [], ordinal = 0, after: Int64 = 0
-        while out.count < limit {
-            let page = try store.list(JobFilter(batch: batch, afterId: after, limit: 1000))
-            for job in page {
-                if job.state == state && out.count < limit { out.append((ordinal, job)) }
-                ordinal += 1
-            }
-            guard let last = page.last, page.count == 1000 else { break }
-            after = last.id
-        }
-        return out
+        let jobs = try store.list(JobFilter(batch: batch, state: state, limit: limit))
+        let indexes = try BatchOrdinals.shared.indexes(of: jobs, batch: batch, store: store)
+        return jobs.map { (indexes[$0.id] ?? -1, $0) }
     }
 
     static func count(_ c: StateCounts, _ state: JobState) -> Int {

@@ -16,8 +16,9 @@ extension Daemon {
         metrics.setBuildInfo(version: MDD.version, model: context.engine.modelName, modelSHA256: context.engine.weightsSHA256,
                              precision: context.engine.precision.rawValue)
         guard let settings else { return nil }
-        let listener = try HTTPListener(settings: settings, routes: HTTPRoutes(context: context, settings: settings, metrics: metrics),
-                                        log: context.log)
+        let files = ImageFiles(outputDir: context.configuration.outputDir, stateDir: context.configuration.stateDir)
+        let routes = HTTPRoutes(context: context, settings: settings, metrics: metrics, files: files)
+        let listener = try HTTPListener(settings: settings, routes: routes, log: context.log)
         try listener.start()
         return listener
     }

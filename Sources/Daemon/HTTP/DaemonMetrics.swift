@@ -25,6 +25,8 @@ final class DaemonMetrics: Sendable {
                                     150, 300, 600]
 
     let registry = PrometheusCollectorRegistry()
+    /// Per-minute completions of the last hour, for the status page's plot.
+    let history = CompletionHistory()
     private let submitted: Counter
     private let finished: [String: Counter]
     private let stageSeconds: [String: ValueHistogram]
@@ -78,6 +80,7 @@ final class DaemonMetrics: Sendable {
     /// times of its own: it is counted but not observed in the histograms.
     func jobSucceeded(_ job: Job, timings: JobTimings, rendered: Bool) {
         finished["succeeded"]?.increment()
+        history.record(at: Date().timeIntervalSince1970)
         guard rendered else { return }
         if let claimed = job.claimedAt { stageSeconds["queue_wait"]?.record(max(0, claimed - job.createdAt)) }
         let ms = ["text": timings.textMs, "unet": timings.unetMs, "decode": timings.decodeMs, "png": timings.pngMs,

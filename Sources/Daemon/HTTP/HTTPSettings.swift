@@ -6,6 +6,7 @@ enum HTTPError: Error, CustomStringConvertible {
     case tokenRequired(host: String)
     case tokenFile(path: String, reason: String)
     case bindFailed(address: String, reason: String)
+    case thumbnail(path: String, reason: String)
 
     var description: String {
         switch self {
@@ -14,6 +15,7 @@ enum HTTPError: Error, CustomStringConvertible {
             return "--http \(host) is not a loopback address: set http_token_file (--http-token-file) to a file only this user can read"
         case .tokenFile(let path, let reason): return "http_token_file \(path): \(reason)"
         case .bindFailed(let address, let reason): return "--http \(address): cannot listen: \(reason)"
+        case .thumbnail(let path, let reason): return "thumbnail \(path): \(reason)"
         }
     }
 }

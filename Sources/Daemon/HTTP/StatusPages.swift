@@ -1,0 +1,91 @@
+import Foundation
+import Queue
+import Wire
+
+/// The server-rendered pages: `/` (batches, throughput, workers), `/batches/NAME` (thumbnails, failures) and
+/// `/jobs/ID` (one image and how to render it again). Pages re-load themselves every few seconds while work runs.
+struct StatusPages {
+    let context: DaemonContext
+    let files: ImageFiles
+    let history: CompletionHistory
+    static let refreshSeconds = 5
+    /// Thumbnails per batch page; later ones are reached by keyset pagination (`after=ID`), so a page of a
+    /// million-job batch costs one indexed query.
+    static let pageSize = 60
+
+    /// `/`: every batch (newest first) with progress, counts, rate and ETA; a throughput plot; the workers.
+    func index() throws -> String {
+        let status = try StatusHandler.handle(StatusRequest(), context)
+        let busy = status.counts.pending + status.counts.running > 0
+        var body = "<h1>mdd</h1><p>model <b>\(HTML.escape(status.model))</b> (\(HTML.escape(context.engine.precision.rawValue))), "
+        body += "\(status.workers) worker(s)\(status.paused ? ", <b>queue paused</b>" : ""). "
+        body += "<span id=\"rate\">\(String(format: "%.2f", status.imagesPerMinute / 60))</span> images/s, ETA <span id=\"eta\">\(HTML.duration(status.etaSeconds))</span>.</p>"
+        body += "<h2>Images per minute, last hour</h2>" + HTML.throughputPlot(history.perMinute(now: Date().timeIntervalSince1970))
+        body += "<h2>Batches</h2>" + (try batchTable(status))
+        body += "<h2>Workers</h2>" + workerTable()
+        return HTML.page(title: "mdd", refresh: busy ? Self.refreshSeconds : nil, body: body)
+    }
+
+    private func batchTable(_ status: StatusReply) throws -> String {
+        var rows = ""
+        for b in status.batches.reversed() {
+            let c = b.counts, total = c.pending + c.running + c.succeeded + c.failed + c.canceled
+            let stats = c.pending + c.running > 0 ? try context.store.stats(batch: b.name, recentOnly: true) : nil
+            let perMinute = stats?.windows.first { $0.window == "1m" && $0.completed > 0 }?.imagesPerMinute
+                ?? stats?.windows.first { $0.window == "5m" }?.imagesPerMinute ?? 0
+            rows += "<tr data-batch=\"\(HTML.escape(b.name))\"><td><a href=\"/batches/\(HTML.component(b.name))\">\(HTML.escape(b.name))</a>\(b.paused ? " <b>paused</b>" : "")</td>"
+            rows += "<td>\(HTML.bar(done: c.succeeded + c.failed + c.canceled, total: total))</td>"
+            rows += "<td class=\"pending\">\(c.pending)</td><td class=\"running\">\(c.running)</td><td class=\"succeeded\">\(c.succeeded)</td>"
+            rows += "<td class=\"failed\">\(c.failed)</td><td class=\"canceled\">\(c.canceled)</td>"
+            rows += "<td>\(stats == nil ? "–" : String(format: "%.2f", perMinute / 60))</td><td>\(HTML.duration(stats?.etaSeconds))</td></tr>"
+        }
+        return "<table><tr><th>batch</th><th>progress</th><th>pending</th><th>running</th><th>succeeded</th><th>failed</th>"
+            + "<th>canceled</th><th>images/s</th><th>ETA</th></tr>\(rows)</table>"
+    }
+
+    private func workerTable() -> String {
+        let rows = context.workers.map { w -> String in
+            let s = w.snapshot
+            let job = s.jobId.map { "<a href=\"/jobs/\($0)\">job \($0)</a>" } ?? ""
+            return "<tr><td>\(HTML.escape(w.id))</td><td>\(HTML.escape(s.state))</td><td>\(job)</td><td>\(s.completed)</td><td>\(s.failed)</td></tr>"
+        }.joined()
+        return "<table><tr><th>worker</th><th>state</th><th>rendering</th><th>done</th><th>failed</th></tr>\(rows)</table>"
+    }
+
+    /// `/batches/NAME?state=S&after=ID`: one page of thumbnails (index and seed under each, the prompt on hover)
+    /// or, for failed jobs, their errors. nil: no such batch.
+    func batch(_ name: String, state: JobState, after: Int64) throws -> String? {
+        guard let b = try context.store.status().batches.first(where: { $0.name == name }) else { return nil }
+        let jobs = try context.store.list(JobFilter(batch: name, state: state, afterId: after, limit: Self.pageSize))
+        let indexes = try BatchOrdinals.shared.indexes(of: jobs, batch: name, store: context.store)
+        let c = b.counts
+        var body = "<h1>batch \(HTML.escape(name))</h1><p>\(HTML.bar(done: c.succeeded + c.failed + c.canceled, total: c.total))"
+        body += " · <a href=\"/batches/\(HTML.component(name))/contact-sheet.png\">contact sheet</a></p><nav>"
+        for s in JobState.allCases {
+            let label = "\(s.rawValue) (\(ContactSheet.count(c, s)))"
+            body += s == state ? "<b>\(label)</b> " : "<a href=\"?state=\(s.rawValue)\">\(label)</a> "
+        }
+        body += "</nav>"
+        body += state == .failed ? failureTable(jobs) : thumbnailGrid(jobs, indexes: indexes, state: state)
+        if jobs.count == Self.pageSize, let last = jobs.last {
+            body += "<p><a rel=\"next\" href=\"?state=\(state.rawValue)&amp;after=\(last.id)\">next page</a></p>"
+        }
+        return HTML.page(title: "batch \(name)", refresh: c.remaining > 0 ? Self.refreshSeconds : nil, body: body)
+    }
+
+    private func thumbnailGrid(_ jobs: [Job], indexes: [Int64: Int], state: JobState) -> String {
+        let tiles = jobs.map { j -> String in
+            let index = indexes[j.id].map { "#\($0)" } ?? "job \(j.id)"
+            let img = state == .succeeded ? "<img src=\"/thumbs/\(j.id).png\" alt=\"\(HTML.escape(j.prompt))\" title=\"\(HTML.escape(j.prompt))\" loading=\"lazy\">" : ""
+            return "<div class=\"tile\"><a href=\"/jobs/\(j.id)\" title=\"\(HTML.escape(j.prompt))\">\(img)<br>\(index) · seed \(j.seed)</a></div>"
+        }
+        return tiles.isEmpty ? "<p class=\"muted\">no jobs in this state</p>" : "<div class=\"grid\">\(tiles.joined())</div>"
+    }
+
+    private func failureTable(_ jobs: [Job]) -> String {
+        let rows = jobs.map { j in
+            "<tr><td><a href=\"/jobs/\(j.id)\">\(j.id)</a></td><td>\(j.seed)</td><td>\(HTML.escape(j.prompt))</td><td class=\"err\">\(HTML.escape(j.error ?? ""))</td></tr>"
+        }.joined()
+        return "<table><tr><th>job</th><th>seed</th><th>prompt</th><th>error</th></tr>\(rows)</table>"
+    }
+}
