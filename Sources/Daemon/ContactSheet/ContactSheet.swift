@@ -39,9 +39,7 @@ struct ContactSheet {
     }
 
     private func validate() throws -> JobState {
-        guard let state = JobState(rawValue: request.state) else {
-            throw WireError(.invalid, "unknown state '\(request.state)' (\(JobState.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
+        let state = try JobState(named: request.state)
         guard (16...1024).contains(request.size) else { throw WireError(.invalid, "--size must be 16…1024 pixels, got \(request.size)") }
         if let c = request.columns, !(1...200).contains(c) { throw WireError(.invalid, "--columns must be 1…200, got \(c)") }
         guard (1...10_000).contains(request.limit) else { throw WireError(.invalid, "--limit must be 1…10000, got \(request.limit)") }
@@ -120,5 +118,15 @@ struct ContactSheet {
         let prompts = (try? WireCoding.encoder().encode(entries)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
         return [("Title", "mdd contact sheet: \(info.batch)"), ("batch", info.batch), ("model", info.model),
                 ("state", info.state), ("prompts", prompts)]
+    }
+}
+
+extension JobState {
+    /// A state named in a request; an unknown name is the caller's mistake, listed with the known ones.
+    init(named name: String) throws {
+        guard let state = JobState(rawValue: name) else {
+            throw WireError(.invalid, "unknown state '\(name)' (\(JobState.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        self = state
     }
 }

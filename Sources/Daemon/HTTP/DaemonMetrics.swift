@@ -27,6 +27,8 @@ final class DaemonMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     /// Per-minute completions of the last hour, for the status page's plot.
     let history = CompletionHistory()
+    /// Where the oldest pending job was found last, so scrapes do not walk the finished history.
+    let oldestPending = OldestPendingProbe()
     private let submitted: Counter
     private let finished: [String: Counter]
     private let stageSeconds: [String: ValueHistogram]

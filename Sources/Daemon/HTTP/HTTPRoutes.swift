@@ -58,7 +58,7 @@ struct HTTPRoutes: HTTPHandler {
             case .apiStatus: return try Self.json(StatusHandler.handle(StatusRequest(batch: request.query["batch"]), context))
             case .apiBatch(let name): return try Self.json(ListHandler.handle(listRequest(name, request.query), context))
             case .batch(let name):
-                let state = try Self.state(request.query["state"] ?? "succeeded")
+                let state = try JobState(named: request.query["state"] ?? "succeeded")
                 let after = Int64(request.query["after"] ?? "") ?? 0
                 return try pages.batch(name, state: state, after: after).map(Self.html) ?? notFound(request)
             case .contactSheet(let name): return try contactSheet(name, request.query)
@@ -87,9 +87,10 @@ struct HTTPRoutes: HTTPHandler {
     /// `/metrics`: the gauges are read from the queue at scrape time.
     private func metricsPage() throws -> HTTPResponse {
         let status = try context.store.status()
-        let oldest = try context.store.list(JobFilter(state: .pending, limit: 1)).first?.createdAt
+        let now = Date().timeIntervalSince1970
+        let oldest = try metrics.oldestPending.oldestCreatedAt(store: context.store, pending: status.counts.pending, now: now)
         let body = metrics.exposition(status: status, oldestPendingCreatedAt: oldest,
-                                      workerStates: context.workers.map { $0.snapshot.state }, now: Date().timeIntervalSince1970)
+                                      workerStates: context.workers.map { $0.snapshot.state }, now: now)
         return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: Data(body.utf8))
     }
 
@@ -108,11 +109,6 @@ struct HTTPRoutes: HTTPHandler {
     private func listRequest(_ name: String, _ q: [HTTPRequest.QueryItem]) -> ListRequest {
         ListRequest(batch: name, state: q["state"], afterId: q["after"].flatMap { Int64($0) } ?? 0,
                     limit: q["limit"].flatMap { Int($0) } ?? 50)
-    }
-
-    static func state(_ s: String) throws -> JobState {
-        guard let state = JobState(rawValue: s) else { throw WireError(.invalid, "unknown state '\(s)'") }
-        return state
     }
 }
 
