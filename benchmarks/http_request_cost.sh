@@ -25,9 +25,9 @@ THUMB=$(curl -s "$URL/batches/t" | grep -o '/thumbs/[0-9]*\.png' | head -1)
 ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 HZ=$(getconf CLK_TCK)
 for path in /metrics / /batches/t "$THUMB" /api/status /batches/t/contact-sheet.png; do
-    curl -s -o /dev/null "$URL$path"  # warm: thumbnails made, caches filled
+    curl -sf -o /dev/null "$URL$path"  # warm: thumbnails made, caches filled (and the request succeeds)
     before=$(ticks)
-    for _ in $(seq 1 "$R"); do curl -s -o /dev/null "$URL$path"; done
+    for _ in $(seq 1 "$R"); do curl -sf -o /dev/null "$URL$path"; done
     after=$(ticks)
     python3 -c "print(f'{\"$path\":32s} {($after - $before) / $HZ / $R * 1000:7.2f} ms CPU per request ($R requests)')"
 done

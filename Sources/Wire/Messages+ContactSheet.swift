@@ -9,10 +9,11 @@ public struct ContactSheetRequest: Codable, Sendable, Equatable {
     public var size: Int
     /// Which jobs: "succeeded" (the default), or any job state (failed and canceled jobs show as empty tiles).
     public var state: String
-    /// At most this many tiles, the first in submission order.
+    /// At most this many tiles, the first in submission order (the default 256 at the default size fits the
+    /// daemon's cap on a sheet's pixels).
     public var limit: Int
 
-    public init(batch: String, columns: Int? = nil, size: Int = 128, state: String = "succeeded", limit: Int = 400) {
+    public init(batch: String, columns: Int? = nil, size: Int = 128, state: String = "succeeded", limit: Int = 256) {
         self.batch = batch
         self.columns = columns
         self.size = size

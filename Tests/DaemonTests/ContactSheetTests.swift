@@ -55,6 +55,13 @@ final class ContactSheetTests: XCTestCase {
         XCTAssertEqual(h.run(h.binDir + "/mdctl", ["contact-sheet", "--help"], environment: ["COLUMNS": "80"]).stdout, expected)
     }
 
+    func testDefaultSheetFitsTheCap() {
+        let r = ContactSheetRequest(batch: "b")
+        let g = ContactSheet.geometry(tiles: r.limit, columns: r.columns, size: r.size)
+        XCTAssertLessThanOrEqual(g.width * g.height * 3, ContactSheet.maxRawBytes, "the defaults always make a sheet")
+        XCTAssertEqual([g.columns, g.rows], [16, 16])
+    }
+
     func testCanvasScalesByAreaAndDrawsText() {
         var c = RGBCanvas(width: 2, height: 1, background: (0, 0, 0))
         // A 2×2 image of 0 and 200 averages to 100 in a 1-pixel box (centred in x = 0).

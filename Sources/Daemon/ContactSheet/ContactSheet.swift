@@ -65,17 +65,22 @@ struct ContactSheet {
 
     /// Grid geometry: about square unless `columns` is given; wide enough for the header.
     private func layout(_ jobs: [(index: Int, job: Job)], batch: BatchStatus, matching: Int) -> ContactSheetInfo {
-        let n = max(jobs.count, 1)
-        let columns = min(request.columns ?? Int(Double(n).squareRoot().rounded(.up)), n)
-        let rows = (n + columns - 1) / columns
+        let g = Self.geometry(tiles: jobs.count, columns: request.columns, size: request.size)
         let tiles = jobs.enumerated().map { i, j in
             ContactSheetTile(index: j.index, jobId: j.job.id, seed: j.job.seed, prompt: j.job.prompt, path: j.job.outputPath,
-                             column: i % columns, row: i / columns)
+                             column: i % g.columns, row: i / g.columns)
         }
-        let width = max(columns * (request.size + Self.margin) + Self.margin, 360)
-        let height = Self.headerHeight + rows * (request.size + Self.labelHeight + Self.margin) + Self.margin
-        return ContactSheetInfo(batch: batch.name, model: model, createdAt: batch.createdAt, state: request.state, columns: columns,
-                                rows: rows, tileSize: request.size, width: width, height: height, matching: matching, tiles: tiles)
+        return ContactSheetInfo(batch: batch.name, model: model, createdAt: batch.createdAt, state: request.state, columns: g.columns,
+                                rows: g.rows, tileSize: request.size, width: g.width, height: g.height, matching: matching, tiles: tiles)
+    }
+
+    /// Grid and pixel size of a sheet of `tiles` tiles: about square unless `columns` is given; wide enough for
+    /// the header.
+    static func geometry(tiles: Int, columns: Int?, size: Int) -> (columns: Int, rows: Int, width: Int, height: Int) {
+        let n = max(tiles, 1)
+        let c = min(columns ?? Int(Double(n).squareRoot().rounded(.up)), n)
+        let rows = (n + c - 1) / c
+        return (c, rows, max(c * (size + margin) + margin, 360), headerHeight + rows * (size + labelHeight + margin) + margin)
     }
 
     private func draw(_ info: ContactSheetInfo) -> RGBCanvas {

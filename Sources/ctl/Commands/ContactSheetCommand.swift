@@ -14,7 +14,7 @@ struct ContactSheetCommand: ParsableCommand {
     @Option(help: "Tiles per row (default: about square).") var columns: Int?
     @Option(help: "Longest side of a tile in pixels (16…1024).") var size = 128
     @Option(help: "Jobs in this state (failed and canceled jobs show as empty tiles).") var state = "succeeded"
-    @Option(help: "At most this many tiles, the first in submission order.") var limit = 400
+    @Option(help: "At most this many tiles, the first in submission order.") var limit = 256
 
     func validate() throws {
         guard output.hasSuffix(".png") else { throw ValidationError("-o must name a .png file (the sidecar JSON goes beside it)") }
