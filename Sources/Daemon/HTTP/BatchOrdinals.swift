@@ -21,12 +21,13 @@ final class BatchOrdinals: @unchecked Sendable {
         return out
     }
 
-    /// The batch's ids, listed further when `upTo` is beyond the last one known.
+    /// The batch's ids up to at least `upTo` (or all of them), listed further when `upTo` is beyond the last known.
     private func refreshed(_ batch: String, store: JobStore, upTo id: Int64) throws -> [Int64] {
         try lock.withLock {
             var known = ids[batch] ?? []
             if let last = known.last, last >= id { return known }
-            while true {
+            // Only as far as asked: the first page of a million-job batch lists 5,000 ids, not a million.
+            while (known.last ?? 0) < id {
                 let page = try store.list(JobFilter(batch: batch, afterId: known.last ?? 0, limit: 5000))
                 known += page.map(\.id)
                 if page.count < 5000 { break }

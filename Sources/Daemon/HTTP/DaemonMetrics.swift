@@ -27,6 +27,8 @@ final class DaemonMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     /// Per-minute completions of the last hour, for the status page's plot.
     let history = CompletionHistory()
+    /// Per-batch images/s of the last minutes, for the status page's rates and ETAs.
+    let batchRates = BatchThroughput()
     /// Where the oldest pending job was found last, so scrapes do not walk the finished history.
     let oldestPending = OldestPendingProbe()
     private let submitted: Counter
@@ -82,7 +84,9 @@ final class DaemonMetrics: Sendable {
     /// times of its own: it is counted but not observed in the histograms.
     func jobSucceeded(_ job: Job, timings: JobTimings, rendered: Bool) {
         finished["succeeded"]?.increment()
-        history.record(at: Date().timeIntervalSince1970)
+        let now = Date().timeIntervalSince1970
+        history.record(at: now)
+        batchRates.record(batch: job.batch, at: now)
         guard rendered else { return }
         if let claimed = job.claimedAt { stageSeconds["queue_wait"]?.record(max(0, claimed - job.createdAt)) }
         let ms = ["text": timings.textMs, "unet": timings.unetMs, "decode": timings.decodeMs, "png": timings.pngMs,

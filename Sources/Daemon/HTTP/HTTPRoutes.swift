@@ -10,7 +10,7 @@ struct HTTPRoutes: HTTPHandler {
     let settings: HTTPSettings
     let metrics: DaemonMetrics
     let files: ImageFiles
-    var pages: StatusPages { StatusPages(context: context, files: files, history: metrics.history) }
+    var pages: StatusPages { StatusPages(context: context, files: files, history: metrics.history, batchRates: metrics.batchRates) }
 
     /// The pages this listener knows, parsed from the (already percent-decoded) request path.
     enum Route: Equatable {

@@ -8,36 +8,41 @@ struct StatusPages {
     let context: DaemonContext
     let files: ImageFiles
     let history: CompletionHistory
+    let batchRates: BatchThroughput
     static let refreshSeconds = 5
     /// Thumbnails per batch page; later ones are reached by keyset pagination (`after=ID`), so a page of a
     /// million-job batch costs one indexed query.
     static let pageSize = 60
 
     /// `/`: every batch (newest first) with progress, counts, rate and ETA; a throughput plot; the workers.
+    /// Everything here is the queue's counters (one small query) and the daemon's memory, so the page stays
+    /// cheap however long the history.
     func index() throws -> String {
-        let status = try StatusHandler.handle(StatusRequest(), context)
-        let busy = status.counts.pending + status.counts.running > 0
-        var body = "<h1>mdd</h1><p>model <b>\(HTML.escape(status.model))</b> (\(HTML.escape(context.engine.precision.rawValue))), "
-        body += "\(status.workers) worker(s)\(status.paused ? ", <b>queue paused</b>" : ""). "
-        body += "<span id=\"rate\">\(String(format: "%.2f", status.imagesPerMinute / 60))</span> images/s, ETA <span id=\"eta\">\(HTML.duration(status.etaSeconds))</span>.</p>"
-        body += "<h2>Images per minute, last hour</h2>" + HTML.throughputPlot(history.perMinute(now: Date().timeIntervalSince1970))
-        body += "<h2>Batches</h2>" + (try batchTable(status))
+        let status = try context.store.status()
+        let now = Date().timeIntervalSince1970
+        let rate = status.batches.reduce(0) { $0 + batchRates.rate(batch: $1.name, now: now) }
+        let remaining = status.counts.remaining
+        let eta: Double? = remaining == 0 ? 0 : rate > 0 ? Double(remaining) / rate : nil
+        var body = "<h1>mdd</h1><p>model <b>\(HTML.escape(context.engine.modelName))</b> (\(HTML.escape(context.engine.precision.rawValue))), "
+        body += "\(context.workers.count) worker(s)\(status.paused ? ", <b>queue paused</b>" : ""). "
+        body += "<span id=\"rate\">\(String(format: "%.2f", rate))</span> images/s, ETA <span id=\"eta\">\(HTML.duration(eta))</span>.</p>"
+        body += "<h2>Images per minute, last hour</h2>" + HTML.throughputPlot(history.perMinute(now: now))
+        body += "<h2>Batches</h2>" + batchTable(status.batches, now: now)
         body += "<h2>Workers</h2>" + workerTable()
-        return HTML.page(title: "mdd", refresh: busy ? Self.refreshSeconds : nil, body: body)
+        return HTML.page(title: "mdd", refresh: remaining > 0 ? Self.refreshSeconds : nil, body: body)
     }
 
-    private func batchTable(_ status: StatusReply) throws -> String {
+    private func batchTable(_ batches: [BatchStatus], now: Double) -> String {
         var rows = ""
-        for b in status.batches.reversed() {
-            let c = b.counts, total = c.pending + c.running + c.succeeded + c.failed + c.canceled
-            let stats = c.pending + c.running > 0 ? try context.store.stats(batch: b.name, recentOnly: true) : nil
-            let perMinute = stats?.windows.first { $0.window == "1m" && $0.completed > 0 }?.imagesPerMinute
-                ?? stats?.windows.first { $0.window == "5m" }?.imagesPerMinute ?? 0
+        for b in batches.reversed() {
+            let c = b.counts, total = c.total, remaining = c.remaining
+            let rate = batchRates.rate(batch: b.name, now: now)
+            let eta = remaining == 0 ? nil : rate > 0 ? Double(remaining) / rate : nil
             rows += "<tr data-batch=\"\(HTML.escape(b.name))\"><td><a href=\"/batches/\(HTML.component(b.name))\">\(HTML.escape(b.name))</a>\(b.paused ? " <b>paused</b>" : "")</td>"
             rows += "<td>\(HTML.bar(done: c.succeeded + c.failed + c.canceled, total: total))</td>"
             rows += "<td class=\"pending\">\(c.pending)</td><td class=\"running\">\(c.running)</td><td class=\"succeeded\">\(c.succeeded)</td>"
             rows += "<td class=\"failed\">\(c.failed)</td><td class=\"canceled\">\(c.canceled)</td>"
-            rows += "<td>\(stats == nil ? "–" : String(format: "%.2f", perMinute / 60))</td><td>\(HTML.duration(stats?.etaSeconds))</td></tr>"
+            rows += "<td>\(remaining == 0 ? "–" : String(format: "%.2f", rate))</td><td>\(HTML.duration(eta))</td></tr>"
         }
         return "<table><tr><th>batch</th><th>progress</th><th>pending</th><th>running</th><th>succeeded</th><th>failed</th>"
             + "<th>canceled</th><th>images/s</th><th>ETA</th></tr>\(rows)</table>"
