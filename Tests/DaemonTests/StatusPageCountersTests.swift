@@ -18,11 +18,14 @@ final class StatusPageCountersTests: XCTestCase {
     func testBatchRatesUseTheLastMinuteElseFive() {
         let r = BatchThroughput()
         for i in 0..<30 { r.record(batch: "a", at: 1000 + Double(i)) }
-        XCTAssertEqual(r.rate(batch: "a", now: 1030), 0.5, accuracy: 1e-9, "30 images in the last minute")
-        XCTAssertEqual(r.rate(batch: "a", now: 1200), 0.1, accuracy: 1e-9, "none in the last minute: 30 in five")
+        XCTAssertEqual(r.rate(batch: "a", now: 1029), 1, accuracy: 1e-9, "one a second, not 30 over a whole minute")
+        XCTAssertEqual(r.rate(batch: "a", now: 1059), 29.0 / 59, accuracy: 1e-9, "stalled: decays")
+        XCTAssertEqual(r.rate(batch: "a", now: 1200), 29.0 / 200, accuracy: 1e-9, "none in the last minute: the last five")
         XCTAssertEqual(r.rate(batch: "a", now: 2000), 0)
         XCTAssertEqual(r.rate(batch: "b", now: 1030), 0)
         r.record(batch: "a", at: 2000)
-        XCTAssertEqual(r.rate(batch: "a", now: 2000), 1.0 / 60, accuracy: 1e-9, "older completions were dropped")
+        XCTAssertEqual(r.rate(batch: "a", now: 2000), 0, "one completion makes no rate")
+        r.record(batch: "a", at: 2002)
+        XCTAssertEqual(r.rate(batch: "a", now: 2002), 0.5, accuracy: 1e-9)
     }
 }

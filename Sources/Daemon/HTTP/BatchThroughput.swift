@@ -1,6 +1,6 @@
 import Foundation
 
-/// Images per second of each batch over the last minute (or five when the last minute had none), from the
+/// Images per second of each batch over the last minute (or five when the last minute had too few), from the
 /// completions this daemon saw, kept in memory. The index page shows a rate and an ETA per batch from it: the
 /// queue's per-batch statistics walk the batch's rows (seconds on a million-job batch), too slow for a page that
 /// re-loads every few seconds. Only the last five minutes are kept, so memory follows the rate, not the history.
@@ -22,11 +22,17 @@ final class BatchThroughput: @unchecked Sendable {
         }
     }
 
-    /// Images per second of `batch` at `now`; 0 when none finished in the last five minutes.
+    /// Images per second of `batch` at `now`: over the last minute, else the last five, the completions after the
+    /// window's first one divided by the time since it (so a batch that started seconds ago is not averaged over
+    /// a whole minute, and a stalled one decays). 0 without two completions in five minutes.
     func rate(batch: String, now: Double) -> Double {
         let times = lock.withLock { finished[batch] ?? [] }
-        let lastMinute = times.filter { $0 > now - 60 }.count
-        if lastMinute > 0 { return Double(lastMinute) / 60 }
-        return Double(times.filter { $0 > now - Self.window }.count) / Self.window
+        for window in [60.0, Self.window] {
+            let recent = times.filter { $0 > now - window && $0 <= now }
+            if recent.count >= 2, let first = recent.first {
+                return Double(recent.count - 1) / max(now - first, 0.001)
+            }
+        }
+        return 0
     }
 }

@@ -27,7 +27,7 @@ enum HTML {
 
     static let style = """
         body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;background:#fafafa;color:#222}
-        table{border-collapse:collapse}td,th{padding:.25em .6em;text-align:left;border-bottom:1px solid #ddd}
+        table{border-collapse:collapse}td,th{padding:.25em .6em;text-align:left;border-bottom:1px solid #ddd;white-space:nowrap}
         .bar{width:220px;height:12px;background:#e3e3e3;display:inline-block;vertical-align:middle}
         .bar span{display:block;height:100%;background:#3a7}
         .grid{display:flex;flex-wrap:wrap;gap:8px}.tile{width:132px;font-size:12px}

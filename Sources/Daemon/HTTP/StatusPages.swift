@@ -20,7 +20,8 @@ struct StatusPages {
     func index() throws -> String {
         let status = try context.store.status()
         let now = Date().timeIntervalSince1970
-        let rate = status.batches.reduce(0) { $0 + batchRates.rate(batch: $1.name, now: now) }
+        // The batches with work left: a batch that just finished still has a recent rate but no ETA to share.
+        let rate = status.batches.filter { $0.counts.remaining > 0 }.reduce(0) { $0 + batchRates.rate(batch: $1.name, now: now) }
         let remaining = status.counts.remaining
         let eta: Double? = remaining == 0 ? 0 : rate > 0 ? Double(remaining) / rate : nil
         var body = "<h1>mdd</h1><p>model <b>\(HTML.escape(context.engine.modelName))</b> (\(HTML.escape(context.engine.precision.rawValue))), "
