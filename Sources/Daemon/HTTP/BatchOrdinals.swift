@@ -7,13 +7,28 @@ import Queue
 /// positions never change.
 final class BatchOrdinals: @unchecked Sendable {
     static let shared = BatchOrdinals()
+    /// Ids listed per query (one short hold of the store's lock each).
+    static let chunk = 5000
+    /// A page that would wait for more than this many ids to be listed gets its numbers later instead.
+    static let pageBudget = 20_000
 
     private let lock = NSLock()
     private var ids: [String: [Int64]] = [:]
+    private var filling: Set<String> = []
 
-    /// Positions of `jobs` (all of `batch`) in their batch.
-    func indexes(of jobs: [Job], batch: String, store: JobStore) throws -> [Int64: Int] {
-        let known = try refreshed(batch, store: store, upTo: jobs.map(\.id).max() ?? 0)
+    /// Positions of `jobs` (all of `batch`) in their batch. With `wait` false, a page deep in a huge batch does not
+    /// wait for the listing: it gets the positions already known (maybe none) and the listing goes on in the
+    /// background, so the page's next load has them.
+    func indexes(of jobs: [Job], batch: String, store: JobStore, wait: Bool = true) throws -> [Int64: Int] {
+        let upTo = jobs.map(\.id).max() ?? 0
+        // The first chunk tells where the batch starts (its ids need not start near 0).
+        if known(batch).isEmpty { try fill(batch, store: store, upTo: 1) }
+        if wait || upTo - (known(batch).last ?? 0) <= Int64(Self.pageBudget) {
+            try fill(batch, store: store, upTo: upTo)
+        } else {
+            fillInBackground(batch, store: store, upTo: upTo)
+        }
+        let known = known(batch)
         var out: [Int64: Int] = [:]
         for j in jobs {
             if let i = Self.search(known, j.id) { out[j.id] = i }
@@ -21,19 +36,30 @@ final class BatchOrdinals: @unchecked Sendable {
         return out
     }
 
-    /// The batch's ids up to at least `upTo` (or all of them), listed further when `upTo` is beyond the last known.
-    private func refreshed(_ batch: String, store: JobStore, upTo id: Int64) throws -> [Int64] {
-        try lock.withLock {
-            var known = ids[batch] ?? []
-            if let last = known.last, last >= id { return known }
-            // Only as far as asked: the first page of a million-job batch lists 5,000 ids, not a million.
-            while (known.last ?? 0) < id {
-                let page = try store.list(JobFilter(batch: batch, afterId: known.last ?? 0, limit: 5000))
-                known += page.map(\.id)
-                if page.count < 5000 { break }
+    private func known(_ batch: String) -> [Int64] { lock.withLock { ids[batch] ?? [] } }
+
+    /// Lists the batch's ids until `upTo` is known (or the batch ends), one chunk at a time without holding the
+    /// lock while the store answers.
+    private func fill(_ batch: String, store: JobStore, upTo id: Int64) throws {
+        while true {
+            let last = known(batch).last ?? 0
+            guard last < id else { return }
+            let page = try store.list(JobFilter(batch: batch, afterId: last, limit: Self.chunk)).map(\.id)
+            lock.withLock {
+                // Another caller may have appended the same chunk meanwhile: append only what extends the list.
+                let current = ids[batch] ?? []
+                ids[batch] = current + page.filter { $0 > (current.last ?? 0) }
             }
-            ids[batch] = known
-            return known
+            if page.count < Self.chunk { return }
+        }
+    }
+
+    private func fillInBackground(_ batch: String, store: JobStore, upTo id: Int64) {
+        let start = lock.withLock { filling.insert(batch).inserted }
+        guard start else { return }
+        DispatchQueue.global(qos: .utility).async { [self] in
+            try? fill(batch, store: store, upTo: id)
+            lock.withLock { _ = filling.remove(batch) }
         }
     }
 

@@ -6,7 +6,7 @@ extension StatusPages {
     /// renders the same bytes again. nil: no such job.
     func job(_ id: Int64) throws -> String? {
         guard let j = try context.store.job(id) else { return nil }
-        let index = try BatchOrdinals.shared.indexes(of: [j], batch: j.batch, store: context.store)[j.id]
+        let index = try BatchOrdinals.shared.indexes(of: [j], batch: j.batch, store: context.store, wait: false)[j.id]
         var body = "<h1>job \(j.id)</h1><p><a href=\"/batches/\(HTML.component(j.batch))\">batch \(HTML.escape(j.batch))</a>"
         body += index.map { " · #\($0)" } ?? ""
         body += " · <b class=\"state\">\(j.state.rawValue)</b></p>"

@@ -63,7 +63,7 @@ struct StatusPages {
     func batch(_ name: String, state: JobState, after: Int64) throws -> String? {
         guard let b = try context.store.status().batches.first(where: { $0.name == name }) else { return nil }
         let jobs = try context.store.list(JobFilter(batch: name, state: state, afterId: after, limit: Self.pageSize))
-        let indexes = try BatchOrdinals.shared.indexes(of: jobs, batch: name, store: context.store)
+        let indexes = try BatchOrdinals.shared.indexes(of: jobs, batch: name, store: context.store, wait: false)
         let c = b.counts
         var body = "<h1>batch \(HTML.escape(name))</h1><p>\(HTML.bar(done: c.succeeded + c.failed + c.canceled, total: c.total))"
         body += " · <a href=\"/batches/\(HTML.component(name))/contact-sheet.png\">contact sheet</a></p><nav>"
