@@ -68,6 +68,12 @@ final class HTTPMetricsTests: XCTestCase {
         XCTAssertNotEqual(readable.status, 0)
         XCTAssertTrue(readable.stderr.contains("group or others"), readable.stderr)
 
+        let config = h.dir + "/mdd.json"
+        try #"{"http": "0.0.0.0:0"}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let fromConfig = h.mdd(base + ["--config", config])
+        XCTAssertNotEqual(fromConfig.status, 0, "the config key 'http' is checked the same way")
+        XCTAssertTrue(fromConfig.stderr.contains("http_token_file"), fromConfig.stderr)
+
         let bad = h.mdd(base + ["--http", "nonsense"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("HOST:PORT"), bad.stderr)
