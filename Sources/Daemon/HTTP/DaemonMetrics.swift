@@ -80,14 +80,14 @@ final class DaemonMetrics: Sendable {
     /// A job failed for good (no attempts left, or not retryable).
     func jobFailed() { finished["failed"]?.increment() }
 
-    /// A job committed as succeeded. `rendered` is false for an output reused after a crash, which has no stage
-    /// times of its own: it is counted but not observed in the histograms.
-    func jobSucceeded(_ job: Job, timings: JobTimings, rendered: Bool) {
+    /// A job committed as succeeded. An output reused after a crash has no stage times of its own (the worker
+    /// records zeros): it is counted but not observed in the histograms.
+    func jobSucceeded(_ job: Job, timings: JobTimings) {
         finished["succeeded"]?.increment()
         let now = Date().timeIntervalSince1970
         history.record(at: now)
         batchRates.record(batch: job.batch, at: now)
-        guard rendered else { return }
+        guard timings.totalMs > 0 else { return }
         if let claimed = job.claimedAt { stageSeconds["queue_wait"]?.record(max(0, claimed - job.createdAt)) }
         let ms = ["text": timings.textMs, "unet": timings.unetMs, "decode": timings.decodeMs, "png": timings.pngMs,
                   "total": timings.totalMs]

@@ -143,7 +143,7 @@ final class RenderWorker: @unchecked Sendable {
         lock.withLock { snapshotValue.completed += 1 }
         do {
             try store.complete(l, output: out)
-            DaemonMetrics.shared.jobSucceeded(l.job, timings: out.timings, rendered: { if case .fresh = rendered { return true } else { return false } }())
+            DaemonMetrics.shared.jobSucceeded(l.job, timings: out.timings)
             log.info("job \(l.job.id) done", metadata: ["batch": "\(l.job.batch)", "seed": "\(l.job.seed)", "total_ms": "\(Int(out.timings.totalMs))"])
         } catch QueueError.staleLease {
             lock.withLock { snapshotValue.completed -= 1 }
