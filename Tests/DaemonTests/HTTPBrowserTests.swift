@@ -41,7 +41,7 @@ final class HTTPBrowserTests: XCTestCase {
 
     /// Runs headless chromium (no sandbox: the tests may run as root) and returns its standard output.
     private func browse(_ chromium: String, _ h: DaemonHarness, _ args: [String]) throws -> String {
-        let r = h.run("/usr/bin/timeout", ["120", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        let r = h.run("/usr/bin/timeout", ["120", chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                                            "--user-data-dir=\(h.dir)/chromium"] + args)
         guard r.status == 0 else { throw HarnessError("chromium \(args) failed (\(r.status)): \(r.stderr.suffix(600))") }
         return r.stdout

@@ -28,14 +28,32 @@ struct ContactSheet {
         guard let batch = try store.status().batches.first(where: { $0.name == request.batch }) else {
             throw QueueError.unknownBatch(request.batch)
         }
+        let matching = Self.count(batch.counts, state)
+        // Succeeded jobs never leave that state, so their count names the set: the same request gives the same sheet.
+        let key = state == .succeeded ? "\(request.batch)|\(request.columns ?? 0)|\(request.size)|\(request.limit)|\(matching)|\(model)" : nil
+        if let key, let cached = Self.cache.reply(for: key) { return cached }
         let jobs = try Self.select(store: store, batch: request.batch, state: state, limit: request.limit)
-        let info = layout(jobs, batch: batch, matching: Self.count(batch.counts, state))
+        let info = layout(jobs, batch: batch, matching: matching)
         guard info.width * info.height * 3 <= Self.maxRawBytes else {
             throw WireError(.invalid, "a \(info.width)×\(info.height) sheet is too large to send; use a smaller --size or a lower --limit")
         }
         let canvas = draw(info)
         let png = try PNGCodec.encode(rgb: canvas.pixels, width: canvas.width, height: canvas.height, text: textChunks(info), compression: 6)
-        return ContactSheetReply(png: Data(png), info: info)
+        let reply = ContactSheetReply(png: Data(png), info: info)
+        if let key { Self.cache.store(reply, for: key) }
+        return reply
+    }
+
+    /// The last sheet made: a sheet of 256 tiles costs about a second of CPU, and a page's link or a repeated
+    /// `mdctl contact-sheet` asks for the same one again.
+    static let cache = LastSheet()
+
+    final class LastSheet: @unchecked Sendable {
+        private let lock = NSLock()
+        private var last: (key: String, reply: ContactSheetReply)?
+
+        func reply(for key: String) -> ContactSheetReply? { lock.withLock { last?.key == key ? last?.reply : nil } }
+        func store(_ reply: ContactSheetReply, for key: String) { lock.withLock { last = (key, reply) } }
     }
 
     private func validate() throws -> JobState {
