@@ -13,6 +13,9 @@ final class HTTPMetricsTests: XCTestCase {
         XCTAssertEqual(h.ctl(["wait", "--batch", "m", "--quiet", "--timeout", "60"]).status, 0)
         XCTAssertEqual(h.ctl(["pause"]).status, 0)
         XCTAssertEqual(h.ctl(["submit", "held", "--batch", "later"]).status, 0)
+        // A worker reports "idle" once its settle thread is done and its next claim finds nothing: by then the
+        // last job's commit and its metrics (recorded just after the commit) are both in.
+        try waitUntil(timeout: 30, "the worker to go idle") { try h.json(["workers"], as: WorkersReply.self).workers.allSatisfy { $0.state == "idle" } }
 
         let r = try client.get("/metrics")
         XCTAssertEqual(r.status, 200)
