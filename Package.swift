@@ -22,6 +22,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // The optional HTTP listener (`mdd serve --http`): FlyingFox is a small async HTTP/1.1 server over plain
+        // sockets (two modules, no SwiftNIO), so it adds seconds, not minutes, to a clean build; the listener only
+        // answers a few read-only GETs, which needs none of Hummingbird/NIO's pipeline. See README "HTTP listener".
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        // Prometheus text exposition (counters, gauges, histograms); brings only swift-metrics' CoreMetrics and
+        // swift-atomics.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libpng's error handling is setjmp/longjmp based, which Swift cannot express: a small C shim owns it.
@@ -43,6 +50,8 @@ let package = Package(
                 "Engine", "Queue", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(

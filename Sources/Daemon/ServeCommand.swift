@@ -10,7 +10,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("state-dir"), help: "Queue database and outputs (default: $XDG_STATE_HOME/mdd, /var/lib/mdd as root).") var stateDir: String?
     @Option(help: "Control socket (default: $MDD_SOCKET, $XDG_RUNTIME_DIR/mdd/mdd.sock, /run/mdd/mdd.sock as root).") var socket: String?
     @Option(help: "diffusers-format model folder (default: the embedded model).") var model: String?
-    @Option(help: "JSON config file (keys: state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds, drain_timeout_seconds, allowed_uids, allowed_gids, log_level, png_compression, precision; workers may be \"auto\").") var config: String?
+    @Option(help: "JSON config file (keys: state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds, drain_timeout_seconds, allowed_uids, allowed_gids, log_level, png_compression, precision, http, http_token_file; workers may be \"auto\").") var config: String?
     @Option(help: "Render workers (sharing one copy of the model), or \"auto\": measure the split of the cores into workers × BLAS threads at start-up (as `mdd tune`) and use the fastest. Default: auto, or 1 when --blas-threads is given.") var workers: String?
     @Option(name: .customLong("blas-threads"), help: "Threads per render: the engine splits its matrix products and kernels over them (default: all cores).") var blasThreads: Int?
     @Option(name: .customLong("lease-seconds"), help: "Lease length; renewed while rendering.") var leaseSeconds: Double?
@@ -18,6 +18,10 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String?
     @Option(help: "Precision of the matrix products: auto (where the CPU multiplies bf16 natively, measure fp32 against bf16 at start-up and keep the faster; else fp32), fp32, or bf16 (emulated, slower, without native BF16).")
     var precision: PrecisionSetting?
+    @Option(help: "Serve /metrics and the status pages over HTTP at HOST:PORT (read-only; off by default). Beyond loopback, --http-token-file is required.")
+    var http: String?
+    @Option(name: .customLong("http-token-file"), help: "File whose first line is the bearer token HTTP clients must send (mode 600, owned by the daemon's user).")
+    var httpTokenFile: String?
 
     func run() throws {
         var c: DaemonConfiguration
@@ -39,6 +43,8 @@ struct ServeCommand: ParsableCommand {
         if let drainTimeout { c.drainTimeoutSeconds = drainTimeout }
         if let logLevel { c.logLevel = logLevel }
         if let precision { c.precision = precision }
+        if let http { c.http = http }
+        if let httpTokenFile { c.httpTokenFile = httpTokenFile }
         let level = Logger.Level(rawValue: c.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

@@ -16,7 +16,8 @@ struct MDCtl: ParsableCommand {
             6 permission denied, 7 (wait, submit --wait) some jobs failed or were canceled, 64 usage.
             """,
         subcommands: [Submit.self, Status.self, Ls.self, Show.self, Watch.self, Wait.self, Cancel.self, Retry.self,
-                      Pause.self, Resume.self, Stats.self, Export.self, Workers.self, Health.self, Backup.self, Shutdown.self])
+                      Pause.self, Resume.self, Stats.self, Export.self, Workers.self, Health.self, Backup.self, Shutdown.self,
+                      ContactSheetCommand.self])
 
     /// ArgumentParser only sees options after the verb; `--socket` may come first, so it is lifted out here.
     static func main() {

@@ -4,7 +4,9 @@ import Wire
 /// `cancel`: pending and running jobs of a job id, batch or everything.
 enum CancelHandler {
     static func handle(_ r: TargetRequest, _ c: DaemonContext) throws -> CountReply {
-        CountReply(count: try c.store.cancel(try WireMapping.target(r)))
+        let n = try c.store.cancel(try WireMapping.target(r))
+        DaemonMetrics.shared.jobsCanceled(n)
+        return CountReply(count: n)
     }
 }
 

@@ -13,6 +13,7 @@ enum SubmitHandler {
         }
         let result = try c.store.submit(batch: batch, jobs: jobs, startIndex: r.startIndex)
         if result.enqueued > 0 { c.wake.signal() }
+        DaemonMetrics.shared.jobsSubmitted(result.enqueued)
         return SubmitReply(requested: result.requested, enqueued: result.enqueued, duplicates: result.duplicates)
     }
 }

@@ -36,6 +36,7 @@ struct RequestRouter: Sendable {
             case .health: return try reply(id, data, HealthHandler.handle)
             case .shutdown: return try reply(id, data, ShutdownHandler.handle)
             case .backup: return try reply(id, data, BackupHandler.handle)
+            case .contactSheet: return try reply(id, data, ContactSheetHandler.handle)
             }
         } catch let e as WireError {
             return try enc.encode(ErrorResponse(id: id, error: e))

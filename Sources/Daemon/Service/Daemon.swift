@@ -26,6 +26,7 @@ final class Daemon: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: c.stateDir, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: c.outputDir, withIntermediateDirectories: true)
         installSignalHandlers()
+        let http = try Self.httpSettings(c)  // refused before the model loads: a bad setting fails fast
         var options = JobStore.Options()
         options.leaseSeconds = c.leaseSeconds
         let store = try JobStore(path: c.databasePath, options: options)
@@ -62,6 +63,7 @@ final class Daemon: @unchecked Sendable {
         }
         let server = ControlServer(path: c.socketPath, router: RequestRouter(context: context),
                                    access: PeerAccess(extraUIDs: c.allowedUIDs, extraGIDs: c.allowedGIDs), log: log)
+        let httpListener = try startHTTP(http, context: context)
         try server.start()
         context.workers.forEach { $0.start() }
         context.lifecycle = "running"
@@ -69,6 +71,7 @@ final class Daemon: @unchecked Sendable {
         log.info("mdd ready", metadata: ["state_dir": "\(c.stateDir)", "socket": "\(c.socketPath)", "workers": "\(c.workers)"])
         let status = superviseUntilShutdown(context, store: store)
         server.stop()
+        httpListener?.stop()
         closeQueue(store)
         log.info("mdd stopped")
         return status

@@ -28,12 +28,16 @@ struct DaemonConfiguration: Sendable {
     /// Precision of the matrix products: `auto` measures fp32 against bf16 at start-up where the CPU multiplies bf16
     /// natively and keeps the faster (`PrecisionChoice`); fp32 elsewhere.
     var precision = PrecisionSetting.auto
+    /// `HOST:PORT` of the read-only HTTP listener (`/metrics`, pages); nil: off.
+    var http: String?
+    /// Bearer token file for the HTTP listener; required beyond loopback (see `HTTPSettings`).
+    var httpTokenFile: String?
 
     var databasePath: String { stateDir + "/queue.sqlite" }
 
     /// Keys of the config file (JSON): state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds,
     /// drain_timeout_seconds, allowed_uids, allowed_gids, log_level,
-    /// png_compression, precision.
+    /// png_compression, precision, http, http_token_file.
     static func load(file: String?, stateDir: String?, socket: String?, model: String?) throws -> DaemonConfiguration {
         var json: [String: Any] = [:]
         if let file {
@@ -81,6 +85,8 @@ struct DaemonConfiguration: Sendable {
             }
             c.precision = setting
         }
+        c.http = try str("http")
+        c.httpTokenFile = try str("http_token_file")
         guard (1...16).contains(c.workers) else { throw ConfigError("workers must be 1…16, got \(c.workers)") }
         if let t = c.blasThreads, !(1...256).contains(t) { throw ConfigError("blas_threads must be 1…256, got \(t)") }
         guard (0...9).contains(c.pngCompression) else { throw ConfigError("png_compression must be 0…9, got \(c.pngCompression)") }

@@ -166,6 +166,7 @@ final class RenderWorker: @unchecked Sendable {
                 lock.withLock { snapshotValue.completed -= 1 }
                 return handBack(l, "stopping while the queue's disk is full (its PNG is written and will be reused)")
             }
+            DaemonMetrics.shared.jobSucceeded(l.job, timings: out.timings)
             log.info("job \(l.job.id) done", metadata: ["batch": "\(l.job.batch)", "seed": "\(l.job.seed)", "total_ms": "\(Int(out.timings.totalMs))"])
         } catch QueueError.staleLease {
             lock.withLock { snapshotValue.completed -= 1 }
@@ -204,6 +205,7 @@ final class RenderWorker: @unchecked Sendable {
             guard let state = try disk.retrying(store.path, until: { shouldStop }, { try store.fail(l, error: "\(error)", retryable: retryable) }) else {
                 return log.error("job \(l.job.id) failed: \(error); stopping while the queue's disk is full, recovery takes it back")
             }
+            if state == .failed { DaemonMetrics.shared.jobFailed() }
             log.error("job \(l.job.id) failed: \(error)", metadata: ["next_state": "\(state.rawValue)"])
         } catch QueueError.staleLease {
             log.warning("job \(l.job.id) failed: \(error); not recorded, its lease was lost meanwhile (canceled or expired)")

@@ -104,6 +104,21 @@ extension TextToImage {
         if precision != .fp32 { m.append(("precision", precision.rawValue)) }
         // bf16 renders have fp32 products too (Winograd convolutions, the emulation), so both record the backend.
         if GEMM.fp32Backend == .onednn { m.append(("fp32_backend", GEMM.FP32Backend.onednn.rawValue)) }
+        m.append(("parameters", a1111Parameters(r, width: width, height: height)))
         return m
+    }
+
+    /// The `parameters` chunk as AUTOMATIC1111 writes it (prompt, `Negative prompt: …`, then one line of settings),
+    /// so A1111's PNG Info, ComfyUI's and InvokeAI's importers and exiftool show how the image was made.
+    /// "Model hash" is the first 10 hex digits of the weights' SHA-256, as A1111's short hash.
+    func a1111Parameters(_ r: RenderRequest, width: Int, height: Int) -> String {
+        let samplers = ["DDIMScheduler": "DDIM", "EulerDiscreteScheduler": "Euler", "EulerAncestralDiscreteScheduler": "Euler a",
+                        "LCMScheduler": "LCM"]
+        let sampler = samplers[schedulerName] ?? schedulerName.replacingOccurrences(of: "Scheduler", with: "")
+        var text = r.prompt
+        if let n = r.negativePrompt, !n.isEmpty { text += "\nNegative prompt: \(n)" }
+        text += "\nSteps: \(r.steps), Sampler: \(sampler), CFG scale: \(String(format: "%g", r.guidance)), Seed: \(r.seed), "
+            + "Size: \(width)x\(height), Model hash: \(weightsSHA256.prefix(10)), Model: \(modelName)"
+        return text
     }
 }
