@@ -3,8 +3,17 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# Runs a command as root: directly when we are root (no sudo needed, none installed on a bare Debian), else through
+# sudo. Only package installation needs it; the build, the tests and the demo run as the calling user.
 as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        echo "error: installing packages needs root: run this script as root, or install sudo" >&2
+        exit 1
+    fi
 }
 
 # Installs the Debian packages that are missing (apt-get update only when something is).
@@ -14,7 +23,7 @@ ensure_packages() {
     if [ ${#missing[@]} -gt 0 ]; then
         echo "==> installing ${missing[*]}"
         as_root apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
 }
 

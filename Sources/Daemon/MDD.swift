@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Wire
 
 /// `mdd`: the rendering daemon and its one-shot tools.
 @main
@@ -7,9 +8,10 @@ struct MDD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mdd",
         abstract: "MobileDiffusion batch rendering daemon.",
+        version: MDDVersion.current,
         subcommands: [ServeCommand.self, RenderCommand.self, BenchCommand.self, BenchQueueCommand.self, TuneCommand.self])
 
-    static let version = "0.1.0"
+    static let version = MDDVersion.current
 }
 
 /// Runs engine calls so that their errors reach the user as their own message (file, tensor, field).

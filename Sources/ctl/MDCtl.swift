@@ -14,7 +14,10 @@ struct MDCtl: ParsableCommand {
 
             Exit codes: 0 ok, 1 error, 3 daemon not reachable, 4 not found, 5 invalid input (nothing submitted), \
             6 permission denied, 7 (wait, submit --wait) some jobs failed or were canceled, 64 usage.
+
+            Example: mdctl submit -f prompts.txt --batch cats --seed 1000 --wait
             """,
+        version: MDDVersion.current,
         subcommands: [Submit.self, Status.self, Ls.self, Show.self, Watch.self, Wait.self, Cancel.self, Retry.self,
                       Pause.self, Resume.self, Stats.self, Export.self, Workers.self, Health.self, Backup.self, Shutdown.self,
                       ContactSheetCommand.self])

@@ -25,7 +25,12 @@ def save_f16(state, path):
     save_file({k: v.detach().to(torch.float16).contiguous() for k, v in state.items()}, path)
 
 
+# The model card has one home, the shipped folder's README.md; every exported one-step folder gets a copy.
+CARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "shapes-md", "README.md")
+
+
 def export(out, stage="unet", weights="ema", vae_name=None):
+    card = open(CARD).read() if os.path.exists(CARD) else None  # read first: `out` may be the card's own folder
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     ckpt = torch.load(os.path.join(train_dir(stage), "checkpoint.pt"))
@@ -59,9 +64,9 @@ def export(out, stage="unet", weights="ema", vae_name=None):
     with open(os.path.join(out, "model_index.json"), "w") as f:
         json.dump({"_class_name": "StableDiffusionPipeline", "_name_or_path": "shapes-md"}, f, indent=1)
     assert UNET_CONFIG["sample_size"] == unet.config["sample_size"]
-    card = os.path.join(os.path.dirname(__file__), "MODEL_CARD.md")
-    if "disc" in ckpt and os.path.exists(card):  # a stage-3 (one-step) checkpoint, whatever its run's name: a release candidate
-        shutil.copy(card, os.path.join(out, "README.md"))
+    if "disc" in ckpt and card is not None:  # a stage-3 (one-step) checkpoint, whatever its run's name: a release candidate
+        with open(os.path.join(out, "README.md"), "w") as f:
+            f.write(card)
     total = sum(os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(out) for n in ns)
     print(f"exported {out}: {total / 1e6:.1f} MB")
 

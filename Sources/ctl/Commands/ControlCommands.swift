@@ -19,7 +19,7 @@ struct TargetOptions: ParsableArguments {
 
 /// `mdctl cancel`: pending and running jobs of a job, a batch or the whole queue.
 struct Cancel: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Cancel jobs.")
+    static let configuration = CommandConfiguration(abstract: "Cancel jobs.", discussion: "Example: mdctl cancel --batch cats")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var target: TargetOptions
 
@@ -31,7 +31,7 @@ struct Cancel: ParsableCommand {
 
 /// `mdctl retry`: failed jobs (and canceled ones with --canceled) back to pending, same seeds.
 struct Retry: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Retry failed jobs.")
+    static let configuration = CommandConfiguration(abstract: "Retry failed jobs.", discussion: "Example: mdctl retry --batch cats --canceled")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var target: TargetOptions
     @Flag(help: "Retry failed jobs (the default; kept for scripts that say it).") var failed = false
@@ -45,7 +45,7 @@ struct Retry: ParsableCommand {
 
 /// `mdctl pause [--batch NAME]`.
 struct Pause: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop claiming jobs (whole queue or one batch).")
+    static let configuration = CommandConfiguration(abstract: "Stop claiming jobs (whole queue or one batch).", discussion: "Example: mdctl pause --batch cats")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this batch.") var batch: String?
 
@@ -57,7 +57,7 @@ struct Pause: ParsableCommand {
 
 /// `mdctl resume [--batch NAME]`.
 struct Resume: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Resume claiming jobs.")
+    static let configuration = CommandConfiguration(abstract: "Resume claiming jobs.", discussion: "Example: mdctl resume --batch cats")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this batch.") var batch: String?
 
@@ -71,7 +71,7 @@ struct Resume: ParsableCommand {
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy the queue database while the daemon runs.",
-        discussion: "The daemon writes FILE (which must not exist) with SQLite's online backup API. Restore: stop the daemon, put the copy in place of <state>/queue.sqlite (removing any queue.sqlite-wal and -shm), start it.")
+        discussion: "The daemon writes FILE (which must not exist) with SQLite's online backup API. Restore: stop the daemon, put the copy in place of <state>/queue.sqlite (removing any queue.sqlite-wal and -shm), start it.\n\nExample: mdctl backup -o /var/lib/mdd/backup-2026-12-01.sqlite")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.customShort("o"), .long], help: "The copy to write (a new file; the daemon must be able to write there).") var output: String
 
@@ -84,7 +84,7 @@ struct Backup: ParsableCommand {
 
 /// `mdctl shutdown [--drain | --now]`.
 struct Shutdown: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop the daemon (default: drain running jobs first).")
+    static let configuration = CommandConfiguration(abstract: "Stop the daemon (default: drain running jobs first).", discussion: "Example: mdctl shutdown --now")
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Finish running jobs first (default).") var drain = false
     @Flag(help: "Release running jobs back to the queue and stop now.") var now = false
@@ -97,7 +97,7 @@ struct Shutdown: ParsableCommand {
 
 /// `mdctl watch`: live progress bar with rate, ETA and failures until the batch (or queue) is done.
 struct Watch: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Follow progress live.")
+    static let configuration = CommandConfiguration(abstract: "Follow progress live.", discussion: "Example: mdctl watch --batch cats")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this batch.") var batch: String?
 
@@ -106,7 +106,7 @@ struct Watch: ParsableCommand {
 
 /// `mdctl wait`: block until the batch is finished; exit 7 if any job failed or was canceled.
 struct Wait: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Wait until a batch finishes (non-zero exit if any job failed).")
+    static let configuration = CommandConfiguration(abstract: "Wait until a batch finishes (non-zero exit if any job failed).", discussion: "Example: mdctl wait --batch cats --timeout 3600")
     @OptionGroup var global: GlobalOptions
     @Option(help: "The batch to wait for (default: the whole queue).") var batch: String?
     @Option(help: "Give up after this many seconds.") var timeout: Double?

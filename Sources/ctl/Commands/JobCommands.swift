@@ -4,7 +4,7 @@ import Wire
 
 /// `mdctl ls`: jobs by batch and state.
 struct Ls: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List jobs.")
+    static let configuration = CommandConfiguration(abstract: "List jobs.", discussion: "Example: mdctl ls --batch cats --state failed")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this batch.") var batch: String?
     @Option(help: "Only this state: pending, running, succeeded, failed, canceled.") var state: String?
@@ -22,7 +22,7 @@ struct Ls: ParsableCommand {
 
 /// `mdctl show ID`: one job in full.
 struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show one job.")
+    static let configuration = CommandConfiguration(abstract: "Show one job.", discussion: "Example: mdctl show 42 --json")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Job id.") var id: Int64
 
@@ -42,7 +42,7 @@ struct Show: ParsableCommand {
 
 /// `mdctl export`: the batch manifest as JSONL or CSV (job, key, prompt, seed, state, path, sha256, timings).
 struct Export: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Export a manifest of jobs.")
+    static let configuration = CommandConfiguration(abstract: "Export a manifest of jobs.", discussion: "Example: mdctl export --batch cats --format csv -o cats.csv")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Batch to export (default: all).") var batch: String?
     @Option(help: "jsonl or csv.") var format = "jsonl"

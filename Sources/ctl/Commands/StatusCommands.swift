@@ -4,7 +4,7 @@ import Wire
 
 /// `mdctl status`: queue and batch counts, rate and ETA.
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show queue and batch counts, rate and ETA.")
+    static let configuration = CommandConfiguration(abstract: "Show queue and batch counts, rate and ETA.", discussion: "Example: mdctl status --batch cats")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this batch.") var batch: String?
 
@@ -25,7 +25,7 @@ struct Status: ParsableCommand {
 
 /// `mdctl stats`: images/min and per-stage p50/p95/p99 over 1 min, 5 min, 1 h and all time.
 struct Stats: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Throughput and per-stage latency percentiles.")
+    static let configuration = CommandConfiguration(abstract: "Throughput and per-stage latency percentiles.", discussion: "Example: mdctl stats --batch cats --json")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this batch.") var batch: String?
 
@@ -46,7 +46,7 @@ struct Stats: ParsableCommand {
 
 /// `mdctl workers`: what each render worker is doing.
 struct Workers: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the daemon's render workers.")
+    static let configuration = CommandConfiguration(abstract: "List the daemon's render workers.", discussion: "Example: mdctl workers")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
@@ -60,7 +60,7 @@ struct Workers: ParsableCommand {
 
 /// `mdctl health`: daemon identity and vital signs (exit 1 unless running).
 struct Health: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check that the daemon is up and show its identity.")
+    static let configuration = CommandConfiguration(abstract: "Check that the daemon is up and show its identity.", discussion: "Example: mdctl --socket /run/mdd/mdd.sock health")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {

@@ -6,7 +6,7 @@ import Wire
 /// Files are read twice, streaming: once to validate every line (nothing is sent if any line is bad), then to
 /// send chunks. Keys are per line, so rerunning the same submit enqueues nothing twice.
 struct Submit: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Submit prompts as a batch.")
+    static let configuration = CommandConfiguration(abstract: "Submit prompts as a batch.", discussion: "Example: mdctl submit -f prompts.txt --batch cats --seed 1000 --wait")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Prompts (one job each).") var prompts: [String] = []
