@@ -7,7 +7,11 @@ struct ContactSheetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "contact-sheet",
         abstract: "Write a batch's images as one PNG grid with index and seed under each.",
-        discussion: "The prompts go in the PNG's 'prompts' text chunk and in a sidecar JSON (FILE.png → FILE.json).")
+        discussion: """
+            The prompts go in the PNG's 'prompts' text chunk and in a sidecar JSON (FILE.png → FILE.json).
+
+            Example: mdctl contact-sheet --batch cats -o cats.png --columns 8 --size 96
+            """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "Batch to show.") var batch: String
     @Option(name: [.customShort("o"), .long], help: "PNG file to write.") var output: String
