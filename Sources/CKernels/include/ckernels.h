@@ -47,4 +47,15 @@ int ckernels_depthwise3x3(const float *src, int h, int w, const float *weight, c
 /// The same with the path capped at `level` (tests).
 int ckernels_depthwise3x3_level(int level, const float *src, int h, int w, const float *weight, const float *bias,
                                 float *dst, int c0, int c1);
+
+/// Winograd F(4×4, 3×3) input transform (Winograd.transformInput's AVX2 twin, same bits) for channels [c0, c1):
+/// src [cin][h][w] → v [36][cin][rows·tiles_w]. Returns 0; 1 when the CPU has no AVX2 (the caller runs the Swift
+/// path); -1 when its scratch cannot be allocated.
+int ckernels_winograd_input(const float *src, int c0, int c1, int cin, int h, int w, int tile_row0, int rows,
+                            int tiles_w, float *v);
+
+/// Winograd F(4×4, 3×3) output transform (Winograd.transformOutput's AVX2 twin, same bits) for outputs [o0, o1):
+/// m [36][cout][rows·tiles_w] → dst [cout][h][w] (+ bias, or NULL). Returns 0, or 1 without AVX2.
+int ckernels_winograd_output(const float *m, int o0, int o1, int cout, int h, int w, int tile_row0, int rows,
+                             int tiles_w, const float *bias, float *dst);
 #endif

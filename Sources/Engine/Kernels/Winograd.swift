@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// How a qualifying layer runs Winograd: small layers keep their transformed kernel U ([36, Cout, Cin], 4× the
@@ -110,12 +111,24 @@ enum Winograd {
             while t0 < tilesH {
                 let rows = min(bandRows, tilesH - t0), tiles = rows * tilesW
                 let v = buf, m = buf + 36 * cin * tiles
-                Parallel.forSlices(cin, work: cin * tiles * 16) { transformInput(src, channels: $0, cin: cin, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, v: v) }
+                Parallel.forSlices(cin, work: cin * tiles * 16) { s in
+                    // The C twin (AVX2, same bits) where the CPU has it; this Swift version otherwise.
+                    guard ckernels_winograd_input(src, Int32(s.lowerBound), Int32(s.upperBound), Int32(cin), Int32(h), Int32(w),
+                                                  Int32(t0), Int32(rows), Int32(tilesW), v) != 0 else { return }
+                    transformInput(src, channels: s, cin: cin, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, v: v)
+                }
                 for k in 0..<36 {
                     GEMM.sgemm(m: cout, n: tiles, k: cin, a: u + k * cout * cin, lda: cin, b: v + k * cin * tiles, ldb: tiles,
                                c: m + k * cout * tiles, ldc: tiles)
                 }
-                Parallel.forSlices(cout, work: cout * tiles * 16) { transformOutput(m, outputs: $0, cout: cout, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, bias: bias, dst: dst) }
+                Parallel.forSlices(cout, work: cout * tiles * 16) { s in
+                    let run = { (b: UnsafePointer<Float>?) in
+                        ckernels_winograd_output(m, Int32(s.lowerBound), Int32(s.upperBound), Int32(cout), Int32(h), Int32(w),
+                                                 Int32(t0), Int32(rows), Int32(tilesW), b, dst) == 0
+                    }
+                    let done = bias.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
+                    if !done { transformOutput(m, outputs: s, cout: cout, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, bias: bias, dst: dst) }
+                }
                 t0 += rows
             }
         }
