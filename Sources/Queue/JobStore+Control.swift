@@ -1,10 +1,6 @@
 extension JobStore {
     /// Which jobs a control operation applies to.
-    public enum Target: Sendable, Equatable {
-        case job(Int64)
-        case batch(String)
-        case all
-    }
+    public typealias Target = QueueTarget
 
     /// Cancels pending and running jobs (a running job's worker is then fenced out). Returns the count.
     @discardableResult
@@ -21,7 +17,7 @@ extension JobStore {
 
     /// Puts failed (and, with `includeCanceled`, canceled) jobs back to pending with fresh attempts; seeds stay.
     @discardableResult
-    public func retry(_ target: Target, includeCanceled: Bool = false) throws -> Int {
+    public func retry(_ target: Target, includeCanceled: Bool) throws -> Int {
         try write {
             let (clause, args) = try where_(target)
             let states = includeCanceled ? "('failed', 'canceled')" : "('failed')"
@@ -34,7 +30,7 @@ extension JobStore {
     }
 
     /// Stops (or resumes) claims from the whole queue or one batch; job rows are untouched.
-    public func setPaused(_ paused: Bool, batch: String? = nil) throws {
+    public func setPaused(_ paused: Bool, batch: String?) throws {
         try write {
             if let batch {
                 let n = try db.prepare("UPDATE batches SET paused = ? WHERE name = ?").run([.int(paused ? 1 : 0), .text(batch)])

@@ -85,7 +85,7 @@ extension JobStore {
             let now = clock()
             let j = lease.job
             let retry = retryable && j.attempts < j.maxAttempts
-            let delay = min(options.retryBackoffSeconds * pow(2, Double(max(0, j.attempts - 1))), 300)
+            let delay = options.backoff(afterAttempts: j.attempts)
             let n = try db.prepare("""
                 UPDATE jobs SET state = ?, error = ?, not_before = ?, finished_at = ?, lease_token = NULL, lease_expires_at = NULL
                 WHERE id = ? AND lease_token = ? AND state = 'running'
@@ -109,15 +109,12 @@ extension JobStore {
     }
 
     /// Result of a recovery pass.
-    public struct Recovery: Sendable, Equatable {
-        public var rescued = 0
-        public var poisoned = 0
-    }
+    public typealias Recovery = QueueRecovery
 
     /// Expired leases (their worker died) go back to pending with the attempt refunded and a rescue counted;
     /// a job rescued `maxRescues` times is failed as poison so that it cannot crash-loop the daemon.
     /// `all: true` treats every running lease as expired (start-up of the only daemon on this file).
-    public func recoverExpiredLeases(all: Bool = false) throws -> Recovery {
+    public func recoverExpiredLeases(all: Bool) throws -> Recovery {
         try write {
             let cutoff = all ? Double.greatestFiniteMagnitude : clock()
             return try rescueLocked(where: "state = 'running' AND lease_expires_at < ?3", [.double(cutoff)])
