@@ -67,13 +67,15 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Drives the queue from other processes in the multi-process and crash tests.
         .executableTarget(name: "QueueHelper", dependencies: ["Queue"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // A private PostgreSQL server (initdb/pg_ctl in a temp folder) for the queue and fleet tests.
+        .target(name: "PostgresTestServer", path: "Tests/Support/PostgresTestServer", swiftSettings: [.swiftLanguageMode(.v5)]),
         // Boots the real `mdd serve` and drives it with the real `mdctl` (both built as dependencies).
         .testTarget(
-            name: "DaemonTests", dependencies: ["Daemon", "ctl", "Queue", "Wire", "Engine"],
+            name: "DaemonTests", dependencies: ["Daemon", "ctl", "Queue", "Wire", "Engine", "PostgresTestServer"],
             exclude: ["Snapshots"],  // read by path (#filePath), not bundled
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(
-            name: "QueueTests", dependencies: ["Queue", "QueueHelper"],
+            name: "QueueTests", dependencies: ["Queue", "QueueHelper", "PostgresTestServer"],
             resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

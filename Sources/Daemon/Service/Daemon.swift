@@ -29,7 +29,7 @@ final class Daemon: @unchecked Sendable {
         let http = try Self.httpSettings(c)  // refused before the model loads: a bad setting fails fast
         var options = QueueOptions()
         options.leaseSeconds = c.leaseSeconds
-        let store = try JobStore(path: c.databasePath, options: options)
+        let store = try QueueSetting.parse(c.queue, stateDir: c.stateDir).open(options: options, passfile: c.queuePassfile)
         try recover(store)
         log.info("loading model", metadata: ["path": "\(c.modelPath)", "workers": "\(c.autoWorkers ? "auto" : String(c.workers))"])
         // One engine per worker: an engine renders one image at a time, and its non-GEMM work runs on the calling
@@ -59,7 +59,7 @@ final class Daemon: @unchecked Sendable {
         }
         let output = OutputStore(root: c.outputDir)
         context.workers = (0..<c.workers).map { i in
-            RenderWorker(id: "\(Self.hostname()):\(getpid()):w\(i)", store: store, engine: engines[i], output: output, wake: wake, disk: disk, log: log)
+            RenderWorker(id: "\(c.node):\(getpid()):w\(i)", store: store, engine: engines[i], output: output, wake: wake, disk: disk, log: log)
         }
         let server = ControlServer(path: c.socketPath, router: RequestRouter(context: context),
                                    access: PeerAccess(extraUIDs: c.allowedUIDs, extraGIDs: c.allowedGIDs), log: log)
@@ -90,7 +90,7 @@ final class Daemon: @unchecked Sendable {
 
     /// Start-up recovery: leases of this host's dead daemon processes now, expired leases of anyone.
     private func recover(_ store: any JobQueue) throws {
-        let host = Self.hostname()
+        let host = configuration.node
         let dead = try store.recoverLeases { worker in
             let parts = worker.split(separator: ":")
             guard parts.count == 3, parts[0] == host, let pid = Int32(parts[1]) else { return false }

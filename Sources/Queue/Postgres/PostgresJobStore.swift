@@ -29,7 +29,7 @@ public final class PostgresJobStore: JobQueue, @unchecked Sendable {
     }
 
     /// Throws unless `url` is a postgres URL without a password.
-    static func refusePassword(in url: String) throws {
+    public static func refusePassword(in url: String) throws {
         guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") else {
             throw QueueError.unusableDatabase(path: url, reason: "not a PostgreSQL URL (postgresql://USER@HOST:PORT/DBNAME)")
         }

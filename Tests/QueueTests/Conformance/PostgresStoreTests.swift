@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Queue
+import PostgresTestServer
 
 /// What only the PostgreSQL store has: URL rules, migrations serialised between daemons, a newer schema refused.
 final class PostgresStoreTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Queue
+import PostgresTestServer
 
 /// One queue under test: a fresh queue (a new SQLite file or a new PostgreSQL database) that `open` connects to,
 /// as often as a test wants connections (each call is a separate connection, like a separate daemon).

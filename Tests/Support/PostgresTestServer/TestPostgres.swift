@@ -1,10 +1,10 @@
 import Foundation
-@testable import Queue
 
 /// A private PostgreSQL server for the tests: `initdb` in a temp folder owned by the `postgres` user (initdb
 /// refuses root), `pg_ctl` on a private port on 127.0.0.1 with its Unix socket in that folder, trust
 /// authentication, fsync off. Never a system service. Started once per test process, stopped at exit.
-final class TestPostgres: @unchecked Sendable {
+/// (A library target shared by QueueTests and DaemonTests.)
+public final class TestPostgres: @unchecked Sendable {
     /// The binaries of Debian's `postgresql` package (the newest installed major version).
     static let binDir: String? = {
         let root = "/usr/lib/postgresql"
@@ -13,10 +13,10 @@ final class TestPostgres: @unchecked Sendable {
     }()
 
     /// The one server, or the reason there is none (printed as a SKIP line by the tests).
-    static let shared: Result<TestPostgres, Error> = Result { try TestPostgres() }
+    public static let shared: Result<TestPostgres, Error> = Result { try TestPostgres() }
 
-    let dir: String
-    let port: Int
+    public let dir: String
+    public let port: Int
     private let bin: String
     private let lock = NSLock()
     private var databases = 0
@@ -44,13 +44,12 @@ final class TestPostgres: @unchecked Sendable {
     }
 
     /// The URL of a database on this server (through the Unix socket in the temp folder).
-    func url(_ database: String) -> String { "postgresql://postgres@localhost:\(port)/\(database)?host=\(dir)" }
+    public func url(_ database: String) -> String { "postgresql://postgres@localhost:\(port)/\(database)?host=\(dir)" }
 
     /// A new, empty database; its URL.
-    func createDatabase() throws -> String {
+    public func createDatabase() throws -> String {
         let name: String = lock.withLock { databases += 1; return "t\(getpid())_\(databases)" }
-        let admin = try PGConnection(conninfo: url("postgres"), location: "test admin")
-        try admin.query("CREATE DATABASE \(name)")
+        try asPostgres("createdb", ["-h", dir, "-p", String(port), "-U", "postgres", name])
         return url(name)
     }
 
@@ -80,8 +79,8 @@ final class TestPostgres: @unchecked Sendable {
         guard status == 0 else { throw Failure("\(path) \(args.joined(separator: " ")) exited with status \(status): \(text.suffix(600))") }
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
         init(_ d: String) { description = d }
     }
 }
