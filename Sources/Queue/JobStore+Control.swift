@@ -8,8 +8,7 @@ extension JobStore {
         try write {
             let (clause, args) = try where_(target)
             return try db.prepare("""
-                UPDATE jobs SET state = 'canceled', finished_at = ?, lease_token = NULL, lease_expires_at = NULL,
-                       error = 'canceled'
+                UPDATE jobs SET \(QueueSQL.cancelSet(now: "?"))
                 WHERE state IN ('pending', 'running') AND \(clause)
                 """).run([.double(clock())] + args)
         }
@@ -20,11 +19,9 @@ extension JobStore {
     public func retry(_ target: Target, includeCanceled: Bool) throws -> Int {
         try write {
             let (clause, args) = try where_(target)
-            let states = includeCanceled ? "('failed', 'canceled')" : "('failed')"
             return try db.prepare("""
-                UPDATE jobs SET state = 'pending', attempts = 0, rescues = 0, error = NULL, not_before = NULL,
-                       finished_at = NULL, claimed_at = NULL, worker_id = NULL
-                WHERE state IN \(states) AND \(clause)
+                UPDATE jobs SET \(QueueSQL.retrySet)
+                WHERE state IN \(QueueSQL.retryStates(includeCanceled: includeCanceled)) AND \(clause)
                 """).run(args)
         }
     }

@@ -125,14 +125,8 @@ extension JobStore {
     /// to pending with the attempt refunded and a rescue counted, or, at the `maxRescues`-th rescue, fail as poison
     /// (keeping the attempt and the worker that held them last).
     func rescueLocked(where condition: String, _ args: [SQLValue]) throws -> Recovery {
-        let poison = "rescues + 1 >= ?2"
         let s = try db.prepare("""
-            UPDATE jobs SET state = CASE WHEN \(poison) THEN 'failed' ELSE 'pending' END,
-                   error = CASE WHEN \(poison) THEN 'worker died ' || (rescues + 1) || ' times while rendering this job (poison job?)' ELSE error END,
-                   finished_at = CASE WHEN \(poison) THEN ?1 ELSE NULL END,
-                   attempts = CASE WHEN \(poison) THEN attempts ELSE max(attempts - 1, 0) END,
-                   worker_id = CASE WHEN \(poison) THEN worker_id END, claimed_at = CASE WHEN \(poison) THEN claimed_at END,
-                   rescues = rescues + 1, lease_token = NULL, lease_expires_at = NULL
+            UPDATE jobs SET \(QueueSQL.rescueSet(poison: "rescues + 1 >= ?2", now: "?1", greatest: "max"))
             WHERE \(condition)
             RETURNING state = 'failed'
             """)

@@ -45,6 +45,7 @@ final class FleetTests: XCTestCase {
             let path = try XCTUnwrap(row["path"] as? String)
             XCTAssertTrue(path.hasPrefix(shared), path)
             XCTAssertTrue(FileManager.default.fileExists(atPath: path), path)
+            XCTAssertTrue(["node-a", "node-b"].contains(row["node"] as? String ?? ""), "manifest node: \(row)")
         }
         let pngs = FileManager.default.enumerator(atPath: shared)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".png") } ?? []
         XCTAssertEqual(pngs.count, n, "one file per job in the shared folder")

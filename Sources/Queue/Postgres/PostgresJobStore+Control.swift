@@ -4,8 +4,7 @@ extension PostgresJobStore {
         try write {
             let (clause, params) = try where_(target)
             return try db.query("""
-                UPDATE jobs SET state = 'canceled', finished_at = \(Self.now), lease_token = NULL, lease_expires_at = NULL,
-                       error = 'canceled'
+                UPDATE jobs SET \(QueueSQL.cancelSet(now: Self.now))
                 WHERE state IN ('pending', 'running') AND \(clause)
                 """, params).affected
         }
@@ -15,11 +14,9 @@ extension PostgresJobStore {
     public func retry(_ target: QueueTarget, includeCanceled: Bool) throws -> Int {
         try write {
             let (clause, params) = try where_(target)
-            let states = includeCanceled ? "('failed', 'canceled')" : "('failed')"
             return try db.query("""
-                UPDATE jobs SET state = 'pending', attempts = 0, rescues = 0, error = NULL, not_before = NULL,
-                       finished_at = NULL, claimed_at = NULL, worker_id = NULL
-                WHERE state IN \(states) AND \(clause)
+                UPDATE jobs SET \(QueueSQL.retrySet)
+                WHERE state IN \(QueueSQL.retryStates(includeCanceled: includeCanceled)) AND \(clause)
                 """, params).affected
         }
     }

@@ -61,13 +61,7 @@ extension PostgresJobStore {
 
     @discardableResult
     public func complete(_ results: [(Lease, JobOutput)]) throws -> [Int64] {
-        try write {
-            var stale: [Int64] = []
-            for (lease, output) in results {
-                do { try completeLocked(lease, output: output) } catch QueueError.staleLease(let id) { stale.append(id) }
-            }
-            return stale
-        }
+        try write { try QueueSQL.completeEach(results) { try completeLocked($0, output: $1) } }
     }
 
     func completeLocked(_ lease: Lease, output: JobOutput) throws {

@@ -25,14 +25,8 @@ extension PostgresJobStore {
     /// attempt refunded and a rescue counted, or, at the `maxRescues`-th rescue, fail as poison. Parameters of
     /// `condition` start at $2. Under READ COMMITTED a row another node rescued meanwhile no longer matches.
     func rescueLocked(where condition: String, _ params: [String?]) throws -> QueueRecovery {
-        let poison = "rescues + 1 >= $1::integer"
         let rows = try db.query("""
-            UPDATE jobs SET state = CASE WHEN \(poison) THEN 'failed' ELSE 'pending' END,
-                   error = CASE WHEN \(poison) THEN 'worker died ' || (rescues + 1) || ' times while rendering this job (poison job?)' ELSE error END,
-                   finished_at = CASE WHEN \(poison) THEN \(Self.now) ELSE NULL END,
-                   attempts = CASE WHEN \(poison) THEN attempts ELSE greatest(attempts - 1, 0) END,
-                   worker_id = CASE WHEN \(poison) THEN worker_id END, claimed_at = CASE WHEN \(poison) THEN claimed_at END,
-                   rescues = rescues + 1, lease_token = NULL, lease_expires_at = NULL
+            UPDATE jobs SET \(QueueSQL.rescueSet(poison: "rescues + 1 >= $1::integer", now: Self.now, greatest: "greatest"))
             WHERE \(condition)
             RETURNING state = 'failed'
             """, [String(options.maxRescues)] + params)
