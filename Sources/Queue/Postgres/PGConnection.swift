@@ -51,16 +51,28 @@ final class PGConnection {
         conn = nil
     }
 
-    /// The open connection, reset once if the server dropped it (a restart, a network blip); `closed` after close().
+    /// The open connection, reset if the server dropped it (a restart, a network blip); `closed` after close().
     private func handle(_ sql: String) throws -> OpaquePointer {
         guard let conn else { throw QueueError.closed(path: location, sql: sql) }
         if PQstatus(conn) != CONNECTION_OK { PQreset(conn) }
         return conn
     }
 
-    /// Runs one statement with text parameters ($1, $2, …) and returns its rows.
+    /// Runs one statement with text parameters ($1, $2, …) and returns its rows. A statement sent outside a
+    /// transaction (a read, or the BEGIN of a write) that finds the connection lost is retried once on a new
+    /// connection; inside a transaction the error is thrown, since the transaction is gone with the connection
+    /// (every write runs in one, so nothing that may have committed is ever sent twice).
     @discardableResult
     func query(_ sql: String, _ params: [String?] = []) throws -> PGRows {
+        let idle = conn.map { PQtransactionStatus($0) == PQTRANS_IDLE } ?? false
+        do {
+            return try send(sql, params)
+        } catch QueueError.postgres(_, _, _) where idle && conn.map({ PQstatus($0) != CONNECTION_OK }) == true {
+            return try send(sql, params)
+        }
+    }
+
+    private func send(_ sql: String, _ params: [String?]) throws -> PGRows {
         let conn = try handle(sql)
         let copies = params.map { $0.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }

@@ -65,6 +65,18 @@ final class PostgresStoreTests: XCTestCase {
         }
     }
 
+    func testAServerRestartIsSurvivedByReconnecting() throws {
+        let server = try server()
+        let store = try PostgresJobStore(url: server.createDatabase())
+        _ = try store.submit(batch: BatchSpec(name: "r"), jobs: [JobSpec(prompt: "a"), JobSpec(prompt: "b")])
+        let held = try XCTUnwrap(try store.claim(worker: "w"))
+        try server.restart()
+        XCTAssertEqual(try store.status().counts.running, 1, "a read after the restart reconnects")
+        try store.complete(held, output: JobOutput(path: "/o/1.png", sha256: "x", timings: JobTimings(textMs: 1, unetMs: 1, decodeMs: 1, pngMs: 1, totalMs: 4)))
+        XCTAssertEqual(try store.status().counts.succeeded, 1, "the lease survived the restart: it is in the database")
+        XCTAssertNotNil(try store.claim(worker: "w"))
+    }
+
     func testUnreachableServerIsAnUnusableDatabase() {
         XCTAssertThrowsError(try PostgresJobStore(url: "postgresql://mdd@127.0.0.1:1/mdd?connect_timeout=2")) { error in
             guard case let QueueError.unusableDatabase(_, reason) = error else { return XCTFail("\(error)") }

@@ -6,7 +6,11 @@ import Foundation
 /// (A library target shared by QueueTests and DaemonTests.)
 public final class TestPostgres: @unchecked Sendable {
     /// The binaries of Debian's `postgresql` package (the newest installed major version).
+    /// `MDD_TEST_PG_BIN` overrides the search (a folder without pg_ctl shows the SKIP path).
     static let binDir: String? = {
+        if let forced = ProcessInfo.processInfo.environment["MDD_TEST_PG_BIN"] {
+            return FileManager.default.isExecutableFile(atPath: forced + "/pg_ctl") ? forced : nil
+        }
         let root = "/usr/lib/postgresql"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
         return versions.reversed().map { "\(root)/\($0)/bin" }.first { FileManager.default.isExecutableFile(atPath: $0 + "/pg_ctl") }
@@ -35,6 +39,11 @@ public final class TestPostgres: @unchecked Sendable {
         try asPostgres("pg_ctl", ["-D", dir + "/data", "-l", dir + "/server.log", "-w", "-t", "60", "start", "-o",
                                   "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"])
         atexit { if case .success(let pg) = TestPostgres.shared { pg.stop() } }
+    }
+
+    /// Restarts the server (fast shutdown: every client connection is cut), as an operator or a crash would.
+    public func restart() throws {
+        try asPostgres("pg_ctl", ["-D", dir + "/data", "-l", dir + "/server.log", "-m", "fast", "-w", "-t", "60", "restart"])
     }
 
     /// Stops the server and removes its folder.
