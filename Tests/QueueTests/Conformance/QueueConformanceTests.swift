@@ -205,6 +205,21 @@ final class QueueConformanceTests: XCTestCase {
         }
     }
 
+    func testEightProcessesNeverShareAJob() throws {
+        try forEachStore { s in
+            _ = try s.open().submit(batch: batch, jobs: prompts(5000))
+            let started = Date()
+            let workers = try (0..<8).map { try HelperProcess(productPath("mdd-queue-helper"), ["work", s.location, "p\($0)"]) }
+            let outputs = workers.map { $0.waitForOutput() }
+            XCTAssertEqual(workers.map(\.status), Array(repeating: 0, count: 8), s.name)
+            let ids = outputs.flatMap(HelperProcess.doneIds)
+            XCTAssertEqual(ids.count, 5000, s.name)
+            XCTAssertEqual(Set(ids).count, 5000, "[\(s.name)] a job was completed by two processes")
+            XCTAssertEqual(try s.open().status().counts.succeeded, 5000, s.name)
+            print("[\(s.name)] 8 processes, 5000 jobs: \(String(format: "%.1f", Date().timeIntervalSince(started))) s, per process \(outputs.map { HelperProcess.doneIds($0).count })")
+        }
+    }
+
     /// Runs `body` on every queue on its own thread at once; the results in order, or the first error.
     private func concurrently<T>(_ queues: [any JobQueue], _ body: @escaping (any JobQueue) throws -> T) throws -> [T] {
         let lock = NSLock()

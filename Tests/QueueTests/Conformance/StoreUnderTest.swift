@@ -7,6 +7,8 @@ import PostgresTestServer
 /// as often as a test wants connections (each call is a separate connection, like a separate daemon).
 struct StoreUnderTest {
     let name: String
+    /// The SQLite path or PostgreSQL URL, for other processes (mdd-queue-helper).
+    let location: String
     let connect: (QueueOptions) throws -> any JobQueue
 
     /// One more connection to the queue under test.
@@ -18,13 +20,13 @@ extension XCTestCase {
     /// could be started, else a visible `SKIP (no PostgreSQL server)` line (never a silent pass).
     func forEachStore(file: StaticString = #filePath, line: UInt = #line, _ body: (StoreUnderTest) throws -> Void) throws {
         let path = try tempDir() + "/queue.sqlite"
-        try run(StoreUnderTest(name: "sqlite") { try JobStore(path: path, options: $0) }, body, file: file, line: line)
+        try run(StoreUnderTest(name: "sqlite", location: path) { try JobStore(path: path, options: $0) }, body, file: file, line: line)
         switch TestPostgres.shared {
         case .failure(let why):
             print("SKIP (no PostgreSQL server): \(name) ran against SQLite only: \(why)")
         case .success(let server):
             let url = try server.createDatabase()
-            try run(StoreUnderTest(name: "postgresql") { try PostgresJobStore(url: url, options: $0) }, body, file: file, line: line)
+            try run(StoreUnderTest(name: "postgresql", location: url) { try PostgresJobStore(url: url, options: $0) }, body, file: file, line: line)
         }
     }
 
