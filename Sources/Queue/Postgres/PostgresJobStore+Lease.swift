@@ -12,13 +12,16 @@ extension PostgresJobStore {
     }
 
     /// The one claim statement: the best pending jobs of unpaused batches, taken `FOR UPDATE SKIP LOCKED` so that
-    /// concurrent claimers skip each other's rows instead of waiting, all under one fresh lease token.
+    /// concurrent claimers skip each other's rows instead of waiting, all under one fresh lease token. The paused
+    /// batches are an anti-join rather than a join, so that the plan walks the `jobs_claim` index in order and
+    /// stops after `limit` rows (a join made it hash every pending job and sort them: ~1 ms a claim at 100,000).
     func claimLocked(worker: String, limit: Int) throws -> [Lease] {
         let now = Self.now, token = JobStore.newToken()
         let rows = try db.query("""
             WITH picked AS (
-                SELECT j.id FROM jobs j JOIN batches b ON b.id = j.batch_id
-                WHERE j.state = 'pending' AND NOT b.paused AND (j.not_before IS NULL OR j.not_before <= \(now))
+                SELECT j.id FROM jobs j
+                WHERE j.state = 'pending' AND (j.not_before IS NULL OR j.not_before <= \(now))
+                  AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = j.batch_id AND b.paused)
                   AND NOT EXISTS (SELECT 1 FROM settings WHERE key = 'paused' AND value = '1')
                 ORDER BY j.priority DESC, j.id LIMIT $4::integer
                 FOR UPDATE OF j SKIP LOCKED),
@@ -61,7 +64,35 @@ extension PostgresJobStore {
 
     @discardableResult
     public func complete(_ results: [(Lease, JobOutput)]) throws -> [Int64] {
-        try write { try QueueSQL.completeEach(results) { try completeLocked($0, output: $1) } }
+        try write {
+            // One statement per 1,000 results (9 parameters each, below PostgreSQL's 65,535): one round trip
+            // instead of one per job, which dominated on loopback.
+            try stride(from: 0, to: results.count, by: 1000).flatMap { start in
+                try completeBatchLocked(results[start..<min(results.count, start + 1000)])
+            }
+        }
+    }
+
+    /// Completes the jobs still held by their tokens in one UPDATE … FROM (VALUES …); returns the ids that were not
+    /// (their lease was lost), in the order given.
+    private func completeBatchLocked(_ results: ArraySlice<(Lease, JobOutput)>) throws -> [Int64] {
+        var params: [String?] = [], tuples: [String] = []
+        for (i, (lease, out)) in results.enumerated() {
+            let p = i * 9, t = out.timings
+            tuples.append("($\(p + 1)::bigint, $\(p + 2), $\(p + 3), $\(p + 4), $\(p + 5)::float8, $\(p + 6)::float8, "
+                          + "$\(p + 7)::float8, $\(p + 8)::float8, $\(p + 9)::float8)")
+            params += [String(lease.job.id), lease.token, out.path, out.sha256] + [t.textMs, t.unetMs, t.decodeMs, t.pngMs, t.totalMs].map { String($0) }
+        }
+        let done = try db.query("""
+            UPDATE jobs SET state = 'succeeded', finished_at = \(Self.now), output_path = v.path, output_sha256 = v.sha, error = NULL,
+                   text_ms = v.t, unet_ms = v.u, decode_ms = v.d, png_ms = v.p, total_ms = v.total,
+                   lease_token = NULL, lease_expires_at = NULL
+            FROM (VALUES \(tuples.joined(separator: ", "))) AS v(id, token, path, sha, t, u, d, p, total)
+            WHERE jobs.id = v.id AND jobs.lease_token = v.token AND jobs.state = 'running'
+            RETURNING jobs.id
+            """, params).rows.compactMap { $0.first.flatMap { $0 }.flatMap { Int64($0) } }
+        let settled = Set(done)
+        return results.map(\.0.job.id).filter { !settled.contains($0) }
     }
 
     func completeLocked(_ lease: Lease, output: JobOutput) throws {

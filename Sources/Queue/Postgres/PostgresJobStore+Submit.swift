@@ -1,9 +1,17 @@
 extension PostgresJobStore {
     public func submit(batch: BatchSpec, jobs: [JobSpec], startIndex: Int) throws -> SubmitResult {
-        try Submission.run(batch: batch, jobs: jobs, startIndex: startIndex, chunk: options.submitChunk) { chunk, start in
+        let result = try Submission.run(batch: batch, jobs: jobs, startIndex: startIndex, chunk: options.submitChunk) { chunk, start in
             try write { try insert(batch: batch, chunk, startIndex: start) }
         }
+        // After a bulk insert the planner's statistics still describe a small table, and claims then hash and sort
+        // every pending job instead of walking `jobs_claim` (measured: 59 ms instead of 0.5 ms a claim at 85,000
+        // pending); autovacuum refreshes them only later.
+        if result.enqueued >= Self.analyzeAfter { try locked { try db.query("ANALYZE jobs") } }
+        return result
     }
+
+    /// Inserted rows after which a submit refreshes the statistics.
+    static let analyzeAfter = 10_000
 
     /// Rows per INSERT: 9 parameters each, far below PostgreSQL's 65,535, and few round trips per chunk.
     static let rowsPerInsert = 500
