@@ -38,11 +38,15 @@ let package = Package(
         // oneDNN (Debian's libdnnl-dev): bf16 products on AVX512-BF16 / AMX CPUs; a C shim keeps its types out of Swift.
         .target(name: "CDNNL", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("dl")]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // libpq (Debian's libpq-dev) for the fleet queue rather than postgres-nio: a system library costs no build
+        // time (postgres-nio brings SwiftNIO: minutes per clean CI build), and its blocking calls suit the render
+        // workers, which already run on their own threads and call the SQLite store synchronously.
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
         .target(
             name: "Engine", dependencies: ["CPNG", "CSHA256", "CKernels", "CDNNL"],
             swiftSettings: optimise + [.swiftLanguageMode(.v5)],
             linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("m")]),
-        .target(name: "Queue", dependencies: ["CSQLite"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "Queue", dependencies: ["CSQLite", "CLibPQ"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "Wire", swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(
             name: "Daemon",
@@ -63,13 +67,15 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Drives the queue from other processes in the multi-process and crash tests.
         .executableTarget(name: "QueueHelper", dependencies: ["Queue"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // A private PostgreSQL server (initdb/pg_ctl in a temp folder) for the queue and fleet tests.
+        .target(name: "PostgresTestServer", path: "Tests/Support/PostgresTestServer", swiftSettings: [.swiftLanguageMode(.v5)]),
         // Boots the real `mdd serve` and drives it with the real `mdctl` (both built as dependencies).
         .testTarget(
-            name: "DaemonTests", dependencies: ["Daemon", "ctl", "Queue", "Wire", "Engine"],
+            name: "DaemonTests", dependencies: ["Daemon", "ctl", "Queue", "Wire", "Engine", "PostgresTestServer"],
             exclude: ["Snapshots"],  // read by path (#filePath), not bundled
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(
-            name: "QueueTests", dependencies: ["Queue", "QueueHelper"],
+            name: "QueueTests", dependencies: ["Queue", "QueueHelper", "PostgresTestServer"],
             resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

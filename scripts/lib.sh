@@ -28,7 +28,7 @@ ensure_packages() {
 }
 
 # The packages mdd builds and runs with, and the tools its tests use.
-PACKAGES=(libopenblas-dev libdnnl-dev libpng-dev libsqlite3-dev sqlite3 util-linux systemd chromium)
+PACKAGES=(libopenblas-dev libdnnl-dev libpng-dev libsqlite3-dev sqlite3 postgresql libpq-dev util-linux systemd chromium)
 
 ensure_swift() {
     if ! command -v swift >/dev/null 2>&1; then

@@ -13,12 +13,6 @@ extension JobStore {
     /// (canceled, expired and recovered) are returned and their results discarded, the others commit.
     @discardableResult
     public func complete(_ results: [(Lease, JobOutput)]) throws -> [Int64] {
-        try write {
-            var stale: [Int64] = []
-            for (lease, output) in results {
-                do { try completeLocked(lease, output: output) } catch QueueError.staleLease(let id) { stale.append(id) }
-            }
-            return stale
-        }
+        try write { try QueueSQL.completeEach(results) { try completeLocked($0, output: $1) } }
     }
 }

@@ -1,10 +1,6 @@
 extension JobStore {
     /// Which jobs a control operation applies to.
-    public enum Target: Sendable, Equatable {
-        case job(Int64)
-        case batch(String)
-        case all
-    }
+    public typealias Target = QueueTarget
 
     /// Cancels pending and running jobs (a running job's worker is then fenced out). Returns the count.
     @discardableResult
@@ -12,8 +8,7 @@ extension JobStore {
         try write {
             let (clause, args) = try where_(target)
             return try db.prepare("""
-                UPDATE jobs SET state = 'canceled', finished_at = ?, lease_token = NULL, lease_expires_at = NULL,
-                       error = 'canceled'
+                UPDATE jobs SET \(QueueSQL.cancelSet(now: "?"))
                 WHERE state IN ('pending', 'running') AND \(clause)
                 """).run([.double(clock())] + args)
         }
@@ -21,20 +16,18 @@ extension JobStore {
 
     /// Puts failed (and, with `includeCanceled`, canceled) jobs back to pending with fresh attempts; seeds stay.
     @discardableResult
-    public func retry(_ target: Target, includeCanceled: Bool = false) throws -> Int {
+    public func retry(_ target: Target, includeCanceled: Bool) throws -> Int {
         try write {
             let (clause, args) = try where_(target)
-            let states = includeCanceled ? "('failed', 'canceled')" : "('failed')"
             return try db.prepare("""
-                UPDATE jobs SET state = 'pending', attempts = 0, rescues = 0, error = NULL, not_before = NULL,
-                       finished_at = NULL, claimed_at = NULL, worker_id = NULL
-                WHERE state IN \(states) AND \(clause)
+                UPDATE jobs SET \(QueueSQL.retrySet)
+                WHERE state IN \(QueueSQL.retryStates(includeCanceled: includeCanceled)) AND \(clause)
                 """).run(args)
         }
     }
 
     /// Stops (or resumes) claims from the whole queue or one batch; job rows are untouched.
-    public func setPaused(_ paused: Bool, batch: String? = nil) throws {
+    public func setPaused(_ paused: Bool, batch: String?) throws {
         try write {
             if let batch {
                 let n = try db.prepare("UPDATE batches SET paused = ? WHERE name = ?").run([.int(paused ? 1 : 0), .text(batch)])

@@ -85,7 +85,7 @@ extension JobStore {
             let now = clock()
             let j = lease.job
             let retry = retryable && j.attempts < j.maxAttempts
-            let delay = min(options.retryBackoffSeconds * pow(2, Double(max(0, j.attempts - 1))), 300)
+            let delay = options.backoff(afterAttempts: j.attempts)
             let n = try db.prepare("""
                 UPDATE jobs SET state = ?, error = ?, not_before = ?, finished_at = ?, lease_token = NULL, lease_expires_at = NULL
                 WHERE id = ? AND lease_token = ? AND state = 'running'
@@ -109,15 +109,12 @@ extension JobStore {
     }
 
     /// Result of a recovery pass.
-    public struct Recovery: Sendable, Equatable {
-        public var rescued = 0
-        public var poisoned = 0
-    }
+    public typealias Recovery = QueueRecovery
 
     /// Expired leases (their worker died) go back to pending with the attempt refunded and a rescue counted;
     /// a job rescued `maxRescues` times is failed as poison so that it cannot crash-loop the daemon.
     /// `all: true` treats every running lease as expired (start-up of the only daemon on this file).
-    public func recoverExpiredLeases(all: Bool = false) throws -> Recovery {
+    public func recoverExpiredLeases(all: Bool) throws -> Recovery {
         try write {
             let cutoff = all ? Double.greatestFiniteMagnitude : clock()
             return try rescueLocked(where: "state = 'running' AND lease_expires_at < ?3", [.double(cutoff)])
@@ -128,14 +125,8 @@ extension JobStore {
     /// to pending with the attempt refunded and a rescue counted, or, at the `maxRescues`-th rescue, fail as poison
     /// (keeping the attempt and the worker that held them last).
     func rescueLocked(where condition: String, _ args: [SQLValue]) throws -> Recovery {
-        let poison = "rescues + 1 >= ?2"
         let s = try db.prepare("""
-            UPDATE jobs SET state = CASE WHEN \(poison) THEN 'failed' ELSE 'pending' END,
-                   error = CASE WHEN \(poison) THEN 'worker died ' || (rescues + 1) || ' times while rendering this job (poison job?)' ELSE error END,
-                   finished_at = CASE WHEN \(poison) THEN ?1 ELSE NULL END,
-                   attempts = CASE WHEN \(poison) THEN attempts ELSE max(attempts - 1, 0) END,
-                   worker_id = CASE WHEN \(poison) THEN worker_id END, claimed_at = CASE WHEN \(poison) THEN claimed_at END,
-                   rescues = rescues + 1, lease_token = NULL, lease_expires_at = NULL
+            UPDATE jobs SET \(QueueSQL.rescueSet(poison: "rescues + 1 >= ?2", now: "?1", greatest: "max"))
             WHERE \(condition)
             RETURNING state = 'failed'
             """)

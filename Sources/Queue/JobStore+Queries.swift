@@ -47,25 +47,13 @@ extension JobStore {
         }
     }
 
-    /// Streams every job of a batch (or all batches) in id order, for manifests; reads in pages so the lock is
-    /// never held for long.
-    public func export(batch: String?, _ body: (Job) throws -> Void) throws {
-        var after: Int64 = 0
-        while true {
-            let page = try list(JobFilter(batch: batch, afterId: after, limit: 5000))
-            for j in page { try body(j) }
-            guard let last = page.last else { return }
-            after = last.id
-        }
-    }
-
     /// The windows `stats` reports.
     public static let allWindows: [(String, Double?)] = [("1m", 60), ("5m", 300), ("1h", 3600), ("all", nil)]
 
     /// Throughput and per-stage latency percentiles over 1 min, 5 min, 1 h and all time, plus the ETA.
     /// `recentOnly` computes just the 1 min and 5 min windows (what a frequently polled status needs: the
     /// all-time window reads every finished row).
-    public func stats(batch: String? = nil, recentOnly: Bool = false) throws -> QueueStats {
+    public func stats(batch: String?, recentOnly: Bool) throws -> QueueStats {
         try locked {
             let now = clock()
             let batchId = try batch.map { try self.batchId($0) }
@@ -77,8 +65,7 @@ extension JobStore {
             var args: [SQLValue] = []
             if let batchId { remainingSQL += " AND batch_id = ?"; args.append(.int(batchId)) }
             let remaining = Int(try db.scalarInt(remainingSQL, args) ?? 0)
-            let rate = windows.first { $0.imagesPerMinute > 0 && $0.window != "all" }?.imagesPerMinute ?? windows.last?.imagesPerMinute ?? 0
-            return QueueStats(windows: windows, remaining: remaining, etaSeconds: rate > 0 ? Double(remaining) / rate * 60 : (remaining == 0 ? 0 : nil))
+            return QueueStats(windows: windows, remaining: remaining, etaSeconds: WindowStats.eta(remaining: remaining, windows: windows))
         }
     }
 
@@ -98,18 +85,7 @@ extension JobStore {
             first = min(first, s.double(6))
         }
         let failed = Int(try db.scalarInt("SELECT count(*) FROM jobs WHERE state = 'failed' AND \(clause)", args) ?? 0)
-        let n = cols[5].count
-        // Rate over the window, or over the span since the first of these jobs was claimed when that is shorter
-        // (a daemon that started 10 s ago and finished 100 jobs runs at 10/s, not 100/min).
-        let span = max(min(seconds ?? .infinity, now - first), 1)
-        var stages: [String: Percentiles] = [:]
-        if n > 0 {
-            for (i, key) in ["queue_wait", "text", "unet", "decode", "png", "total"].enumerated() {
-                stages[key] = Self.percentiles(cols[i])
-            }
-        }
-        return WindowStats(window: name, seconds: seconds, completed: n, failed: failed,
-                           imagesPerMinute: n == 0 ? 0 : Double(n) / span * 60, stages: stages)
+        return WindowStats.make(name, seconds: seconds, now: now, columns: cols, firstClaimed: first, failed: failed)
     }
 
     static func percentiles(_ values: [Double]) -> Percentiles {

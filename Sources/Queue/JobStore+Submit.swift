@@ -6,23 +6,10 @@ extension JobStore {
     /// Nothing is inserted if any job is invalid. Keys default to "line:<startIndex + i + 1>", so resubmitting
     /// the same file under the same batch name enqueues nothing twice, and an interrupted submit can be rerun.
     /// `startIndex` lets a client send a long file in several calls with stable keys and seeds.
-    public func submit(batch: BatchSpec, jobs: [JobSpec], startIndex: Int = 0) throws -> SubmitResult {
-        try Self.validate(batch)
-        guard startIndex >= 0, startIndex <= Int(Int32.max) else {
-            throw QueueError.invalidBatch(name: batch.name, reason: "start index \(startIndex) outside 0…\(Int32.max)")
+    public func submit(batch: BatchSpec, jobs: [JobSpec], startIndex: Int) throws -> SubmitResult {
+        try Submission.run(batch: batch, jobs: jobs, startIndex: startIndex, chunk: options.submitChunk) { chunk, start in
+            try write { try insert(batch: batch, chunk, startIndex: start) }
         }
-        for (i, job) in jobs.enumerated() { try Self.validate(job, index: startIndex + i, baseSeed: batch.baseSeed) }
-        var result = SubmitResult()
-        result.requested = jobs.count
-        var offset = 0
-        repeat {
-            let chunk = jobs[offset..<min(jobs.count, offset + options.submitChunk)]
-            result.enqueued += try write { try insert(batch: batch, chunk, startIndex: startIndex + offset) }
-            KillPoint.reached("submit-chunk")
-            offset += options.submitChunk
-        } while offset < jobs.count
-        result.duplicates = result.requested - result.enqueued
-        return result
     }
 
     private func insert(batch: BatchSpec, _ jobs: ArraySlice<JobSpec>, startIndex: Int) throws -> Int {
@@ -45,11 +32,10 @@ extension JobStore {
             let stmt = rows == 1 ? single : wide
             for r in 0..<rows {
                 let job = jobs[i + r], index = startIndex + (i - jobs.startIndex) + r
-                // The seed is resolved once, here; a duplicate key keeps the seed stored the first time. `validate`
-                // refused any base + index past 2^63−1, so the sum cannot overflow.
-                let seed = job.seed ?? batch.baseSeed.map { $0 + Int64(index) } ?? Int64(rng.next() >> 1)
+                // The seed is resolved once, here; a duplicate key keeps the seed stored the first time.
+                let seed = Submission.seed(job, batch: batch, index: index, rng: &rng)
                 let p = Int32(4 + r * 9)
-                try stmt.bind(p, job.key ?? "line:\(index + 1)")
+                try stmt.bind(p, Submission.key(job, index: index))
                 try stmt.bind(p + 1, job.prompt)
                 try stmt.bind(p + 2, job.negativePrompt)
                 try stmt.bind(p + 3, seed)

@@ -3,23 +3,13 @@ import Foundation
 /// The durable job queue on SQLite (WAL, synchronous=FULL, BEGIN IMMEDIATE for every write, one connection
 /// per process guarded by a lock). Several processes may open the same file; SQLite's locking and the
 /// busy timeout serialise their writes.
-public final class JobStore: @unchecked Sendable {
+public final class JobStore: JobQueue, @unchecked Sendable {
     /// Tunables; the defaults suit one daemon on one machine.
-    public struct Options: Sendable {
-        /// Seconds a claim holds a job before recovery may take it back (renewed by heartbeats).
-        public var leaseSeconds: Double = 60
-        /// Rescues (a worker died holding the job) after which the job is failed as poison.
-        public var maxRescues: Int = 5
-        /// First retry delay after a retryable failure, doubled per attempt (capped at 5 minutes).
-        public var retryBackoffSeconds: Double = 1
-        /// Jobs per transaction in bulk submits.
-        public var submitChunk: Int = 100_000
-        /// Run `PRAGMA quick_check` on open and refuse a damaged file.
-        public var verifyOnOpen: Bool = true
-        public init() {}
-    }
+    public typealias Options = QueueOptions
 
     public let path: String
+    /// The database file (the store's `location`).
+    public var location: String { path }
     public let options: Options
     let db: SQLiteConnection
     private let lock = NSLock()

@@ -4,6 +4,8 @@ import CSQLite
 public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
     /// SQLite reported an error: result code, message and the statement.
     case sqlite(code: Int32, message: String, sql: String)
+    /// PostgreSQL reported an error: SQLSTATE, message (with the detail) and the statement.
+    case postgres(sqlstate: String, message: String, sql: String)
     /// The database file is not a usable mdd queue (corrupt, newer schema, not SQLite).
     case unusableDatabase(path: String, reason: String)
     /// A job in a submission is invalid; `index` is its 0-based position (line = index + 1 for files).
@@ -26,6 +28,7 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         switch self {
         case let .sqlite(code, message, sql): return "SQLite error \(code): \(message) (in: \(sql.prefix(120)))"
+        case let .postgres(state, message, sql): return "PostgreSQL error \(state): \(message) (in: \(sql.prefix(120)))"
         case let .unusableDatabase(path, reason): return "\(path): \(reason)"
         case let .invalidJob(index, field, reason): return "job \(index + 1): \(field): \(reason)"
         case let .invalidBatch(name, reason): return "batch '\(name)': \(reason)"
@@ -44,6 +47,7 @@ extension QueueError {
     /// SQLite found no space to write (SQLITE_FULL): the disk or the file system quota is full.
     public var isDiskFull: Bool {
         if case let .sqlite(code, _, _) = self { return code & 0xFF == SQLITE_FULL }  // extended codes masked
+        if case let .postgres(state, _, _) = self { return state == "53100" }  // disk_full
         return false
     }
 }

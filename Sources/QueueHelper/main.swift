@@ -2,6 +2,7 @@
 //   mdd-queue-helper submit DB BATCH COUNT CHUNK      submit COUNT prompts in calls of CHUNK (keys line:N)
 //   mdd-queue-helper work DB WORKER [MAX]             claim → complete until the queue is empty (or MAX jobs);
 //                                                     prints one "done <id>" line per completed job
+// DB is an SQLite path or a postgresql:// URL (the same contract, `JobQueue`).
 // Exit codes: 0 done, 2 usage, 3 queue error.
 import Foundation
 import Queue
@@ -16,9 +17,10 @@ guard args.count >= 4 else { fail("usage: mdd-queue-helper submit DB BATCH COUNT
 setvbuf(stdout, nil, _IOLBF, 0)
 
 do {
-    var options = JobStore.Options()
+    var options = QueueOptions()
     options.verifyOnOpen = false
-    let store = try JobStore(path: args[2], options: options)
+    let store: any JobQueue = args[2].hasPrefix("postgresql://")
+        ? try PostgresJobStore(url: args[2], options: options) : try JobStore(path: args[2], options: options)
     switch args[1] {
     case "submit":
         guard args.count == 6, let count = Int(args[4]), let chunk = Int(args[5]) else { fail("submit DB BATCH COUNT CHUNK", code: 2) }

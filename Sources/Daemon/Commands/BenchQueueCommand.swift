@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import Queue
 
-/// `mdd bench-queue`: bulk submit and claim+complete throughput of the SQLite queue (synchronous=FULL).
+/// `mdd bench-queue`: bulk submit and claim+complete throughput of the SQLite queue (synchronous=FULL), or of the
+/// queue `--queue` names.
 struct BenchQueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-queue", abstract: "Benchmark the job queue.")
 
     @Option(help: "Prompts to submit in one bulk submit.") var jobs = 1_000_000
     @Option(help: "Jobs to claim and complete afterwards.") var claims = 20_000
     @Option(help: "Database path (default: a temporary file, removed afterwards).") var db: String?
+    @Option(help: "Benchmark this queue instead: sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME (an empty database).") var queue: String?
     @Flag(help: "Print one JSON document.") var json = false
 
     struct Report: Encodable {
@@ -24,7 +26,8 @@ struct BenchQueueCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if db == nil { try? FileManager.default.removeItem(atPath: dir) } }
         let path = db ?? dir + "/queue.sqlite"
-        let store = try JobStore(path: path)
+        let store: any JobQueue = try queue.map { try QueueSetting.parse($0, stateDir: dir).open(options: QueueOptions(), passfile: nil) }
+            ?? JobStore(path: path)
         let specs = (0..<jobs).map { JobSpec(prompt: "a red circle to the left of a blue square, variation \($0)") }
 
         var t = Date()

@@ -10,7 +10,13 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("state-dir"), help: "Queue database and outputs (default: $XDG_STATE_HOME/mdd, /var/lib/mdd as root).") var stateDir: String?
     @Option(help: "Control socket (default: $MDD_SOCKET, $XDG_RUNTIME_DIR/mdd/mdd.sock, /run/mdd/mdd.sock as root).") var socket: String?
     @Option(help: "diffusers-format model folder (default: the embedded model).") var model: String?
-    @Option(help: "JSON config file (keys: state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds, drain_timeout_seconds, allowed_uids, allowed_gids, log_level, png_compression, precision, http, http_token_file; workers may be \"auto\").") var config: String?
+    @Option(help: "JSON config file (keys: state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds, drain_timeout_seconds, allowed_uids, allowed_gids, log_level, png_compression, precision, http, http_token_file, queue, queue_passfile, node; workers may be \"auto\").") var config: String?
+    @Option(help: "The job queue: sqlite:PATH (default: <state-dir>/queue.sqlite) or postgresql://USER@HOST:PORT/DBNAME, shared by a fleet of daemons (password from PGPASSWORD, ~/.pgpass or the config's queue_passfile, never in the URL).")
+    var queue: String?
+    @Option(name: .customLong("output-dir"), help: "Where the PNGs go (default: <state-dir>/outputs); a fleet shares one folder (NFS and the like).")
+    var outputDir: String?
+    @Option(help: "This daemon's name in worker ids and the fleet (default: the host name).")
+    var node: String?
     @Option(help: "Render workers (sharing one copy of the model), or \"auto\": measure the split of the cores into workers × BLAS threads at start-up (as `mdd tune`) and use the fastest. Default: auto, or 1 when --blas-threads is given.") var workers: String?
     @Option(name: .customLong("blas-threads"), help: "Threads per render: the engine splits its matrix products and kernels over them (default: all cores).") var blasThreads: Int?
     @Option(name: .customLong("lease-seconds"), help: "Lease length; renewed while rendering.") var leaseSeconds: Double?
@@ -45,6 +51,7 @@ struct ServeCommand: ParsableCommand {
         if let precision { c.precision = precision }
         if let http { c.http = http }
         if let httpTokenFile { c.httpTokenFile = httpTokenFile }
+        try applyFleetOptions(&c)
         let level = Logger.Level(rawValue: c.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

@@ -23,7 +23,7 @@ struct ContactSheet {
     let model: String
 
     /// Selects the jobs, lays them out, draws and encodes the sheet.
-    func make(store: JobStore) throws -> ContactSheetReply {
+    func make(store: any JobQueue) throws -> ContactSheetReply {
         let state = try validate()
         guard let batch = try store.status().batches.first(where: { $0.name == request.batch }) else {
             throw QueueError.unknownBatch(request.batch)
@@ -65,7 +65,7 @@ struct ContactSheet {
     }
 
     /// The first `limit` jobs of the batch in `state`, with their 0-based position in the batch (submission order).
-    static func select(store: JobStore, batch: String, state: JobState, limit: Int) throws -> [(index: Int, job: Job)] {
+    static func select(store: any JobQueue, batch: String, state: JobState, limit: Int) throws -> [(index: Int, job: Job)] {
         let jobs = try store.list(JobFilter(batch: batch, state: state, limit: limit))
         let indexes = try BatchOrdinals.shared.indexes(of: jobs, batch: batch, store: store)
         return jobs.map { (indexes[$0.id] ?? -1, $0) }

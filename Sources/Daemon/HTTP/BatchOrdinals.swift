@@ -19,7 +19,7 @@ final class BatchOrdinals: @unchecked Sendable {
     /// Positions of `jobs` (all of `batch`) in their batch. With `wait` false, a page deep in a huge batch does not
     /// wait for the listing: it gets the positions already known (maybe none) and the listing goes on in the
     /// background, so the page's next load has them.
-    func indexes(of jobs: [Job], batch: String, store: JobStore, wait: Bool = true) throws -> [Int64: Int] {
+    func indexes(of jobs: [Job], batch: String, store: any JobQueue, wait: Bool = true) throws -> [Int64: Int] {
         let upTo = jobs.map(\.id).max() ?? 0
         // The first chunk tells where the batch starts (its ids need not start near 0).
         if known(batch).isEmpty { try fill(batch, store: store, upTo: 1) }
@@ -40,7 +40,7 @@ final class BatchOrdinals: @unchecked Sendable {
 
     /// Lists the batch's ids until `upTo` is known (or the batch ends), one chunk at a time without holding the
     /// lock while the store answers.
-    private func fill(_ batch: String, store: JobStore, upTo id: Int64) throws {
+    private func fill(_ batch: String, store: any JobQueue, upTo id: Int64) throws {
         while true {
             let last = known(batch).last ?? 0
             guard last < id else { return }
@@ -54,7 +54,7 @@ final class BatchOrdinals: @unchecked Sendable {
         }
     }
 
-    private func fillInBackground(_ batch: String, store: JobStore, upTo id: Int64) {
+    private func fillInBackground(_ batch: String, store: any JobQueue, upTo id: Int64) {
         let start = lock.withLock { filling.insert(batch).inserted }
         guard start else { return }
         DispatchQueue.global(qos: .utility).async { [self] in

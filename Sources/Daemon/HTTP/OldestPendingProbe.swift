@@ -18,7 +18,7 @@ final class OldestPendingProbe: @unchecked Sendable {
     private var lastFullScan = -Double.infinity
 
     /// Creation time (Unix seconds) of the oldest pending job, nil when none is pending.
-    func oldestCreatedAt(store: JobStore, pending: Int, now: Double) throws -> Double? {
+    func oldestCreatedAt(store: any JobQueue, pending: Int, now: Double) throws -> Double? {
         guard pending > 0 else { return nil }
         return try lock.withLock {
             let full = now - lastFullScan >= Self.fullScanSeconds
@@ -31,7 +31,7 @@ final class OldestPendingProbe: @unchecked Sendable {
         }
     }
 
-    private func first(_ store: JobStore, after id: Int64) throws -> Job? {
+    private func first(_ store: any JobQueue, after id: Int64) throws -> Job? {
         try store.list(JobFilter(state: .pending, afterId: id, limit: 1)).first
     }
 }

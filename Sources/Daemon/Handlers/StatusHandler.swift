@@ -40,7 +40,7 @@ enum WireMapping {
                                      decodeMs: j.timings?.decodeMs, pngMs: j.timings?.pngMs, totalMs: j.timings?.totalMs))
     }
 
-    static func target(_ r: TargetRequest) throws -> JobStore.Target {
+    static func target(_ r: TargetRequest) throws -> QueueTarget {
         switch (r.id, r.batch, r.all) {
         case (let id?, nil, false): return .job(id)
         case (nil, let b?, false): return .batch(b)

@@ -27,9 +27,9 @@ final class Daemon: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: c.outputDir, withIntermediateDirectories: true)
         installSignalHandlers()
         let http = try Self.httpSettings(c)  // refused before the model loads: a bad setting fails fast
-        var options = JobStore.Options()
+        var options = QueueOptions()
         options.leaseSeconds = c.leaseSeconds
-        let store = try JobStore(path: c.databasePath, options: options)
+        let store = try QueueSetting.parse(c.queue, stateDir: c.stateDir).open(options: options, passfile: c.queuePassfile)
         try recover(store)
         log.info("loading model", metadata: ["path": "\(c.modelPath)", "workers": "\(c.autoWorkers ? "auto" : String(c.workers))"])
         // One engine per worker: an engine renders one image at a time, and its non-GEMM work runs on the calling
@@ -59,7 +59,7 @@ final class Daemon: @unchecked Sendable {
         }
         let output = OutputStore(root: c.outputDir)
         context.workers = (0..<c.workers).map { i in
-            RenderWorker(id: "\(Self.hostname()):\(getpid()):w\(i)", store: store, engine: engines[i], output: output, wake: wake, disk: disk, log: log)
+            RenderWorker(id: "\(c.node):\(getpid()):w\(i)", store: store, engine: engines[i], output: output, wake: wake, disk: disk, log: log)
         }
         let server = ControlServer(path: c.socketPath, router: RequestRouter(context: context),
                                    access: PeerAccess(extraUIDs: c.allowedUIDs, extraGIDs: c.allowedGIDs), log: log)
@@ -79,18 +79,18 @@ final class Daemon: @unchecked Sendable {
 
     /// Checkpoints and closes the database so that the `.sqlite` file alone is a complete backup (the process
     /// ends with `_exit`, which runs no deinit). A worker still abandoning a released render gets `closed` errors.
-    private func closeQueue(_ store: JobStore) {
+    private func closeQueue(_ store: any JobQueue) {
         do {
             try store.close()
-            log.info("queue checkpointed and closed", metadata: ["path": "\(store.path)"])
+            log.info("queue checkpointed and closed", metadata: ["path": "\(store.location)"])
         } catch {
             log.error("closing the queue: \(error); the -wal file beside the database holds what the checkpoint missed")
         }
     }
 
     /// Start-up recovery: leases of this host's dead daemon processes now, expired leases of anyone.
-    private func recover(_ store: JobStore) throws {
-        let host = Self.hostname()
+    private func recover(_ store: any JobQueue) throws {
+        let host = configuration.node
         let dead = try store.recoverLeases { worker in
             let parts = worker.split(separator: ":")
             guard parts.count == 3, parts[0] == host, let pid = Int32(parts[1]) else { return false }
@@ -103,7 +103,7 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// The work loop of the main thread: status, watchdog and periodic recovery until a stop is asked for.
-    private func superviseUntilShutdown(_ context: DaemonContext, store: JobStore) -> Int32 {
+    private func superviseUntilShutdown(_ context: DaemonContext, store: any JobQueue) -> Int32 {
         let tick = min(5.0, (notifier.watchdogInterval ?? 10) / 2)
         var lastRecovery = Date()
         while true {
@@ -128,7 +128,7 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// Periodic recovery: leases that expired (their worker hung or died) go back to pending, or fail as poison.
-    private func recoverExpired(_ store: JobStore) {
+    private func recoverExpired(_ store: any JobQueue) {
         do {
             let r = try store.recoverExpiredLeases()
             if r.rescued + r.poisoned > 0 { log.warning("recovered expired leases", metadata: ["rescued": "\(r.rescued)", "poisoned": "\(r.poisoned)"]) }

@@ -33,11 +33,18 @@ struct DaemonConfiguration: Sendable {
     /// Bearer token file for the HTTP listener; required beyond loopback (see `HTTPSettings`).
     var httpTokenFile: String?
 
+    /// `--queue`: `sqlite:PATH` or `postgresql://…` (see `QueueSetting`); nil: `databasePath`.
+    var queue: String?
+    /// A libpq password file readable by the daemon only (config `queue_passfile`).
+    var queuePassfile: String?
+    /// This daemon's name in worker ids and the fleet (`--node`; default: the host name).
+    var node = Daemon.hostname()
+
     var databasePath: String { stateDir + "/queue.sqlite" }
 
     /// Keys of the config file (JSON): state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds,
     /// drain_timeout_seconds, allowed_uids, allowed_gids, log_level,
-    /// png_compression, precision, http, http_token_file.
+    /// png_compression, precision, http, http_token_file, queue, queue_passfile, node.
     static func load(file: String?, stateDir: String?, socket: String?, model: String?) throws -> DaemonConfiguration {
         var json: [String: Any] = [:]
         if let file {
@@ -87,6 +94,9 @@ struct DaemonConfiguration: Sendable {
         }
         c.http = try str("http")
         c.httpTokenFile = try str("http_token_file")
+        c.queue = try str("queue")
+        c.queuePassfile = try str("queue_passfile")
+        if let n = try str("node") { c.node = n }
         guard (1...16).contains(c.workers) else { throw ConfigError("workers must be 1…16, got \(c.workers)") }
         if let t = c.blasThreads, !(1...256).contains(t) { throw ConfigError("blas_threads must be 1…256, got \(t)") }
         guard (0...9).contains(c.pngCompression) else { throw ConfigError("png_compression must be 0…9, got \(c.pngCompression)") }

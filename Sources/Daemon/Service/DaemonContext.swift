@@ -7,7 +7,7 @@ import Wire
 /// What request handlers may touch: the store, the workers, the engine's identity and the lifecycle.
 final class DaemonContext: @unchecked Sendable {
     let configuration: DaemonConfiguration
-    let store: JobStore
+    let store: any JobQueue
     let engine: TextToImage
     let wake: WakeSignal
     /// Set while a write waits for disk space (claims paused); shown by status and health.
@@ -20,7 +20,7 @@ final class DaemonContext: @unchecked Sendable {
     private let lock = NSLock()
     private var lifecycleValue = "starting"
 
-    init(configuration: DaemonConfiguration, store: JobStore, engine: TextToImage, wake: WakeSignal, disk: DiskPause, log: Logger,
+    init(configuration: DaemonConfiguration, store: any JobQueue, engine: TextToImage, wake: WakeSignal, disk: DiskPause, log: Logger,
          onShutdownRequest: @escaping @Sendable (Bool) -> Void) {
         self.configuration = configuration
         self.store = store

@@ -7,13 +7,13 @@ import Queue
 /// the next beat, while the lease still runs.
 final class Heartbeat: @unchecked Sendable {
     private let timer: DispatchSourceTimer
-    private let store: JobStore
+    private let store: any JobQueue
     private let lease: Lease
     private let log: Logger
     private let lock = NSLock()
     private var lostValue = false
 
-    init(store: JobStore, lease: Lease, every seconds: Double, log: Logger) {
+    init(store: any JobQueue, lease: Lease, every seconds: Double, log: Logger) {
         self.store = store
         self.lease = lease
         self.log = log

@@ -23,7 +23,7 @@ final class RenderWorker: @unchecked Sendable {
     }
 
     let id: String
-    private let store: JobStore
+    private let store: any JobQueue
     private let engine: TextToImage
     private let output: OutputStore
     private let log: Logger
@@ -35,7 +35,7 @@ final class RenderWorker: @unchecked Sendable {
     private var current: Lease?
     private let finished = DispatchSemaphore(value: 0)
 
-    init(id: String, store: JobStore, engine: TextToImage, output: OutputStore, wake: WakeSignal, disk: DiskPause, log: Logger) {
+    init(id: String, store: any JobQueue, engine: TextToImage, output: OutputStore, wake: WakeSignal, disk: DiskPause, log: Logger) {
         self.id = id
         self.disk = disk
         self.store = store
@@ -93,7 +93,7 @@ final class RenderWorker: @unchecked Sendable {
                     wake.wait(timeout: 1)
                     continue
                 }
-                guard let claimed = try disk.retrying(store.path, until: { shouldStop }, { try store.claim(worker: id) }),
+                guard let claimed = try disk.retrying(store.location, until: { shouldStop }, { try store.claim(worker: id) }),
                       let lease = claimed else {
                     if shouldStop { break }
                     settler.waitIdle()  // an idle worker has nothing in flight (tests and `mdctl workers` rely on it)
@@ -162,7 +162,7 @@ final class RenderWorker: @unchecked Sendable {
         // Counted before the commit, so that whoever sees the job succeeded in the queue also sees it counted.
         lock.withLock { snapshotValue.completed += 1 }
         do {
-            guard try disk.retrying(store.path, until: { shouldStop }, { try store.complete(l, output: out) }) != nil else {
+            guard try disk.retrying(store.location, until: { shouldStop }, { try store.complete(l, output: out) }) != nil else {
                 lock.withLock { snapshotValue.completed -= 1 }
                 return handBack(l, "stopping while the queue's disk is full (its PNG is written and will be reused)")
             }
@@ -202,7 +202,7 @@ final class RenderWorker: @unchecked Sendable {
         lock.withLock { snapshotValue.failed += 1 }
         do {
             // A full queue disk waits like a completion does: the failure is recorded, not lost with the lease.
-            guard let state = try disk.retrying(store.path, until: { shouldStop }, { try store.fail(l, error: "\(error)", retryable: retryable) }) else {
+            guard let state = try disk.retrying(store.location, until: { shouldStop }, { try store.fail(l, error: "\(error)", retryable: retryable) }) else {
                 return log.error("job \(l.job.id) failed: \(error); stopping while the queue's disk is full, recovery takes it back")
             }
             if state == .failed { DaemonMetrics.shared.jobFailed() }

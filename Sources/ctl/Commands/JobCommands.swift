@@ -74,10 +74,13 @@ struct ManifestWriter {
         let width: Int?, height: Int?, steps: Int, guidance: Double, state: String, attempts: Int
         let path: String?, sha256: String?, error: String?
         let queueWaitMs: Double?, textMs: Double?, unetMs: Double?, decodeMs: Double?, pngMs: Double?, totalMs: Double?
+        /// The node that rendered (or holds) the job: the first part of its worker id (`NODE:PID:wN`).
+        let node: String?
     }
 
     static let columns = ["id", "batch", "key", "prompt", "negative_prompt", "seed", "width", "height", "steps", "guidance", "state",
-                          "attempts", "path", "sha256", "error", "queue_wait_ms", "text_ms", "unet_ms", "decode_ms", "png_ms", "total_ms"]
+                          "attempts", "path", "sha256", "error", "queue_wait_ms", "text_ms", "unet_ms", "decode_ms", "png_ms", "total_ms",
+                          "node"]  // new columns go last: consumers that read CSV by position keep working
     private let handle: FileHandle
     private let csv: Bool
     private let encoder = WireCoding.encoder()
@@ -99,13 +102,17 @@ struct ManifestWriter {
         let row = Row(id: j.id, batch: j.batch, key: j.key, prompt: j.prompt, negativePrompt: j.negativePrompt, seed: j.seed, width: j.width,
                       height: j.height, steps: j.steps, guidance: j.guidance, state: j.state, attempts: j.attempts, path: j.path,
                       sha256: j.sha256, error: j.error, queueWaitMs: t.queueWaitMs, textMs: t.textMs, unetMs: t.unetMs,
-                      decodeMs: t.decodeMs, pngMs: t.pngMs, totalMs: t.totalMs)
+                      decodeMs: t.decodeMs, pngMs: t.pngMs, totalMs: t.totalMs, node: Self.node(j))
         if !csv { return emit(String(decoding: try encoder.encode(row), as: UTF8.self)) }
         let values: [String] = [String(j.id), j.batch, j.key, j.prompt, j.negativePrompt ?? "", String(j.seed), j.width.map(String.init) ?? "",
                                 j.height.map(String.init) ?? "", String(j.steps), String(j.guidance), j.state, String(j.attempts), j.path ?? "",
                                 j.sha256 ?? "", j.error ?? ""] + [t.queueWaitMs, t.textMs, t.unetMs, t.decodeMs, t.pngMs, t.totalMs].map { $0.map { String(format: "%.3f", $0) } ?? "" }
+            + [Self.node(j) ?? ""]
         emit(values.map(Self.quote).joined(separator: ","))
     }
+
+    /// The node part of a worker id; nil for a job no worker has held.
+    static func node(_ j: JobInfo) -> String? { j.workerId?.split(separator: ":").first.map(String.init) }
 
     private func emit(_ line: String) { handle.write(Data((line + "\n").utf8)) }
 

@@ -1,0 +1,134 @@
+import CLibPQ
+import Foundation
+
+/// Rows of one PostgreSQL result in text format (NULL as nil), and the count of rows a command touched.
+struct PGRows {
+    var rows: [[String?]] = []
+    var affected = 0
+
+    /// The first column of the first row.
+    var scalar: String? { rows.first?.first ?? nil }
+}
+
+/// Typed access to one text-format row (columns the query guarantees non-NULL read as 0 / "" if NULL).
+struct PGRow {
+    let values: [String?]
+    func text(_ i: Int) -> String { values[i] ?? "" }
+    func optionalText(_ i: Int) -> String? { values[i] }
+    func int(_ i: Int) -> Int64 { values[i].flatMap { Int64($0) } ?? 0 }
+    func optionalInt(_ i: Int) -> Int64? { values[i].flatMap { Int64($0) } }
+    func double(_ i: Int) -> Double { optionalDouble(i) ?? 0 }
+    func optionalDouble(_ i: Int) -> Double? { values[i].flatMap { Double($0) } }
+    func bool(_ i: Int) -> Bool { values[i] == "t" }
+}
+
+/// One libpq connection (owned handle, finished in deinit or `close()`). Not thread-safe: `PostgresJobStore`
+/// serialises access. Parameters and results travel as text, so no libpq type leaves this file.
+final class PGConnection {
+    private var conn: OpaquePointer?
+    /// The URL without a password, for messages.
+    let location: String
+
+    /// Connects with a libpq URI or keyword string; libpq itself reads PGPASSWORD and ~/.pgpass.
+    init(conninfo: String, location: String) throws {
+        self.location = location
+        conn = PQconnectdb(conninfo)
+        guard let conn, PQstatus(conn) == CONNECTION_OK else {
+            let message = conn.map { Self.message(PQerrorMessage($0)) } ?? "out of memory"
+            PQfinish(conn)
+            self.conn = nil
+            throw QueueError.unusableDatabase(path: location, reason: "cannot connect: \(message)")
+        }
+        // Notices (e.g. "relation already exists, skipping") would go to stderr by default.
+        _ = try? query("SET client_min_messages = warning")
+    }
+
+    deinit { PQfinish(conn) }
+
+    /// Closes the connection; later statements throw `closed`.
+    func close() {
+        PQfinish(conn)
+        conn = nil
+    }
+
+    /// The open connection, reset if the server dropped it (a restart, a network blip); `closed` after close().
+    private func handle(_ sql: String) throws -> OpaquePointer {
+        guard let conn else { throw QueueError.closed(path: location, sql: sql) }
+        if PQstatus(conn) != CONNECTION_OK { PQreset(conn) }
+        return conn
+    }
+
+    /// Runs one statement with text parameters ($1, $2, …) and returns its rows. A statement sent outside a
+    /// transaction (a read, or the BEGIN of a write) that finds the connection lost is retried once on a new
+    /// connection; inside a transaction the error is thrown, since the transaction is gone with the connection
+    /// (every write runs in one, so nothing that may have committed is ever sent twice).
+    @discardableResult
+    func query(_ sql: String, _ params: [String?] = []) throws -> PGRows {
+        let idle = conn.map { PQtransactionStatus($0) == PQTRANS_IDLE } ?? false
+        do {
+            return try send(sql, params)
+        } catch QueueError.postgres(_, _, _) where idle && conn.map({ PQstatus($0) != CONNECTION_OK }) == true {
+            return try send(sql, params)
+        }
+    }
+
+    private func send(_ sql: String, _ params: [String?]) throws -> PGRows {
+        let conn = try handle(sql)
+        let copies = params.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        let values = copies.map { UnsafePointer<CChar>($0) }
+        let result = values.withUnsafeBufferPointer { v in
+            PQexecParams(conn, sql, Int32(params.count), nil, v.baseAddress, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        return try rows(of: result, sql: sql)
+    }
+
+    /// Runs several statements without parameters (migrations).
+    func exec(_ sql: String) throws {
+        let conn = try handle(sql)
+        let result = PQexec(conn, sql)
+        defer { PQclear(result) }
+        _ = try rows(of: result, sql: sql)
+    }
+
+    private func rows(of result: OpaquePointer?, sql: String) throws -> PGRows {
+        let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw error(result, sql: sql) }
+        guard let result else { return PGRows() }
+        var out = PGRows()
+        out.affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        let n = PQntuples(result), columns = PQnfields(result)
+        out.rows.reserveCapacity(Int(n))
+        for r in 0..<n {
+            out.rows.append((0..<columns).map { c in
+                PQgetisnull(result, r, c) == 1 ? nil : String(cString: PQgetvalue(result, r, c))
+            })
+        }
+        return out
+    }
+
+    /// The error of a failed statement: SQLSTATE (08006 for a lost connection) and libpq's message.
+    private func error(_ result: OpaquePointer?, sql: String) -> QueueError {
+        let state = result.flatMap { r in PQresultErrorField(r, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } } ?? "08006"
+        let message = result.map { Self.message(PQresultErrorMessage($0)) } ?? conn.map { Self.message(PQerrorMessage($0)) } ?? "no connection"
+        return .postgres(sqlstate: state, message: message.isEmpty ? "no result" : message, sql: sql)
+    }
+
+    private static func message(_ p: UnsafePointer<CChar>?) -> String {
+        p.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+    }
+
+    /// Runs `body` in one transaction: COMMIT when it returns, ROLLBACK when it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try query("BEGIN")
+        do {
+            let value = try body()
+            try query("COMMIT")
+            return value
+        } catch {
+            _ = try? query("ROLLBACK")
+            throw error
+        }
+    }
+}

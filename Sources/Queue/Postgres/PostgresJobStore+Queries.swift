@@ -1,0 +1,66 @@
+extension PostgresJobStore {
+    public func status() throws -> QueueStatus {
+        try locked {
+            var batches: [Int64: BatchStatus] = [:]
+            var order: [Int64] = []
+            for values in try db.query("SELECT id, name, created_at, paused FROM batches ORDER BY id").rows {
+                let b = PGRow(values: values)
+                batches[b.int(0)] = BatchStatus(name: b.text(1), createdAt: b.double(2), paused: b.bool(3), counts: StateCounts())
+                order.append(b.int(0))
+            }
+            // An index-only walk of (batch_id, state); no counter rows, which every claim on every node would contend on.
+            var total = StateCounts()
+            for values in try db.query("SELECT batch_id, state, count(*) FROM jobs GROUP BY batch_id, state").rows {
+                let c = PGRow(values: values)
+                batches[c.int(0)]?.counts.add(c.text(1), Int(c.int(2)))
+                total.add(c.text(1), Int(c.int(2)))
+            }
+            return QueueStatus(paused: try queuePausedLocked(), counts: total, batches: order.compactMap { batches[$0] })
+        }
+    }
+
+    public func job(_ id: Int64) throws -> Job? {
+        try locked { try jobsLocked(where: "j.id = $1::bigint", [String(id)]).first }
+    }
+
+    public func list(_ filter: JobFilter) throws -> [Job] {
+        try locked {
+            var clauses = ["j.id > $1::bigint"], params: [String?] = [String(filter.afterId)]
+            if let batch = filter.batch { params.append(String(try batchId(batch))); clauses.append("j.batch_id = $\(params.count)::bigint") }
+            if let state = filter.state { params.append(state.rawValue); clauses.append("j.state = $\(params.count)") }
+            return try jobsLocked(where: clauses.joined(separator: " AND "), params, limit: max(1, min(filter.limit, 10_000)))
+        }
+    }
+
+    public func stats(batch: String?, recentOnly: Bool) throws -> QueueStats {
+        try locked {
+            let now = Double(try db.query("SELECT \(Self.now)").scalar ?? "") ?? 0
+            let batchId = try batch.map { String(try self.batchId($0)) }
+            let windows = try JobStore.allWindows.prefix(recentOnly ? 2 : 4).map { name, seconds in
+                try window(name, seconds: seconds, now: now, batchId: batchId)
+            }
+            let remaining = Int(try db.query("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')"
+                                             + (batchId == nil ? "" : " AND batch_id = $1::bigint"), batchId.map { [$0] } ?? []).scalar ?? "0") ?? 0
+            return QueueStats(windows: windows, remaining: remaining, etaSeconds: WindowStats.eta(remaining: remaining, windows: windows))
+        }
+    }
+
+    private func window(_ name: String, seconds: Double?, now: Double, batchId: String?) throws -> WindowStats {
+        var clause = "finished_at >= $1::float8"
+        var params: [String?] = [String(seconds.map { now - $0 } ?? 0)]
+        if let batchId { clause += " AND batch_id = $2::bigint"; params.append(batchId) }
+        let rows = try db.query("""
+            SELECT queue_wait_ms, text_ms, unet_ms, decode_ms, png_ms, total_ms, claimed_at FROM jobs
+            WHERE state = 'succeeded' AND \(clause)
+            """, params).rows
+        var cols = [[Double]](repeating: [], count: 6)
+        var first = Double.infinity
+        for values in rows {
+            let r = PGRow(values: values)
+            for c in 0..<6 { cols[c].append(r.double(c)) }
+            first = min(first, r.double(6))
+        }
+        let failed = Int(try db.query("SELECT count(*) FROM jobs WHERE state = 'failed' AND \(clause)", params).scalar ?? "0") ?? 0
+        return WindowStats.make(name, seconds: seconds, now: now, columns: cols, firstClaimed: first, failed: failed)
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// The job queue on PostgreSQL, for a fleet of daemons sharing one database (`mdd serve --queue postgresql://…`).
+///
+/// Same contract as the SQLite `JobStore` (see `JobQueue`), with cluster semantics: claims take rows
+/// `FOR UPDATE SKIP LOCKED`, so concurrent claimers on many hosts never wait on or share a job; leases, deadlines
+/// and backoff use the database's clock (`now()`), never a host's; every transition is fenced on the lease token,
+/// so a node that was cut off cannot settle a job it no longer holds. One connection per store, guarded by a lock
+/// (the daemon's workers call it from their own threads; libpq's calls block, which suits them).
+public final class PostgresJobStore: JobQueue, @unchecked Sendable {
+    /// The URL without a password.
+    public let location: String
+    public let options: QueueOptions
+    let db: PGConnection
+    private let lock = NSLock()
+
+    /// The database clock in epoch seconds, the time base of every stored timestamp.
+    static let now = "extract(epoch from now())::float8"
+
+    /// Connects to `url` (`postgresql://USER@HOST:PORT/DBNAME`, or with `?host=/socket/dir`) and creates or migrates
+    /// the schema. A password in the URL is refused: it would show in `ps` and in logs; libpq reads `PGPASSWORD`
+    /// or `~/.pgpass` instead.
+    public init(url: String, options: QueueOptions = QueueOptions()) throws {
+        try Self.refusePassword(in: url)
+        location = url
+        self.options = options
+        db = try PGConnection(conninfo: url, location: url)
+        try PostgresSchema.migrate(db)
+    }
+
+    /// Throws unless `url` is a postgres URL without a password.
+    public static func refusePassword(in url: String) throws {
+        guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") else {
+            throw QueueError.unusableDatabase(path: url, reason: "not a PostgreSQL URL (postgresql://USER@HOST:PORT/DBNAME)")
+        }
+        let authority = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
+        if let at = authority.lastIndex(of: "@"), authority[..<at].contains(":") {
+            throw QueueError.unusableDatabase(path: "postgresql://…", reason: "the URL holds a password; put it in PGPASSWORD or ~/.pgpass (mode 0600) instead")
+        }
+        if url.contains("password=") {
+            throw QueueError.unusableDatabase(path: "postgresql://…", reason: "the URL holds a password parameter; put it in PGPASSWORD or ~/.pgpass (mode 0600) instead")
+        }
+    }
+
+    /// The schema version of the database.
+    public func schemaVersion() throws -> Int { try locked { try PostgresSchema.currentVersion(db) } }
+
+    /// Closes the connection; later calls throw `QueueError.closed`.
+    public func close() throws { locked { db.close() } }
+
+    /// A PostgreSQL queue is backed up with the server's tools, not by one daemon.
+    public func backup(to path: String) throws -> Int {
+        throw QueueError.backup(path: path, reason: "the queue is in PostgreSQL (\(location)); back it up with pg_dump or the server's base backups")
+    }
+
+    /// Runs `body` holding the lock (one connection, one statement stream).
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    /// Runs `body` in one transaction under the lock.
+    func write<T>(_ body: () throws -> T) throws -> T {
+        try locked { try db.transaction(body) }
+    }
+
+    /// The batch id for a name, or `unknownBatch`.
+    func batchId(_ name: String) throws -> Int64 {
+        guard let id = try db.query("SELECT id FROM batches WHERE name = $1", [name]).scalar.flatMap({ Int64($0) }) else {
+            throw QueueError.unknownBatch(name)
+        }
+        return id
+    }
+
+    /// The job in a row selected with `JobStore.jobColumns`. An unknown state is an error naming the job.
+    static func decodeJob(_ values: [String?]) throws -> Job {
+        let r = PGRow(values: values)
+        guard let state = JobState(rawValue: r.text(11)) else { throw QueueError.unknownState(jobId: r.int(0), state: r.text(11)) }
+        var timings: JobTimings?
+        if let total = r.optionalDouble(28) {
+            timings = JobTimings(textMs: r.double(24), unetMs: r.double(25), decodeMs: r.double(26), pngMs: r.double(27), totalMs: total)
+        }
+        return Job(
+            id: r.int(0), batch: r.text(1), key: r.text(2), prompt: r.text(3), negativePrompt: r.optionalText(4),
+            seed: r.int(5), width: r.optionalInt(6).map(Int.init), height: r.optionalInt(7).map(Int.init),
+            steps: Int(r.int(8)), guidance: r.double(9), priority: Int(r.int(10)),
+            state: state, attempts: Int(r.int(12)), maxAttempts: Int(r.int(13)),
+            rescues: Int(r.int(14)), workerId: r.optionalText(15), leaseExpiresAt: r.optionalDouble(16),
+            createdAt: r.double(17), claimedAt: r.optionalDouble(18), finishedAt: r.optionalDouble(19),
+            error: r.optionalText(20), outputPath: r.optionalText(21), outputSHA256: r.optionalText(22),
+            queueWaitMs: r.optionalDouble(23), timings: timings)
+    }
+
+    /// Jobs by id, in id order.
+    func jobsLocked(where condition: String, _ params: [String?], limit: Int? = nil) throws -> [Job] {
+        let tail = limit.map { " LIMIT \($0)" } ?? ""
+        return try db.query("SELECT \(JobStore.jobColumns) FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE \(condition) ORDER BY j.id\(tail)", params)
+            .rows.map(Self.decodeJob)
+    }
+}

@@ -1,0 +1,85 @@
+/// The PostgreSQL schema as numbered migrations, recorded in `mdd_schema`. Daemons that start together
+/// serialise on a transaction-scoped advisory lock, so each migration runs once. Never edit a shipped migration:
+/// append a new one.
+///
+/// Times are epoch seconds (float8) from the database's clock, like the SQLite store's REAL columns, so both
+/// stores decode a job the same way and no host clock decides a lease.
+enum PostgresSchema {
+    static let migrations: [String] = [
+        // v1
+        """
+        CREATE TABLE batches (
+            id          bigserial PRIMARY KEY,
+            name        text NOT NULL UNIQUE,
+            created_at  float8 NOT NULL,
+            paused      boolean NOT NULL DEFAULT false,
+            defaults    text NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE jobs (
+            id               bigserial PRIMARY KEY,
+            batch_id         bigint NOT NULL REFERENCES batches(id),
+            key              text NOT NULL,
+            prompt           text NOT NULL,
+            negative_prompt  text,
+            seed             bigint NOT NULL,
+            width            integer,
+            height           integer,
+            steps            integer NOT NULL,
+            guidance         float8 NOT NULL,
+            priority         integer NOT NULL DEFAULT 0,
+            state            text NOT NULL CHECK (state IN ('pending','running','succeeded','failed','canceled')),
+            attempts         integer NOT NULL DEFAULT 0,
+            max_attempts     integer NOT NULL DEFAULT 3,
+            rescues          integer NOT NULL DEFAULT 0,
+            lease_token      text,
+            lease_expires_at float8,
+            worker_id        text,
+            not_before       float8,
+            created_at       float8 NOT NULL,
+            claimed_at       float8,
+            finished_at      float8,
+            error            text,
+            output_path      text,
+            output_sha256    text,
+            queue_wait_ms    float8,
+            text_ms          float8,
+            unet_ms          float8,
+            decode_ms        float8,
+            png_ms           float8,
+            total_ms         float8,
+            UNIQUE (batch_id, key)
+        );
+        CREATE INDEX jobs_claim ON jobs (priority DESC, id) WHERE state = 'pending';
+        CREATE INDEX jobs_batch_state ON jobs (batch_id, state);
+        CREATE INDEX jobs_running ON jobs (lease_expires_at) WHERE state = 'running';
+        CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+        CREATE TABLE settings (key text PRIMARY KEY, value text NOT NULL);
+        """,
+    ]
+
+    static var version: Int { migrations.count }
+
+    /// Any 64-bit constant unique to mdd: the advisory lock that serialises migrations between daemons.
+    static let migrationLock: Int64 = 0x6D64_645F_7363_6865  // "mdd_sche"
+
+    /// Brings the database to the current version in one transaction under the advisory lock; refuses a newer one.
+    static func migrate(_ db: PGConnection) throws {
+        try db.transaction {
+            try db.query("SELECT pg_advisory_xact_lock($1::bigint)", [String(migrationLock)])
+            try db.query("CREATE TABLE IF NOT EXISTS mdd_schema (version integer NOT NULL)")
+            let current = try currentVersion(db)
+            guard current <= version else {
+                throw QueueError.unusableDatabase(path: db.location, reason: "schema version \(current) is newer than this mdd (\(version)); upgrade mdd on every node")
+            }
+            for v in current..<version {
+                try db.exec(migrations[v])
+                try db.query("INSERT INTO mdd_schema (version) VALUES ($1::integer)", [String(v + 1)])
+            }
+        }
+    }
+
+    /// The highest migration recorded (0 for a new database).
+    static func currentVersion(_ db: PGConnection) throws -> Int {
+        Int(try db.query("SELECT coalesce(max(version), 0) FROM mdd_schema").scalar ?? "0") ?? 0
+    }
+}
