@@ -28,6 +28,10 @@ public struct NoiseSchedule: Sendable {
 
     public init(_ c: ConfigReader) throws {
         trainTimesteps = try c.int("num_train_timesteps", default: 1000)
+        // Bounded before anything is allocated per timestep (a hostile config asked for 2^63 of them).
+        guard (1...100_000).contains(trainTimesteps) else {
+            throw EngineError.config(path: c.path, field: "num_train_timesteps", reason: "\(trainTimesteps) is outside 1…100000")
+        }
         let start = try c.double("beta_start", default: 0.0001), end = try c.double("beta_end", default: 0.02)
         let betas: [Float]
         if c.has("trained_betas") {

@@ -31,7 +31,9 @@ public struct ConfigReader: @unchecked Sendable {
 
     public func int(_ key: String, default d: Int? = nil) throws -> Int {
         guard has(key) else { return try orDefault(key, d) }
-        if let n = json[key] as? NSNumber, !Self.isBool(n), n.doubleValue == n.doubleValue.rounded() { return n.intValue }
+        // Whole numbers within ±2^53 only: beyond that a JSON number is no exact Int (1e300 would wrap or trap).
+        if let n = json[key] as? NSNumber, !Self.isBool(n), n.doubleValue == n.doubleValue.rounded(),
+           abs(n.doubleValue) <= 9_007_199_254_740_992 { return n.intValue }
         throw EngineError.config(path: path, field: key, reason: "expected an integer, found \(describe(json[key]))")
     }
 
@@ -64,7 +66,10 @@ public struct ConfigReader: @unchecked Sendable {
 
     public func ints(_ key: String, default d: [Int]? = nil) throws -> [Int] {
         guard has(key) else { return try orDefault(key, d) }
-        if let a = json[key] as? [NSNumber], !a.contains(where: Self.isBool) { return a.map(\.intValue) }
+        if let a = json[key] as? [NSNumber], !a.contains(where: Self.isBool),
+           a.allSatisfy({ $0.doubleValue == $0.doubleValue.rounded() && abs($0.doubleValue) <= 9_007_199_254_740_992 }) {
+            return a.map(\.intValue)
+        }
         throw EngineError.config(path: path, field: key, reason: "expected a list of integers, found \(describe(json[key]))")
     }
 

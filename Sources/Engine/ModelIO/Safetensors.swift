@@ -21,7 +21,8 @@ public final class SafetensorsFile: @unchecked Sendable {
         file = try MappedFile(path: path)
         self.path = path
         guard file.size >= 8 else { throw EngineError.safetensors(path: path, reason: "file is \(file.size) bytes, shorter than the 8-byte header length") }
-        let headerLen = Int(file.bytes(0, 8).loadUnaligned(as: UInt64.self).littleEndian)
+        // A length with the top bit set does not fit an Int; clamp rather than trap, the range check refuses it.
+        let headerLen = Int(clamping: file.bytes(0, 8).loadUnaligned(as: UInt64.self).littleEndian)
         guard headerLen > 1, headerLen <= 100_000_000, 8 + headerLen <= file.size else {
             throw EngineError.safetensors(path: path, reason: "header length \(headerLen) does not fit a \(file.size)-byte file (truncated?)")
         }
@@ -49,13 +50,27 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard entry.begin >= 0, entry.begin <= entry.end, entry.end <= dataSize else {
             throw EngineError.safetensors(path: path, reason: "tensor '\(key)': bytes \(entry.begin)..<\(entry.end) lie outside the \(dataSize)-byte data section (truncated file?)")
         }
+        guard shape.allSatisfy({ $0 >= 0 }), let elements = Self.elementCount(shape) else {
+            throw EngineError.safetensors(path: path, reason: "tensor '\(key)': shape \(shape) has a negative dimension or overflows")
+        }
         if let width = Self.byteWidth(dtype) {
-            let expected = shape.reduce(1, *) * width
-            guard expected == entry.end - entry.begin else {
+            let (expected, overflow) = elements.multipliedReportingOverflow(by: width)
+            guard !overflow, expected == entry.end - entry.begin else {
                 throw EngineError.safetensors(path: path, reason: "tensor '\(key)': \(dtype) \(shape) needs \(expected) bytes, header gives \(entry.end - entry.begin)")
             }
         }
         return entry
+    }
+
+    /// The product of `shape`, or nil when it overflows an Int (a hostile header, found by fuzzing).
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            n = p
+        }
+        return n
     }
 
     static func byteWidth(_ dtype: String) -> Int? {

@@ -24,6 +24,12 @@ public final class CLIPTextModel: @unchecked Sendable {
             }
             activation = a
             layerNormEps = Float(try c.double("layer_norm_eps", default: 1e-5))
+            // Sizes are checked before any is used as a divisor or an allocation (fuzzing found 0 heads trapping).
+            for (field, value) in [("hidden_size", hiddenSize), ("intermediate_size", intermediateSize), ("num_attention_heads", heads),
+                                   ("num_hidden_layers", layers), ("max_position_embeddings", maxPositions), ("vocab_size", vocabSize)]
+            where !(1...1_000_000).contains(value) {
+                throw EngineError.config(path: c.path, field: field, reason: "\(value) is outside 1…1000000")
+            }
             guard hiddenSize % heads == 0 else {
                 throw EngineError.config(path: c.path, field: "num_attention_heads", reason: "hidden_size \(hiddenSize) is not divisible by \(heads) heads")
             }
