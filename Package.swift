@@ -18,6 +18,8 @@ let package = Package(
         .executable(name: "mdd-queue-helper", targets: ["QueueHelper"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Queue", targets: ["Queue"]),
+        // For the libFuzzer package under fuzz/ (it depends on this one by path).
+        .library(name: "Wire", targets: ["Wire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
