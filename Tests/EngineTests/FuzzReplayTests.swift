@@ -104,6 +104,14 @@ final class FuzzFindingsTests: XCTestCase {
         try assertRefused("config", "huge-timesteps", "num_train_timesteps") { _ = try NoiseSchedule(ConfigReader(path: $0)) }
     }
 
+    /// An 84-byte PNG whose tEXt chunk claims 2^31−1 bytes: refused before libpng allocates that much.
+    func testPNGChunkLongerThanTheFileIsRefusedQuickly() throws {
+        let bytes = [UInt8](try input("png", "found-timeout-7ecf05a8"))
+        let start = Date()
+        XCTAssertThrowsError(try PNGCodec.decode(bytes)) { XCTAssertTrue("\($0)".contains("claims 2147483647 bytes"), "\($0)") }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 0.5)
+    }
+
     func testZeroAttentionHeadsAreRefused() throws {
         try assertRefused("config", "zero-heads", "num_attention_heads") { _ = try CLIPTextModel.Config(ConfigReader(path: $0)) }
     }
