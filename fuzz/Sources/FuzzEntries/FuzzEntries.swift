@@ -90,11 +90,22 @@ public enum FuzzEntries {
 func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
                          _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
 
+/// The target `run` was given; libFuzzer calls back through a C function, which cannot capture it.
+nonisolated(unsafe) private var current: (UnsafeBufferPointer<UInt8>) -> Void = { _ in }
+
+/// libFuzzer's per-input callback (also the symbol `-sanitize=fuzzer` expects).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func LLVMFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    if let data { current(UnsafeBufferPointer(start: data, count: count)) }
+    return 0
+}
+
 extension FuzzEntries {
-    /// Runs libFuzzer's driver with the process's arguments and `callback` as the per-input function.
-    public static func runDriver(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
-                                 _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt {
+    /// Runs libFuzzer's driver with the process's arguments on `target`.
+    public static func run(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
+                           _ target: @escaping (UnsafeBufferPointer<UInt8>) -> Void) -> CInt {
+        current = target
         var argc = argc, argv = argv
-        return LLVMFuzzerRunDriver(&argc, &argv, callback)
+        return LLVMFuzzerRunDriver(&argc, &argv, LLVMFuzzerTestOneInput)
     }
 }

@@ -1,16 +1,7 @@
 import FuzzEntries
 
-/// libFuzzer's per-input callback.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    guard let data else { return 0 }
-    FuzzEntries.safetensors(UnsafeBufferPointer(start: data, count: count))
-    return 0
-}
-
-/// SwiftPM links an executable's main as `FuzzSafetensors_main` (with -parse-as-library there is none): define it and
-/// hand over to libFuzzer's driver.
+/// SwiftPM links an executable's main as `FuzzSafetensors_main` (-parse-as-library leaves none): libFuzzer's driver on `safetensors`.
 @_cdecl("FuzzSafetensors_main")
 public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    FuzzEntries.runDriver(argc, argv, fuzz)
+    FuzzEntries.run(argc, argv, FuzzEntries.safetensors)
 }

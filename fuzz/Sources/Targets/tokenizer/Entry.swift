@@ -1,16 +1,7 @@
 import FuzzEntries
 
-/// libFuzzer's per-input callback.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    guard let data else { return 0 }
-    FuzzEntries.tokenizer(UnsafeBufferPointer(start: data, count: count))
-    return 0
-}
-
-/// SwiftPM links an executable's main as `FuzzTokenizer_main` (with -parse-as-library there is none): define it and
-/// hand over to libFuzzer's driver.
+/// SwiftPM links an executable's main as `FuzzTokenizer_main` (-parse-as-library leaves none): libFuzzer's driver on `tokenizer`.
 @_cdecl("FuzzTokenizer_main")
 public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    FuzzEntries.runDriver(argc, argv, fuzz)
+    FuzzEntries.run(argc, argv, FuzzEntries.tokenizer)
 }
