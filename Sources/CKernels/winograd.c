@@ -4,6 +4,7 @@
 // FMAs, so both give the same bits), is compiled for AVX2 and chosen at run time. Eight tiles per vector as in Swift.
 #include "ckernels.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,8 +64,25 @@ static ATTR void split_phases(const float *row, int w, int n8, float *line, floa
     }
 }
 
+typedef unsigned int v8u __attribute__((vector_size(32)));
+typedef unsigned short v8h __attribute__((vector_size(16)));
+
+/// The first `lanes` of v rounded to bf16 (nearest, ties to even; NaN stays a quiet NaN): the same bits as
+/// `cdnnl_f32_to_bf16` and `BF16.round`, so a transform that stores bf16 equals one that stores fp32 and converts.
+static inline ATTR void st_bf16_partial(v8 v, uint16_t *p, int lanes) {
+    v8u b;
+    memcpy(&b, &v, sizeof b);
+    v8u rounded = (b + 0x7fffu + ((b >> 16) & 1u)) >> 16;
+    v8u quiet = (b >> 16) | 0x40u;
+    v8u nan = (v8u)((b & 0x7fffffffu) > 0x7f800000u);  // all ones where NaN
+    v8h h = __builtin_convertvector((rounded & ~nan) | (quiet & nan), v8h);
+    if (lanes == 8) memcpy(p, &h, sizeof h);
+    else for (int l = 0; l < lanes; l++) p[l] = h[l];
+}
+
+/// V for channels [c0, c1) into `v` (fp32) or, when `v` is NULL, into `vh` rounded to bf16.
 static ATTR int input_avx2(const float *src, int c0, int c1, int cin, int h, int w, int tile_row0, int rows,
-                           int tiles_w, float *v) {
+                           int tiles_w, float *v, uint16_t *vh) {
     long tiles = (long)rows * tiles_w, k = (long)cin * tiles;
     int n8 = (tiles_w + 1 + 7) / 8 * 8 + 8, line_length = 4 * n8 + 32;
     float *tmp = malloc(sizeof(float) * ((size_t)line_length + 48 * (size_t)n8));
@@ -93,8 +111,9 @@ static ATTR int input_avx2(const float *src, int c0, int c1, int cin, int h, int
                     v8 q[6];
                     bt(ld(e + t), ld(e + n8 + t), ld(e + 2 * n8 + t), ld(e + 3 * n8 + t), ld(e + t + 1), ld(e + n8 + t + 1), q);
                     int lanes = tiles_w - t < 8 ? tiles_w - t : 8;
-                    float *out = v + ((long)r * 6 * cin + c) * tiles + base + t;
-                    for (int j = 0; j < 6; j++) st_partial(q[j], out + j * k, lanes);
+                    long at_ = ((long)r * 6 * cin + c) * tiles + base + t;
+                    if (v) for (int j = 0; j < 6; j++) st_partial(q[j], v + at_ + j * k, lanes);
+                    else for (int j = 0; j < 6; j++) st_bf16_partial(q[j], vh + at_ + j * k, lanes);
                 }
             }
         }
@@ -153,7 +172,13 @@ static ATTR void output_avx2(const float *m, int o0, int o1, int cout, int h, in
 int ckernels_winograd_input(const float *src, int c0, int c1, int cin, int h, int w, int tile_row0, int rows,
                             int tiles_w, float *v) {
     if (ckernels_simd_level() < 1) return 1;
-    return input_avx2(src, c0, c1, cin, h, w, tile_row0, rows, tiles_w, v);
+    return input_avx2(src, c0, c1, cin, h, w, tile_row0, rows, tiles_w, v, NULL);
+}
+
+int ckernels_winograd_input_bf16(const float *src, int c0, int c1, int cin, int h, int w, int tile_row0, int rows,
+                                 int tiles_w, uint16_t *v) {
+    if (ckernels_simd_level() < 1) return 1;
+    return input_avx2(src, c0, c1, cin, h, w, tile_row0, rows, tiles_w, NULL, v);
 }
 
 int ckernels_winograd_output(const float *m, int o0, int o1, int cout, int h, int w, int tile_row0, int rows,

@@ -1,3 +1,4 @@
+import CKernels
 @testable import Engine
 import XCTest
 
@@ -143,6 +144,76 @@ final class OneDNNTests: XCTestCase {
         let diffs = zip(native.rgb, emulated.rgb).map { abs(Int($0) - Int($1)) }
         print("[oneDNN] md8-tiny bf16 native vs emulated render: max level diff \(diffs.max()!), \(diffs.filter { $0 > 0 }.count) of \(diffs.count) differ")
         XCTAssertLessThanOrEqual(diffs.max()!, 2)
+    }
+
+    /// Winograd with native bf16 products (V rounded by the transform itself, U kept or made per call) against the
+    /// emulated bf16 products: the same rounded operands, so only the order of the fp32 sums differs; and the same
+    /// bits on 1, 2 and 3 threads.
+    func testNativeBF16WinogradMatchesTheEmulationOnAnyThreadCount() throws {
+        try requireNativeBF16()
+        let (cin, cout, h, w) = (20, 24, 67, 70)
+        let weight = randoms(cout * cin * 9, seed: 21, scale: 0.2), bias = randoms(cout, seed: 22)
+        let x = randoms(cin * h * w, seed: 23)
+        func convolve(native: Bool, keepU: Bool, threads: Int = 2) throws -> [Float] {
+            let blas = try BLAS.get(), savedThreads = blas.threads, savedNative = GEMM.nativeBF16
+            blas.threads = threads
+            GEMM.nativeBF16 = native
+            defer { blas.threads = savedThreads; GEMM.nativeBF16 = savedNative }
+            let plan = WinogradPlan(weight: weight, cout: cout, cin: cin, keepU: keepU)
+            var out = [Float](repeating: .nan, count: cout * h * w)
+            BF16.with(.bf16) { plan.convolve(x, weight: weight, cin: cin, h: h, w: w, cout: cout, bias: bias, &out) }
+            return out
+        }
+        let reference = Conv2d(weight: Tensor(shape: [cout, cin, 3, 3], data: weight), bias: bias, padding: 1, useWinograd: false)
+            .naive(Tensor(shape: [1, cin, h, w], data: x)).data
+        for keepU in [true, false] {
+            let native = try convolve(native: true, keepU: keepU), emulated = try convolve(native: false, keepU: keepU)
+            let worst = zip(native, emulated).map { abs($0 - $1) }.max()!
+            let scale = reference.map { abs($0) }.max()!
+            let fromFP32 = zip(native, reference).map { abs($0 - $1) }.max()!
+            print("[oneDNN] bf16 Winograd \(cin)→\(cout) at \(h)x\(w), U \(keepU ? "kept" : "per call"): native vs emulated max diff \(worst); vs fp32 naive \(fromFP32) (|y| ≤ \(scale))")
+            XCTAssertLessThan(worst, 1e-4 * scale)
+            // F(4×4, 3×3) amplifies the operands' rounding ~10× over a direct sum (0.054 · max|y| measured here).
+            XCTAssertLessThan(fromFP32, 0.1 * scale, "bf16 operands, not garbage")
+            XCTAssertEqual(try convolve(native: true, keepU: keepU, threads: 1), native, "1 vs 2 threads")
+            XCTAssertEqual(try convolve(native: true, keepU: keepU, threads: 3), native, "3 vs 2 threads")
+        }
+    }
+
+    /// im2col convolutions in native bf16 write their columns in bf16 directly (`ckernels_im2col_bf16`): the same
+    /// columns as the fp32 im2col rounded afterwards, so the conv matches the emulation up to the order of the sums,
+    /// with stride 1 and 2 and ragged borders, and gives the same bits on 1, 2 and 3 threads.
+    func testNativeBF16Im2ColConvMatchesTheEmulation() throws {
+        try requireNativeBF16()
+        let (cin, cout, h, w) = (72, 80, 21, 23)  // > 64 channels: not the direct kernel
+        for stride in [1, 2] {
+            let conv = Conv2d(weight: Tensor(shape: [cout, cin, 3, 3], data: randoms(cout * cin * 9, seed: 31, scale: 0.2)),
+                              bias: randoms(cout, seed: 32), stride: stride, padding: 1, useWinograd: false)
+            let x = Tensor(shape: [1, cin, h, w], data: randoms(cin * h * w, seed: 33))
+            func run(native: Bool, threads: Int = 2) throws -> [Float] {
+                let blas = try BLAS.get(), savedThreads = blas.threads, savedNative = GEMM.nativeBF16
+                blas.threads = threads
+                GEMM.nativeBF16 = native
+                defer { blas.threads = savedThreads; GEMM.nativeBF16 = savedNative }
+                return BF16.with(.bf16) { conv(x).data }
+            }
+            let native = try run(native: true), emulated = try run(native: false)
+            let worst = zip(native, emulated).map { abs($0 - $1) }.max()!
+            print("[oneDNN] bf16 im2col conv \(cin)→\(cout) stride \(stride): native vs emulated max diff \(worst)")
+            XCTAssertLessThan(worst, 1e-4)
+            XCTAssertEqual(try run(native: true, threads: 1), native, "1 vs 2 threads")
+            XCTAssertEqual(try run(native: true, threads: 3), native, "3 vs 2 threads")
+        }
+        // The C columns against the Swift ones rounded, bit for bit.
+        let src = randoms(cin * h * w, seed: 34)
+        for (stride, r0, rows) in [(1, 0, 21), (1, 5, 7), (2, 3, 4)] {
+            let wo = (w + 2 - 3) / stride + 1, n = 9 * cin * rows * wo
+            var fp32 = [Float](repeating: .nan, count: n), rounded = [UInt16](repeating: 0, count: n), c = rounded
+            Im2Col.fill(src, channels: 0..<cin, h: h, w: w, k: 3, stride: stride, padding: 1, rowStart: r0, rows: rows, wo: wo, col: &fp32)
+            OneDNN.toBF16(fp32, &rounded, count: n)
+            ckernels_im2col_bf16(src, 0, Int32(cin), Int32(h), Int32(w), 3, Int32(stride), 1, Int32(r0), Int32(rows), Int32(wo), &c)
+            XCTAssertEqual(c, rounded, "stride \(stride), rows \(r0)+\(rows)")
+        }
     }
 
     /// A model loaded for bf16 keeps its text-encoder and UNet matrices in bf16 only: the same bf16 copies an

@@ -26,6 +26,12 @@ final class WinogradTransformTests: XCTestCase {
                 XCTAssertEqual(ckernels_winograd_input(src, 0, Int32(cin), Int32(cin), Int32(h), Int32(w), Int32(t0), Int32(rows),
                                                        Int32(tilesW), &vC), 0)
                 XCTAssertEqual(vC, vSwift, "input transform \(h)x\(w), band \(t0)+\(rows)")
+                // The bf16-storing twin: bit for bit the fp32 transform rounded as every other bf16 operand.
+                var vH = [UInt16](repeating: 0, count: 36 * cin * tiles), vRounded = vH
+                XCTAssertEqual(ckernels_winograd_input_bf16(src, 0, Int32(cin), Int32(cin), Int32(h), Int32(w), Int32(t0), Int32(rows),
+                                                            Int32(tilesW), &vH), 0)
+                OneDNN.toBF16(vC, &vRounded, count: vRounded.count)
+                XCTAssertEqual(vH, vRounded, "bf16 input transform \(h)x\(w), band \(t0)+\(rows)")
 
                 let m = randoms(36 * cout * tiles + 64, seed: UInt64(cout * 7 + w))
                 let bias = randoms(cout, seed: 3)

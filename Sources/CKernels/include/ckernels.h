@@ -4,6 +4,7 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 #include <stddef.h>
+#include <stdint.h>
 #include "ckernels_pool.h"
 
 /// 3×3, stride 1, zero padding 1 convolution over output rows [row0, row1).
@@ -53,6 +54,14 @@ int ckernels_depthwise3x3_level(int level, const float *src, int h, int w, const
 /// path); -1 when its scratch cannot be allocated.
 int ckernels_winograd_input(const float *src, int c0, int c1, int cin, int h, int w, int tile_row0, int rows,
                             int tiles_w, float *v);
+/// The same, storing V rounded to bf16 (nearest even, as `cdnnl_f32_to_bf16`) for the native bf16 products.
+int ckernels_winograd_input_bf16(const float *src, int c0, int c1, int cin, int h, int w, int tile_row0, int rows,
+                                 int tiles_w, uint16_t *v);
+
+/// im2col of channels [c0, c1) of src [C][h][w] for output rows [row_start, row_start + rows), written as bf16
+/// (nearest even, as `cdnnl_f32_to_bf16`) into col [C·k·k][rows·wo] (Im2Col.fill's layout).
+void ckernels_im2col_bf16(const float *src, int c0, int c1, int h, int w, int k, int stride, int padding, int row_start,
+                          int rows, int wo, uint16_t *col);
 
 /// Winograd F(4×4, 3×3) output transform (Winograd.transformOutput's AVX2 twin, same bits) for outputs [o0, o1):
 /// m [36][cout][rows·tiles_w] → dst [cout][h][w] (+ bias, or NULL). Returns 0, or 1 without AVX2.

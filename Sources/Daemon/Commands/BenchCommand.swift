@@ -20,6 +20,8 @@ struct BenchCommand: ParsableCommand {
     var workers: Int?
     @Option(help: "Precision of the matrix products: auto (bf16 where the CPU multiplies bf16 natively, AVX512-BF16 or AMX; else fp32), fp32, or bf16 (emulated, slower, where the CPU has no BF16).") var precision: PrecisionSetting = .auto
     @Flag(help: "Print one JSON document.") var json = false
+    @Flag(help: "Also print where the timed renders' time went, per kind of operation (conv by path, norms, attention, …).")
+    var profile = false
 
     func run() throws {
         guard config == nil || randomWeights else { throw ValidationError("--config needs --random-weights (configs carry no weights)") }
@@ -36,17 +38,39 @@ struct BenchCommand: ParsableCommand {
         let request = RenderRequest(prompt: "a red circle to the left of a blue square", seed: 1, steps: steps,
                                     guidance: guidance, width: width, height: height)
         _ = try reportingEngineErrors { try engine.render(request) }
+        if profile { OpProfile.enable() }
         var results: [RenderedImage] = []
         for _ in 0..<max(1, runs) { results.append(try reportingEngineErrors { try engine.render(request) }) }
+        let operations = OpProfile.entries()
+        let rss = ResourceUsage.peakRSSBytes()
         let peak = blas.measurePeakGFLOPS(precision: engine.precision)
-        let report = BenchReport(engine: engine, blas: blas, results: results, peakGFLOPS: peak, loadSeconds: loadSeconds)
+        let report = BenchReport(engine: engine, blas: blas, results: results, peakGFLOPS: peak, loadSeconds: loadSeconds,
+                                 peakRSSBytes: rss)
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try enc.encode(report), as: UTF8.self))
         } else {
             print(report.table())
+            if profile { print(Self.profileTable(operations, results: results)) }
         }
+    }
+
+    /// Per-operation wall time per render (mean over the timed runs), largest first, and the rest as "other".
+    static func profileTable(_ entries: [OpProfile.Entry], results: [RenderedImage]) -> String {
+        let renders = Double(max(1, results.count))
+        let total = results.reduce(0) { $0 + $1.timings.totalMs } / renders
+        var lines = ["", "operation              ms/render   calls   share"]
+        var covered = 0.0
+        for e in entries {
+            let ms = e.seconds * 1000 / renders
+            covered += ms
+            lines.append(e.label.padding(toLength: 22, withPad: " ", startingAt: 0)
+                         + String(format: " %10.1f %7d %6.1f%%", ms, Int(Double(e.calls) / renders), 100 * ms / total))
+        }
+        lines.append("other".padding(toLength: 22, withPad: " ", startingAt: 0)
+                     + String(format: " %10.1f %7@ %6.1f%%", total - covered, "-", 100 * (total - covered) / total))
+        return lines.joined(separator: "\n")
     }
 
     /// Images per second with `workers` engines rendering distinct seeds at once (one warm-up image each first).

@@ -29,6 +29,9 @@ public final class BF16Copy: @unchecked Sendable {
         return UnsafePointer(p)
     }
 
+    /// The bf16 values, when made (always for a copy made at load).
+    var values: UnsafePointer<UInt16>? { lock.withLock { storage.map { UnsafePointer($0) } } }
+
     /// Bytes held (0 until a bf16 product has used it).
     public var bytes: Int { lock.withLock { 2 * count } }
 
@@ -75,6 +78,31 @@ extension GEMM {
         let pa = constA?.pointer(a, count: (aRows - 1) * lda + aCols) ?? convert(a, rows: aRows, cols: aCols, ld: lda, into: scratch.a)
         let pb = constB?.pointer(b, count: (bRows - 1) * ldb + bCols) ?? convert(b, rows: bRows, cols: bCols, ld: ldb, into: scratch.b)
         let la = constA == nil ? aCols : lda, lb = constB == nil ? bCols : ldb
+        bf16Blocks(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: pa, lda: la, b: pb, ldb: lb,
+                   beta: beta, c: c, ldc: ldc, splitFromFlops: splitFromFlops)
+    }
+
+    /// C = alpha·op(A)·op(B) + beta·C on operands already in bf16 (row strides `lda`, `ldb`), cut into `blocks`
+    /// (shape-only, as `sgemm`) and run as single-threaded oneDNN calls on the engine's pool. For kernels that
+    /// produce their operands in bf16 themselves (Winograd's transforms); counted in `flops` and `nanoseconds`.
+    static func bf16Product(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int, beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0, k > 0, case .success(let blas) = BLAS.shared else { return }
+        flops &+= 2 * m * n * k
+        let start = DispatchTime.now().uptimeNanoseconds
+        bf16Blocks(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                   beta: beta, c: c, ldc: ldc, splitFromFlops: blas.splitFromFlops)
+        nanoseconds &+= DispatchTime.now().uptimeNanoseconds &- start
+    }
+
+    private static func bf16Blocks(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a pa: UnsafePointer<UInt16>, lda la: Int,
+        b pb: UnsafePointer<UInt16>, ldb lb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+        splitFromFlops: Int
+    ) {
         let parts = blocks(m: m, n: n, k: k, splitFromFlops: splitFromFlops)
         let byRows = m >= n, length = byRows ? m : n
         let edge = { (i: Int) in min(length, (length * i / parts + 8) / 16 * 16) }

@@ -51,7 +51,7 @@ public enum GEMM {
         }
         flops &+= 2 * m * n * k
         if k == 0 {
-            for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : c[i * ldc + j] * beta } }
             return
         }
         let blas: BLAS

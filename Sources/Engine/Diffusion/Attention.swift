@@ -48,16 +48,19 @@ struct FeedForward {
         let hg = proj(x)  // [N, L, 2*inner]: first half hidden, second half gate
         let rows = x.count / x.shape.last!
         var h = Tensor(empty: Array(x.shape.dropLast()) + [inner])
-        hg.data.withUnsafeBufferPointer { src in
+        OpProfile.measure("feedforward gate") { hg.data.withUnsafeBufferPointer { src in
             h.data.withUnsafeMutableBufferPointer { dst in
-                for r in 0..<rows {
-                    let s = src.baseAddress! + r * 2 * inner, d = dst.baseAddress! + r * inner
-                    (d).update(from: s + inner, count: inner)
-                    VectorMath.map(d, count: inner, activation == .geglu ? VectorMath.gelu : VectorMath.silu)
-                    for j in 0..<inner { d[j] *= s[j] }
+                // Rows are independent: split over the render's threads (same arithmetic per row for any count).
+                Parallel.forSlices(rows, work: rows * inner * 8) { slice in
+                    for r in slice {
+                        let s = src.baseAddress! + r * 2 * inner, d = dst.baseAddress! + r * inner
+                        d.update(from: s + inner, count: inner)
+                        VectorMath.map(d, count: inner, activation == .geglu ? VectorMath.gelu : VectorMath.silu)
+                        for j in 0..<inner { d[j] *= s[j] }
+                    }
                 }
             }
-        }
+        } }
         return out(h)
     }
 }

@@ -39,12 +39,12 @@ public enum Activation: String, Sendable {
     }
 
     public func apply(_ t: inout Tensor) {
-        t.data.withUnsafeMutableBufferPointer { p in
+        OpProfile.measure("activation") { t.data.withUnsafeMutableBufferPointer { p in
             Parallel.forSlices(p.count / 64, work: p.count) { s in
                 let end = s.upperBound == p.count / 64 ? p.count : s.upperBound * 64
                 apply(p.baseAddress! + s.lowerBound * 64, count: end - s.lowerBound * 64)
             }
-        }
+        } }
     }
 
     /// p = p*scale + shift, then SiLU if asked: the reference for GroupNorm's fused epilogue (`ckernels_affine`).
@@ -64,11 +64,11 @@ public enum Elementwise {
     /// a += b
     public static func add(_ a: inout Tensor, _ b: Tensor) {
         precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
-        a.data.withUnsafeMutableBufferPointer { ap in
+        OpProfile.measure("add") { a.data.withUnsafeMutableBufferPointer { ap in
             b.data.withUnsafeBufferPointer { bp in
                 Parallel.forSlices(ap.count, work: ap.count) { s in for i in s { ap[i] += bp[i] } }
             }
-        }
+        } }
     }
 
     /// a *= s
@@ -80,10 +80,10 @@ public enum Elementwise {
     public static func addChannelBias(_ x: inout Tensor, _ v: Tensor) {
         let spatial = x.h * x.w, nc = x.n * x.c, total = x.count
         precondition(v.count == nc)
-        x.data.withUnsafeMutableBufferPointer { xp in
+        OpProfile.measure("add") { x.data.withUnsafeMutableBufferPointer { xp in
             Parallel.forSlices(nc, work: total) { s in
                 for i in s { let b = v.data[i]; let p = xp.baseAddress! + i * spatial; for j in 0..<spatial { p[j] += b } }
             }
-        }
+        } }
     }
 }

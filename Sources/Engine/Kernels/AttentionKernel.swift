@@ -12,6 +12,7 @@ public enum AttentionKernel {
         let scale = 1 / Float(d).squareRoot()
         let tile = max(1, min(lq, (1 << 22) / max(lk, 1)))
         var out = Tensor(empty: q.shape)
+        OpProfile.measure("attention") {
         q.data.withUnsafeBufferPointer { qp in k.data.withUnsafeBufferPointer { kp in v.data.withUnsafeBufferPointer { vp in
             out.data.withUnsafeMutableBufferPointer { op in Scratch.with(tile * lk) { sbase in
                 for b in 0..<n {
@@ -43,6 +44,7 @@ public enum AttentionKernel {
                 }
             } }
         } } }
+        }
         return out
     }
 

@@ -1,3 +1,5 @@
+import CKernels
+
 /// 2-D convolution as torch.nn.Conv2d (NCHW, zero padding, optional groups).
 ///
 /// groups == 1 runs as im2col + GEMM over bands of output rows (so the column buffer stays small even for a
@@ -50,6 +52,7 @@ public struct Conv2d: Sendable {
         precondition(x.c == inChannels, "conv expects \(inChannels) channels, got \(x.c)")
         let ho = outSize(x.h, kh), wo = outSize(x.w, kw)
         var out = Tensor(empty: [x.n, outChannels, ho, wo])
+        OpProfile.measure(profileLabel(h: x.h, w: x.w)) {
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
                 for b in 0..<x.n {
@@ -60,13 +63,9 @@ public struct Conv2d: Sendable {
                     if let plan = direct, plan.pays(h: x.h, w: x.w) {
                         plan.convolve(src, h: x.h, w: x.w, bias: bias, dst)
                     } else if let plan = winograd, plan.pays(h: x.h, w: x.w) {
-                        // fp32 in either precision: F(4×4, 3×3)'s transforms (coefficients up to 8 and 1/24) amplify
-                        // bf16's rounding of the transformed operands. Measured on mobilediffusion-512 (random weights,
-                        // AVX512-BF16): bf16 Winograd made the decoder ~10 % faster but the image 43.7 dB from fp32
-                        // (max 15 levels off) against 54.9 dB (max 2) with fp32 Winograd; quality wins.
-                        BF16.fp32 {
-                            plan.convolve(src, weight: weight.data, cin: inChannels, h: x.h, w: x.w, cout: outChannels, bias: bias, dst)
-                        }
+                        // fp32 products in either precision unless `Winograd.bf16Products` (quality: see there).
+                        let run = { plan.convolve(src, weight: weight.data, cin: inChannels, h: x.h, w: x.w, cout: outChannels, bias: bias, dst) }
+                        if Winograd.bf16Products { run() } else { BF16.fp32(run) }
                     } else if groups == 1 {
                         convGEMM(src, h: x.h, w: x.w, dst, ho: ho, wo: wo)
                     } else if groups == inChannels && groups == outChannels {
@@ -78,7 +77,18 @@ public struct Conv2d: Sendable {
                 }
             }
         }
+        }
         return out
+    }
+
+    /// `OpProfile`'s name for this layer's path at an input of h×w (as chosen in `callAsFunction`).
+    private func profileLabel(h: Int, w: Int) -> String {
+        let path: String
+        if let plan = direct, plan.pays(h: h, w: w) { path = "direct" }
+        else if let plan = winograd, plan.pays(h: h, w: w) { path = "winograd" }
+        else if groups == 1 { path = kh == 1 && kw == 1 && stride == 1 && padding == 0 ? "1x1" : "im2col" }
+        else { path = groups == inChannels && groups == outChannels ? "depthwise" : "grouped" }
+        return "conv \(kh)x\(kw) \(path)"
     }
 
     /// One image: out[Cout, ho*wo] = W[Cout, Cin*kh*kw] · col[Cin*kh*kw, ho*wo] (+ bias).
@@ -93,19 +103,44 @@ public struct Conv2d: Sendable {
                            beta: beta, c: dst, ldc: hw, constA: weightBF16)
                 return
             }
-            // Bands of output rows keep the column buffer near 16M floats at most.
-            let rowsPerBand = max(1, min(ho, (1 << 24) / max(1, k * wo)))
-            Scratch.with(k * rowsPerBand * wo) { col in
-                var r0 = 0
-                while r0 < ho {
-                    let rows = min(rowsPerBand, ho - r0)
-                    Im2Col.fill(src, channels: inChannels, h: h, w: w, k: kh, stride: stride, padding: padding,
-                                rowStart: r0, rows: rows, wo: wo, col: col)
-                    GEMM.sgemm(m: outChannels, n: rows * wo, k: k, a: wp.baseAddress!, lda: k,
-                               b: col, ldb: rows * wo, beta: beta, c: dst + r0 * wo, ldc: hw, constA: weightBF16)
-                    r0 += rows
+            // Bands of output rows keep the column buffer near `Scratch.bandFloats` at most.
+            let rowsPerBand = max(1, min(ho, Scratch.bandFloats / max(1, k * wo)))
+            if BF16.isActive && GEMM.nativeBF16 {
+                // Columns written in bf16 directly (`ckernels_im2col_bf16`): no fp32 columns, no second pass.
+                let a = weightBF16.pointer(wp.baseAddress!, count: outChannels * k)
+                return Scratch.with((k * rowsPerBand * wo + 1) / 2) { scratch in
+                    scratch.withMemoryRebound(to: UInt16.self, capacity: k * rowsPerBand * wo) { col in
+                        forEachBand(ho: ho, rowsPerBand: rowsPerBand) { r0, rows in
+                            Parallel.forSlices(inChannels, work: k * rows * wo) { s in
+                                ckernels_im2col_bf16(src, Int32(s.lowerBound), Int32(s.upperBound), Int32(h), Int32(w), Int32(kh),
+                                                     Int32(stride), Int32(padding), Int32(r0), Int32(rows), Int32(wo), col)
+                            }
+                            GEMM.bf16Product(m: outChannels, n: rows * wo, k: k, a: a, lda: k, b: col, ldb: rows * wo, beta: beta,
+                                             c: dst + r0 * wo, ldc: hw)
+                        }
+                    }
                 }
             }
+            Scratch.with(k * rowsPerBand * wo) { col in
+                forEachBand(ho: ho, rowsPerBand: rowsPerBand) { r0, rows in
+                    Parallel.forSlices(inChannels, work: k * rows * wo) { s in
+                        Im2Col.fill(src, channels: s, h: h, w: w, k: kh, stride: stride, padding: padding,
+                                    rowStart: r0, rows: rows, wo: wo, col: col)
+                    }
+                    GEMM.sgemm(m: outChannels, n: rows * wo, k: k, a: wp.baseAddress!, lda: k,
+                               b: col, ldb: rows * wo, beta: beta, c: dst + r0 * wo, ldc: hw, constA: weightBF16)
+                }
+            }
+        }
+    }
+
+    /// Calls body(firstRow, rows) for consecutive bands of at most `rowsPerBand` of `ho` output rows.
+    private func forEachBand(ho: Int, rowsPerBand: Int, _ body: (Int, Int) -> Void) {
+        var r0 = 0
+        while r0 < ho {
+            let rows = min(rowsPerBand, ho - r0)
+            body(r0, rows)
+            r0 += rows
         }
     }
 
@@ -117,7 +152,7 @@ public struct Conv2d: Sendable {
         weight.data.withUnsafeBufferPointer { wp in
             Scratch.with(k * hw) { col in
                 for g in 0..<groups {
-                    Im2Col.fill(src + g * cinG * h * w, channels: cinG, h: h, w: w, k: kh, stride: stride,
+                    Im2Col.fill(src + g * cinG * h * w, channels: 0..<cinG, h: h, w: w, k: kh, stride: stride,
                                 padding: padding, rowStart: 0, rows: ho, wo: wo, col: col)
                     GEMM.sgemm(m: coutG, n: hw, k: k, a: wp.baseAddress! + g * coutG * k, lda: k,
                                b: col, ldb: hw, beta: bias == nil ? 0 : 1, c: dst + g * coutG * hw, ldc: hw)
@@ -153,11 +188,12 @@ public struct Conv2d: Sendable {
 
 /// Unfolds image patches into GEMM columns.
 enum Im2Col {
-    /// src: [C, h, w] → col: [C*k*k, rows*wo] for output rows [rowStart, rowStart+rows).
-    static func fill(_ src: UnsafePointer<Float>, channels: Int, h: Int, w: Int, k: Int, stride: Int, padding: Int,
+    /// src: [C, h, w] → col: [C*k*k, rows*wo] for output rows [rowStart, rowStart+rows), rows of `channels` only
+    /// (a thread's slice; each channel's k·k rows are independent of the others).
+    static func fill(_ src: UnsafePointer<Float>, channels: Range<Int>, h: Int, w: Int, k: Int, stride: Int, padding: Int,
                      rowStart: Int, rows: Int, wo: Int, col: UnsafeMutablePointer<Float>) {
         let n = rows * wo
-        for c in 0..<channels {
+        for c in channels {
             let plane = src + c * h * w
             for ky in 0..<k {
                 for kx in 0..<k {

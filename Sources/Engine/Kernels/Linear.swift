@@ -28,7 +28,7 @@ public struct Linear: Sendable {
     public func apply(rows: Int, _ x: [Float], into out: inout [Float]) {
         let n = outFeatures, k = inFeatures
         precondition(!weight.isPlaceholder || (BF16.isActive && GEMM.nativeBF16), "a bf16-only layer in an fp32 product")
-        x.withUnsafeBufferPointer { xp in
+        OpProfile.measure("linear") { x.withUnsafeBufferPointer { xp in
             weight.data.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { op in
                     if let bias {
@@ -39,6 +39,6 @@ public struct Linear: Sendable {
                                constB: weightBF16)
                 }
             }
-        }
+        } }
     }
 }

@@ -27,7 +27,7 @@ public struct GroupNorm: Sendable {
     public func apply(_ x: inout Tensor, silu: Bool = false) {
         let n = x.shape[0], c = x.shape[1], spatial = x.count / (n * c)
         let cg = c / groups, groupSize = cg * spatial, total = x.count
-        x.data.withUnsafeMutableBufferPointer { p in
+        OpProfile.measure("groupnorm") { x.data.withUnsafeMutableBufferPointer { p in
             // Each (image, group) is normalised by one thread: the same sums in the same order for any thread count.
             Parallel.forSlices(n * groups, work: total) { slice in
                 for bg in slice {
@@ -44,7 +44,7 @@ public struct GroupNorm: Sendable {
                     }
                 }
             }
-        }
+        } }
     }
 }
 
@@ -65,14 +65,17 @@ public struct LayerNorm: Sendable {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var out = x
         let d = weight.count, rows = x.count / d
-        out.data.withUnsafeMutableBufferPointer { p in
-            for r in 0..<rows {
-                let row = p.baseAddress! + r * d
-                let (mean, variance) = Moments.meanVariance(row, count: d)
-                let inv = Float(1 / (variance + Double(eps)).squareRoot()), m = Float(mean)
-                for j in 0..<d { row[j] = (row[j] - m) * inv * weight[j] + bias[j] }
+        OpProfile.measure("layernorm") { out.data.withUnsafeMutableBufferPointer { p in
+            // One row per thread at a time: the same sums in the same order for any thread count.
+            Parallel.forSlices(rows, work: rows * d * 4) { slice in
+                for r in slice {
+                    let row = p.baseAddress! + r * d
+                    let (mean, variance) = Moments.meanVariance(row, count: d)
+                    let inv = Float(1 / (variance + Double(eps)).squareRoot()), m = Float(mean)
+                    for j in 0..<d { row[j] = (row[j] - m) * inv * weight[j] + bias[j] }
+                }
             }
-        }
+        } }
         return out
     }
 }

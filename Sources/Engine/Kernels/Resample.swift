@@ -4,7 +4,7 @@ public enum Resample {
     public static func nearest2x(_ x: Tensor) -> Tensor {
         let h = x.h, w = x.w, planes = x.n * x.c
         var out = Tensor(empty: [x.n, x.c, 2 * h, 2 * w])
-        x.data.withUnsafeBufferPointer { xp in
+        OpProfile.measure("upsample") { x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
                 Parallel.forSlices(planes, work: 4 * x.count) { slice in
                     for p in slice {
@@ -17,7 +17,7 @@ public enum Resample {
                     }
                 }
             }
-        }
+        } }
         return out
     }
 
@@ -25,9 +25,9 @@ public enum Resample {
     public static func toTokens(_ x: Tensor) -> Tensor {
         let c = x.c, hw = x.h * x.w
         var out = Tensor(empty: [x.n, hw, c])
-        x.data.withUnsafeBufferPointer { xp in out.data.withUnsafeMutableBufferPointer { op in
+        OpProfile.measure("transpose") { x.data.withUnsafeBufferPointer { xp in out.data.withUnsafeMutableBufferPointer { op in
             for b in 0..<x.n { transpose(xp.baseAddress! + b * c * hw, rows: c, cols: hw, op.baseAddress! + b * c * hw) }
-        } }
+        } } }
         return out
     }
 
@@ -35,9 +35,9 @@ public enum Resample {
     public static func fromTokens(_ x: Tensor, h: Int, w: Int) -> Tensor {
         let c = x.shape[2], hw = h * w
         var out = Tensor(empty: [x.shape[0], c, h, w])
-        x.data.withUnsafeBufferPointer { xp in out.data.withUnsafeMutableBufferPointer { op in
+        OpProfile.measure("transpose") { x.data.withUnsafeBufferPointer { xp in out.data.withUnsafeMutableBufferPointer { op in
             for b in 0..<x.shape[0] { transpose(xp.baseAddress! + b * c * hw, rows: hw, cols: c, op.baseAddress! + b * c * hw) }
-        } }
+        } } }
         return out
     }
 

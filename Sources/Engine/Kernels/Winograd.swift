@@ -8,6 +8,8 @@ struct WinogradPlan: Sendable {
     /// Layers with at most this many U floats (4 MiB) keep U.
     static let keepLimit = 1 << 20
     let u: [Float]?
+    /// U rounded to bf16 for native bf16 products, made on the first one (kept U only).
+    let uBF16 = BF16Copy()
 
     /// `keepU`: nil decides by size (`keepLimit`); tests force either path.
     init(weight: [Float], cout: Int, cin: Int, keepU: Bool? = nil) {
@@ -26,7 +28,10 @@ struct WinogradPlan: Sendable {
                   _ dst: UnsafeMutablePointer<Float>) {
         weight.withUnsafeBufferPointer { wp in
             if let u {
-                u.withUnsafeBufferPointer { Winograd.convolve(src, cin: cin, h: h, w: w, u: $0.baseAddress!, weight: wp.baseAddress!, cout: cout, bias: bias, dst) }
+                u.withUnsafeBufferPointer {
+                    Winograd.convolve(src, cin: cin, h: h, w: w, u: $0.baseAddress!, uBF16: uBF16, weight: wp.baseAddress!, cout: cout,
+                                      bias: bias, dst)
+                }
             } else {
                 Winograd.convolve(src, cin: cin, h: h, w: w, u: nil, weight: wp.baseAddress!, cout: cout, bias: bias, dst)
             }
@@ -55,6 +60,14 @@ struct WinogradPlan: Sendable {
 enum Winograd {
     /// On unless `MDD_WINOGRAD=0` (measured side by side in the performance notes of the README).
     static let enabledByDefault = ProcessInfo.processInfo.environment["MDD_WINOGRAD"] != "0"
+
+    /// Whether a bf16 render runs Winograd's 36 products in bf16 too (`MDD_WINOGRAD_BF16=1`); off by default, so bf16
+    /// renders keep fp32 Winograd. F(4×4, 3×3)'s transforms (coefficients up to 8 and 1/24) amplify the rounding of the
+    /// transformed operands ~10× over a direct sum: on mobilediffusion-512 (random weights, AVX512-BF16, no AMX) bf16
+    /// products here made the decoder ~12 % faster (V stored in bf16 by the transform) but put the image 43.7 dB from
+    /// fp32 instead of 54.9 dB — diffusers' own bf16 autocast is 44.2 dB from its fp32 on the same weights. Where
+    /// bf16 products are much faster than fp32 (AMX) the trade may differ: measure with `mdd bench --profile`.
+    static let bf16Products = ProcessInfo.processInfo.environment["MDD_WINOGRAD_BF16"] == "1"
 
     /// Whether a layer qualifies (and is big enough for the transforms to pay).
     static func applies(kernel: Int, stride: Int, padding: Int, groups: Int, cin: Int, cout: Int) -> Bool {
@@ -98,9 +111,13 @@ enum Winograd {
     /// One image: src [cin, h, w] → dst [cout, h, w] (+ bias), in bands of tile rows that bound V and M.
     /// `u`: the transformed kernel, or nil to transform `weight` into scratch space first (large layers).
     static func convolve(_ src: UnsafePointer<Float>, cin: Int, h: Int, w: Int, u precomputed: UnsafePointer<Float>?,
-                         weight: UnsafePointer<Float>, cout: Int, bias: [Float]?, _ dst: UnsafeMutablePointer<Float>) {
+                         uBF16: BF16Copy? = nil, weight: UnsafePointer<Float>, cout: Int, bias: [Float]?,
+                         _ dst: UnsafeMutablePointer<Float>) {
+        if BF16.isActive && GEMM.nativeBF16 {
+            return convolveBF16(src, cin: cin, h: h, w: w, u: precomputed, uBF16: uBF16, weight: weight, cout: cout, bias: bias, dst)
+        }
         let tilesW = (w + 3) / 4, tilesH = (h + 3) / 4
-        let bandRows = max(1, min(tilesH, (1 << 24) / max(1, 36 * (cin + cout) * tilesW)))
+        let bandRows = max(1, min(tilesH, Scratch.bandFloats / max(1, 36 * (cin + cout) * tilesW)))
         let uCount = precomputed == nil ? 36 * cout * cin : 0
         Scratch.with(uCount + 36 * (cin + cout) * bandRows * tilesW + 64) { scratch in
             let u = precomputed ?? UnsafePointer(scratch), buf = scratch + uCount

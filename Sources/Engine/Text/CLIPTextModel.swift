@@ -44,7 +44,10 @@ public final class CLIPTextModel: @unchecked Sendable {
     public let config: Config
     /// Number of weights loaded.
     public let parameters: Int
-    let tokenEmbedding: Tensor   // [vocab, D]
+    /// [vocab, D]: fp32, or in a bf16-only model its bf16 rounding alone (CLIP ViT-L's 49,408 × 768 table is 152 MB
+    /// in fp32, the largest tensor a bf16 text encoder would otherwise keep in fp32).
+    let tokenEmbedding: Tensor
+    let tokenEmbeddingBF16: BF16Copy?
     let positionEmbedding: Tensor // [positions, D]
     let layers: [Layer]
     let finalNorm: LayerNorm
@@ -57,7 +60,9 @@ public final class CLIPTextModel: @unchecked Sendable {
         let w = try WeightStore(path: folder + "/model.safetensors", source: source, optionalPrefix: "text_model.")
         w.bf16Weights = bf16Weights
         let d = config.hiddenSize, e = config.layerNormEps
-        tokenEmbedding = try w.tensor("text_model.embeddings.token_embedding.weight", shape: [config.vocabSize, d])
+        let table = try w.tensor("text_model.embeddings.token_embedding.weight", shape: [config.vocabSize, d])
+        tokenEmbeddingBF16 = bf16Weights ? BF16Copy(of: table.data) : nil
+        tokenEmbedding = bf16Weights ? Tensor(placeholder: table.shape) : table
         positionEmbedding = try w.tensor("text_model.embeddings.position_embedding.weight", shape: [config.maxPositions, d])
         layers = try (0..<config.layers).map { i in
             let p = "text_model.encoder.layers.\(i)."
@@ -83,8 +88,11 @@ public final class CLIPTextModel: @unchecked Sendable {
         for (b, row) in ids.enumerated() {
             for (t, id) in row.enumerated() {
                 guard id >= 0 && Int(id) < config.vocabSize else { throw EngineError.invalidRequest("token id \(id) outside vocabulary of \(config.vocabSize)") }
-                for j in 0..<d {
-                    x.data[(b * l + t) * d + j] = tokenEmbedding.data[Int(id) * d + j] + positionEmbedding.data[t * d + j]
+                let row = Int(id) * d, at = (b * l + t) * d
+                if let bits = tokenEmbeddingBF16?.values {
+                    for j in 0..<d { x.data[at + j] = Float(bitPattern: UInt32(bits[row + j]) << 16) + positionEmbedding.data[t * d + j] }
+                } else {
+                    for j in 0..<d { x.data[at + j] = tokenEmbedding.data[row + j] + positionEmbedding.data[t * d + j] }
                 }
             }
         }
