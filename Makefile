@@ -43,7 +43,9 @@ install: all man completions
 	if [ -d models ]; then cp -r models/. $(DESTDIR)$(PREFIX)/share/mdd/models/; fi
 	install -m 0644 systemd/mdd.service systemd/mdd.socket $(DESTDIR)$(SYSTEMD_DIR)/
 	install -m 0644 systemd/mdd.json.example $(DESTDIR)/etc/mdd/
-	id mdd >/dev/null 2>&1 || useradd --system --home-dir /var/lib/mdd --shell /usr/sbin/nologin mdd
+	@# A staged install (DESTDIR, packaging) must not create users on the build machine: the package's postinst does.
+	@if [ -z "$(DESTDIR)" ]; then id mdd >/dev/null 2>&1 || useradd --system --home-dir /var/lib/mdd --shell /usr/sbin/nologin mdd; \
+	else echo "DESTDIR set: not creating the mdd user here (on the target: useradd --system --home-dir /var/lib/mdd --shell /usr/sbin/nologin mdd)"; fi
 	@echo "installed; enable with: systemctl daemon-reload && systemctl enable --now mdd"
 
 uninstall:

@@ -68,6 +68,18 @@ final class RenderCommandTests: XCTestCase {
         XCTAssertTrue(n.stderr.contains("nul.txt:2: prompt contains control character U+0000 NUL at character 9"), n.stderr)
         let one = h.mdd(["render", "--model", h.model, "--prompt", "a\u{1B}b", "--out", h.dir + "/one.png"])
         XCTAssertTrue(one.stderr.contains("prompt contains control character U+001B ESC"), one.stderr)
+        // Derived seeds (--seed + index) must not wrap past 2^64 − 1, and a line's own seed must not be negative.
+        let two = h.dir + "/two.txt"
+        try "a red circle\na blue square\n".write(toFile: two, atomically: true, encoding: .utf8)
+        let wrap = h.mdd(["render", "--model", h.model, "--prompts", two, "--seed", "\(UInt64.max)", "--out-dir", h.dir + "/out3"])
+        XCTAssertEqual(wrap.status, 1)
+        XCTAssertTrue(wrap.stderr.contains("two.txt:2: --seed \(UInt64.max) + line index 1 exceeds"), wrap.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.dir + "/out3/000001.png"))
+        let negative = h.dir + "/negative.jsonl"
+        try "{\"prompt\": \"a red circle\", \"seed\": -5}\n".write(toFile: negative, atomically: true, encoding: .utf8)
+        let neg = h.mdd(["render", "--model", h.model, "--prompts", negative, "--out-dir", h.dir + "/out4"])
+        XCTAssertEqual(neg.status, 1)
+        XCTAssertTrue(neg.stderr.contains("negative.jsonl:1:"), neg.stderr)
     }
 
     func testPromptAndPromptsAreExclusive() throws {

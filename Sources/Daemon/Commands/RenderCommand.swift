@@ -68,7 +68,17 @@ struct RenderCommand: ParsableCommand {
                 if let problem = PromptText.problem(job.prompt) ?? job.negativePrompt.flatMap({ PromptText.problem($0, field: "negative_prompt") }) {
                     throw CommandFailure(message: "\(path):\(line): \(problem)")
                 }
-                let jobSeed = job.seed.map { UInt64(bitPattern: $0) } ?? seed &+ UInt64(index)
+                let jobSeed: UInt64
+                if let own = job.seed {
+                    guard let s = UInt64(exactly: own) else { throw CommandFailure(message: "\(path):\(line): seed \(own) is negative") }
+                    jobSeed = s
+                } else {
+                    let (derived, overflow) = seed.addingReportingOverflow(UInt64(index))
+                    guard !overflow else {
+                        throw CommandFailure(message: "\(path):\(line): --seed \(seed) + line index \(index) exceeds \(UInt64.max)")
+                    }
+                    jobSeed = derived
+                }
                 try renderOne(engine, prompt: job.prompt, negative: job.negativePrompt ?? negativePrompt, seed: jobSeed,
                               steps: job.steps ?? steps, guidance: job.guidance.map(Float.init) ?? guidance,
                               width: job.width ?? width, height: job.height ?? height,
