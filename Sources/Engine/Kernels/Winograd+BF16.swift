@@ -31,14 +31,7 @@ extension Winograd {
                         GEMM.bf16Product(m: cout, n: tiles, k: cin, a: u + k * cout * cin, lda: cin, b: vh + k * cin * tiles,
                                          ldb: tiles, c: m + k * cout * tiles, ldc: tiles)
                     }
-                    Parallel.forSlices(cout, work: cout * tiles * 16) { s in
-                        let run = { (b: UnsafePointer<Float>?) in
-                            ckernels_winograd_output(m, Int32(s.lowerBound), Int32(s.upperBound), Int32(cout), Int32(h), Int32(w),
-                                                     Int32(t0), Int32(rows), Int32(tilesW), b, dst) == 0
-                        }
-                        let done = bias.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
-                        if !done { transformOutput(m, outputs: s, cout: cout, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, bias: bias, dst: dst) }
-                    }
+                    outputBand(m, cout: cout, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, bias: bias, dst: dst)
                     t0 += rows
                 }
             }

@@ -138,19 +138,26 @@ enum Winograd {
                     GEMM.sgemm(m: cout, n: tiles, k: cin, a: u + k * cout * cin, lda: cin, b: v + k * cin * tiles, ldb: tiles,
                                c: m + k * cout * tiles, ldc: tiles)
                 }
-                Parallel.forSlices(cout, work: cout * tiles * 16) { s in
-                    let run = { (b: UnsafePointer<Float>?) in
-                        ckernels_winograd_output(m, Int32(s.lowerBound), Int32(s.upperBound), Int32(cout), Int32(h), Int32(w),
-                                                 Int32(t0), Int32(rows), Int32(tilesW), b, dst) == 0
-                    }
-                    let done = bias.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
-                    if !done { transformOutput(m, outputs: s, cout: cout, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, bias: bias, dst: dst) }
-                }
+                outputBand(m, cout: cout, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, bias: bias, dst: dst)
                 t0 += rows
             }
         }
         // Benchmarks report nominal FLOPs (what a direct convolution would do): add back what Winograd saved.
         GEMM.flops &+= 18 * cout * cin * h * w - 72 * cout * cin * tilesW * tilesH
+    }
+
+    /// The output transform of one band (M → dst rows, + bias), over the engine's threads: the AVX2 kernel, or the
+    /// Swift one without AVX2.
+    static func outputBand(_ m: UnsafePointer<Float>, cout: Int, h: Int, w: Int, tileRow0 t0: Int, rows: Int, tilesW: Int,
+                           bias: [Float]?, dst: UnsafeMutablePointer<Float>) {
+        Parallel.forSlices(cout, work: cout * rows * tilesW * 16) { s in
+            let run = { (b: UnsafePointer<Float>?) in
+                ckernels_winograd_output(m, Int32(s.lowerBound), Int32(s.upperBound), Int32(cout), Int32(h), Int32(w),
+                                         Int32(t0), Int32(rows), Int32(tilesW), b, dst) == 0
+            }
+            let done = bias.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
+            if !done { transformOutput(m, outputs: s, cout: cout, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, bias: bias, dst: dst) }
+        }
     }
 
     /// V[k][c][t] = (Bᵀ·d·B)[k] for each 6×6 input tile d at (4·ty − 1, 4·tx − 1), zero outside the image.
