@@ -47,10 +47,12 @@ static inline ATTR void at(v8 q0, v8 q1, v8 q2, v8 q3, v8 q4, v8 q5, v8 y[4]) {
 
 /// One input row (NULL: outside the image) with its zero padding, split into its four x-phases:
 /// phase[p][t] = line[4t + p], line[x'] = row[x' − 1].
-static ATTR void split_phases(const float *row, int w, int n8, float *line, float *phase) {
+static ATTR void split_phases(const float *row, int w, int n8, float *line, float *phase, const ckernels_prologue *pro,
+                              int c) {
     if (!row) { memset(phase, 0, sizeof(float) * 4 * (size_t)n8); return; }
     memset(line, 0, sizeof(float) * (4 * (size_t)n8 + 32));
     memcpy(line + 1, row, sizeof(float) * (size_t)w);
+    if (pro) ckernels_affine(line + 1, w, pro->scale[c], pro->shift[c], pro->silu);
     for (int t = 0; t < n8; t += 8) {
         v8 x0 = ld(line + 4 * t), x1 = ld(line + 4 * t + 8), x2 = ld(line + 4 * t + 16), x3 = ld(line + 4 * t + 24);
         v8 a = __builtin_shufflevector(x0, x1, 0, 4, 8, 12, 1, 5, 9, 13);
@@ -82,7 +84,7 @@ static inline ATTR void st_bf16_partial(v8 v, uint16_t *p, int lanes) {
 
 /// V for channels [c0, c1) into `v` (fp32) or, when `v` is NULL, into `vh` rounded to bf16.
 static ATTR int input_avx2(const float *src, int c0, int c1, int cin, int h, int w, int tile_row0, int rows,
-                           int tiles_w, float *v, uint16_t *vh) {
+                           int tiles_w, const ckernels_prologue *pro, float *v, uint16_t *vh) {
     long tiles = (long)rows * tiles_w, k = (long)cin * tiles;
     int n8 = (tiles_w + 1 + 7) / 8 * 8 + 8, line_length = 4 * n8 + 32;
     float *tmp = malloc(sizeof(float) * ((size_t)line_length + 48 * (size_t)n8));
@@ -93,7 +95,8 @@ static ATTR int input_avx2(const float *src, int c0, int c1, int cin, int h, int
         for (int tr = 0; tr < rows; tr++) {
             int y0 = 4 * (tile_row0 + tr) - 1;
             for (int i = 0; i < 6; i++)
-                split_phases(y0 + i < 0 || y0 + i >= h ? NULL : plane + (size_t)(y0 + i) * w, w, n8, line, phase + i * 4 * n8);
+                split_phases(y0 + i < 0 || y0 + i >= h ? NULL : plane + (size_t)(y0 + i) * w, w, n8, line, phase + i * 4 * n8,
+                             pro, c);
             // Columns: e_r = Σ_i Bᵀ[r][i]·d_i, per phase.
             for (int p = 0; p < 4; p++) {
                 for (int t = 0; t < n8; t += 8) {
@@ -170,15 +173,15 @@ static ATTR void output_avx2(const float *m, int o0, int o1, int cout, int h, in
 }
 
 int ckernels_winograd_input(const float *src, int c0, int c1, int cin, int h, int w, int tile_row0, int rows,
-                            int tiles_w, float *v) {
+                            int tiles_w, const ckernels_prologue *prologue, float *v) {
     if (ckernels_simd_level() < 1) return 1;
-    return input_avx2(src, c0, c1, cin, h, w, tile_row0, rows, tiles_w, v, NULL);
+    return input_avx2(src, c0, c1, cin, h, w, tile_row0, rows, tiles_w, prologue, v, NULL);
 }
 
 int ckernels_winograd_input_bf16(const float *src, int c0, int c1, int cin, int h, int w, int tile_row0, int rows,
-                                 int tiles_w, uint16_t *v) {
+                                 int tiles_w, const ckernels_prologue *prologue, uint16_t *v) {
     if (ckernels_simd_level() < 1) return 1;
-    return input_avx2(src, c0, c1, cin, h, w, tile_row0, rows, tiles_w, NULL, v);
+    return input_avx2(src, c0, c1, cin, h, w, tile_row0, rows, tiles_w, prologue, NULL, v);
 }
 
 int ckernels_winograd_output(const float *m, int o0, int o1, int cout, int h, int w, int tile_row0, int rows,

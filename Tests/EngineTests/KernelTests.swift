@@ -102,6 +102,25 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThan(Tensor(shape: [1, cout, h, w], data: a).maxAbsDiff(reference) / reference.data.map(abs).max()!, 2e-5)
     }
 
+    /// GroupNorm + SiLU fused into a Winograd convolution's input transform gives the bits of the norm written out
+    /// and then convolved (the transform runs the same affine on each row), for two images with their own
+    /// statistics, a width that is not a multiple of the vector length, and both the kept and the per-call U; and
+    /// a layer that does not run Winograd (below 64×64 with per-call U) takes the unfused path.
+    func testGroupNormFusedIntoWinogradGivesTheUnfusedBits() throws {
+        // > 64 channels: not the direct kernel. 96→80 keeps U; 176→176 makes it per call (Winograd from 64×64 only).
+        for (cin, cout, h, w, fuses) in [(96, 80, 67, 70, true), (96, 80, 20, 21, true), (176, 176, 66, 68, true),
+                                         (176, 176, 20, 21, false)] {
+            let norm = GroupNorm(groups: 8, eps: 1e-5, weight: random([cin]).data, bias: random([cin]).data)
+            var x = random([2, cin, h, w])
+            for i in 0..<cin * h * w { x.data[i] = x.data[i] * 3 + 1.5 }  // image 0: another mean and scale than image 1
+            let conv = Conv2d(weight: random([cout, cin, 3, 3]), bias: random([cout]).data, padding: 1)
+            XCTAssertEqual(conv.fusesNorm(h: h, w: w), fuses, "\(cin)→\(cout) at \(h)x\(w)")
+            let fused = conv(x, normalizedBy: norm, silu: true), unfused = conv(norm(x, silu: true))
+            XCTAssertEqual(fused.shape, unfused.shape)
+            XCTAssertEqual(fused.data, unfused.data, "\(cin)→\(cout) at \(h)x\(w)")
+        }
+    }
+
     /// The kernels that `Parallel` splits over threads give the same bits on one thread as on two and three, on a
     /// large tensor and on an odd-sized one (slices that do not fall on SIMD or tile boundaries).
     func testParallelKernelsAreBitIdenticalAcrossThreadCounts() throws {

@@ -24,12 +24,12 @@ final class WinogradTransformTests: XCTestCase {
                 var vSwift = [Float](repeating: 0, count: 36 * cin * tiles + 64), vC = vSwift
                 Winograd.transformInput(src, channels: 0..<cin, cin: cin, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, v: &vSwift)
                 XCTAssertEqual(ckernels_winograd_input(src, 0, Int32(cin), Int32(cin), Int32(h), Int32(w), Int32(t0), Int32(rows),
-                                                       Int32(tilesW), &vC), 0)
+                                                       Int32(tilesW), nil, &vC), 0)
                 XCTAssertEqual(vC, vSwift, "input transform \(h)x\(w), band \(t0)+\(rows)")
                 // The bf16-storing twin: bit for bit the fp32 transform rounded as every other bf16 operand.
                 var vH = [UInt16](repeating: 0, count: 36 * cin * tiles), vRounded = vH
                 XCTAssertEqual(ckernels_winograd_input_bf16(src, 0, Int32(cin), Int32(cin), Int32(h), Int32(w), Int32(t0), Int32(rows),
-                                                            Int32(tilesW), &vH), 0)
+                                                            Int32(tilesW), nil, &vH), 0)
                 OneDNN.toBF16(vC, &vRounded, count: vRounded.count)
                 XCTAssertEqual(vH, vRounded, "bf16 input transform \(h)x\(w), band \(t0)+\(rows)")
 

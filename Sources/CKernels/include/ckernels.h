@@ -49,14 +49,22 @@ int ckernels_depthwise3x3(const float *src, int h, int w, const float *weight, c
 int ckernels_depthwise3x3_level(int level, const float *src, int h, int w, const float *weight, const float *bias,
                                 float *dst, int c0, int c1);
 
+/// A per-channel affine, then SiLU if `silu`, applied (by `ckernels_affine`) to every input row as a Winograd input
+/// transform reads it, before the zero padding: the GroupNorm (+ SiLU) that precedes a ResNet block's convolution,
+/// fused into it, so the normalised tensor is never written. scale, shift: [cin].
+typedef struct {
+    const float *scale, *shift;
+    int silu;
+} ckernels_prologue;
+
 /// Winograd F(4×4, 3×3) input transform (Winograd.transformInput's AVX2 twin, same bits) for channels [c0, c1):
-/// src [cin][h][w] → v [36][cin][rows·tiles_w]. Returns 0; 1 when the CPU has no AVX2 (the caller runs the Swift
-/// path); -1 when its scratch cannot be allocated.
+/// src [cin][h][w] (through `prologue` unless NULL) → v [36][cin][rows·tiles_w]. Returns 0; 1 when the CPU has no
+/// AVX2 (the caller runs the Swift path); -1 when its scratch cannot be allocated.
 int ckernels_winograd_input(const float *src, int c0, int c1, int cin, int h, int w, int tile_row0, int rows,
-                            int tiles_w, float *v);
+                            int tiles_w, const ckernels_prologue *prologue, float *v);
 /// The same, storing V rounded to bf16 (nearest even, as `cdnnl_f32_to_bf16`) for the native bf16 products.
 int ckernels_winograd_input_bf16(const float *src, int c0, int c1, int cin, int h, int w, int tile_row0, int rows,
-                                 int tiles_w, uint16_t *v);
+                                 int tiles_w, const ckernels_prologue *prologue, uint16_t *v);
 
 /// im2col of channels [c0, c1) of src [C][h][w] for output rows [row_start, row_start + rows), written as bf16
 /// (nearest even, as `cdnnl_f32_to_bf16`) into col [C·k·k][rows·wo] (Im2Col.fill's layout).

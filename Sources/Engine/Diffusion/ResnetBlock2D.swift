@@ -19,10 +19,9 @@ struct ResnetBlock2D {
 
     /// x: [N, Cin, H, W], temb: [N, T] (already passed through SiLU) → [N, Cout, H, W]
     func callAsFunction(_ x: Tensor, temb: Tensor?) -> Tensor {
-        var h = conv1(norm1(x, silu: true))
+        var h = conv1(normalizing: x, with: norm1)
         if let timeProj, let temb { Elementwise.addChannelBias(&h, timeProj(temb)) }
-        norm2.apply(&h, silu: true)
-        h = conv2(h)
+        h = conv2(normalizing: h, with: norm2)
         Elementwise.add(&h, shortcut.map { $0(x) } ?? x)
         return h
     }
@@ -47,5 +46,14 @@ enum Conv3x3 {
         case .full(let c): return c(x)
         case let .separable(d, p): return p(d(x))
         }
+    }
+
+    /// self(SiLU(norm(x))): fused into the convolution where it runs Winograd (`Conv2d.callAsFunction(_:normalizedBy:
+    /// silu:)`), else normalised in place first (no copy when the caller passes its last use of x).
+    func callAsFunction(normalizing x: consuming Tensor, with norm: GroupNorm) -> Tensor {
+        if case .full(let c) = self, c.fusesNorm(h: x.h, w: x.w) { return c(x, normalizedBy: norm, silu: true) }
+        var y = x
+        norm.apply(&y, silu: true)
+        return self(y)
     }
 }

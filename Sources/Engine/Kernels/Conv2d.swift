@@ -63,9 +63,7 @@ public struct Conv2d: Sendable {
                     if let plan = direct, plan.pays(h: x.h, w: x.w) {
                         plan.convolve(src, h: x.h, w: x.w, bias: bias, dst)
                     } else if let plan = winograd, plan.pays(h: x.h, w: x.w) {
-                        // fp32 products in either precision unless `Winograd.bf16Products` (quality: see there).
-                        let run = { plan.convolve(src, weight: weight.data, cin: inChannels, h: x.h, w: x.w, cout: outChannels, bias: bias, dst) }
-                        if Winograd.bf16Products { run() } else { BF16.fp32(run) }
+                        winograd(plan, src, h: x.h, w: x.w, prologue: nil, dst)
                     } else if groups == 1 {
                         convGEMM(src, h: x.h, w: x.w, dst, ho: ho, wo: wo)
                     } else if groups == inChannels && groups == outChannels {
@@ -79,6 +77,43 @@ public struct Conv2d: Sendable {
         }
         }
         return out
+    }
+
+    /// Whether `callAsFunction(_:normalizedBy:silu:)` fuses the norm for an input of h×w (the layer runs Winograd).
+    func fusesNorm(h: Int, w: Int) -> Bool {
+        !(direct?.pays(h: h, w: w) ?? false) && (winograd?.pays(h: h, w: w) ?? false)
+    }
+
+    /// conv(norm(x), then SiLU if `silu`): where this layer runs Winograd the norm's per-channel affine is applied by
+    /// the input transform as it reads each row (`ckernels_prologue`), so the normalised tensor is never written —
+    /// one full-size tensor and one pass over it less (a 512² decoder's 128 channels: 134 MB). The same bits as
+    /// `self(norm(x, silu:))`: the transform runs the same `ckernels_affine` on each row. Elsewhere it is exactly that.
+    public func callAsFunction(_ x: Tensor, normalizedBy norm: GroupNorm, silu: Bool) -> Tensor {
+        guard fusesNorm(h: x.h, w: x.w), let plan = winograd else { return self(norm(x, silu: silu)) }
+        precondition(x.c == inChannels, "conv expects \(inChannels) channels, got \(x.c)")
+        let (scale, shift) = norm.channelAffine(x)
+        var out = Tensor(empty: [x.n, outChannels, x.h, x.w])
+        OpProfile.measure("conv 3x3 winograd+norm") {
+            x.data.withUnsafeBufferPointer { xp in out.data.withUnsafeMutableBufferPointer { op in
+                scale.withUnsafeBufferPointer { sp in shift.withUnsafeBufferPointer { hp in
+                    let plane = x.h * x.w
+                    for b in 0..<x.n {
+                        var prologue = ckernels_prologue(scale: sp.baseAddress! + b * x.c, shift: hp.baseAddress! + b * x.c, silu: silu ? 1 : 0)
+                        winograd(plan, xp.baseAddress! + b * x.c * plane, h: x.h, w: x.w, prologue: &prologue,
+                                 op.baseAddress! + b * outChannels * plane)
+                    }
+                } }
+            } }
+        }
+        return out
+    }
+
+    /// One image through Winograd: fp32 products in either precision unless `Winograd.bf16Products` (quality: see
+    /// there).
+    private func winograd(_ plan: WinogradPlan, _ src: UnsafePointer<Float>, h: Int, w: Int,
+                          prologue: UnsafePointer<ckernels_prologue>?, _ dst: UnsafeMutablePointer<Float>) {
+        let run = { plan.convolve(src, weight: weight.data, cin: inChannels, h: h, w: w, cout: outChannels, bias: bias, prologue: prologue, dst) }
+        if Winograd.bf16Products { run() } else { BF16.fp32(run) }
     }
 
     /// `OpProfile`'s name for this layer's path at an input of h×w (as chosen in `callAsFunction`).

@@ -23,28 +23,42 @@ public struct GroupNorm: Sendable {
         return out
     }
 
-    /// Normalises in place.
+    /// Normalises in place: the affine of `channelAffine` applied to every channel, then SiLU if asked.
     public func apply(_ x: inout Tensor, silu: Bool = false) {
-        let n = x.shape[0], c = x.shape[1], spatial = x.count / (n * c)
-        let cg = c / groups, groupSize = cg * spatial, total = x.count
+        let (scale, shift) = channelAffine(x)
+        let planes = scale.count, total = x.count, spatial = total / max(1, planes)
         OpProfile.measure("groupnorm") { x.data.withUnsafeMutableBufferPointer { p in
-            // Each (image, group) is normalised by one thread: the same sums in the same order for any thread count.
-            Parallel.forSlices(n * groups, work: total) { slice in
-                for bg in slice {
-                    let b = bg / groups, g = bg % groups
-                    let base = p.baseAddress! + (b * c + g * cg) * spatial
-                    // The C kernels (AVX-512 / AVX2 paths); `Moments` and `Activation.affine` are their references.
-                    var mean = 0.0, variance = 0.0
-                    ckernels_moments(base, groupSize, &mean, &variance)
-                    let inv = Float(1 / (variance + Double(eps)).squareRoot())
-                    for ci in 0..<cg {
-                        let ch = g * cg + ci
-                        let scale = inv * weight[ch], shift = bias[ch] - Float(mean) * scale
-                        ckernels_affine(base + ci * spatial, spatial, scale, shift, silu ? 1 : 0)
-                    }
-                }
+            Parallel.forSlices(planes, work: total) { slice in
+                for i in slice { ckernels_affine(p.baseAddress! + i * spatial, spatial, scale[i], shift[i], silu ? 1 : 0) }
             }
         } }
+    }
+
+    /// Per (image, channel) scale and shift, [N·C] each, such that the normalised x is x·scale + shift: what `apply`
+    /// writes, and what a convolution that fuses the norm applies as it reads its input (`ckernels_prologue`).
+    func channelAffine(_ x: Tensor) -> (scale: [Float], shift: [Float]) {
+        let n = x.shape[0], c = x.shape[1], spatial = x.count / (n * c)
+        let cg = c / groups, groupSize = cg * spatial
+        var scale = [Float](repeating: 0, count: n * c), shift = scale
+        OpProfile.measure("groupnorm") {
+            x.data.withUnsafeBufferPointer { p in scale.withUnsafeMutableBufferPointer { sp in shift.withUnsafeMutableBufferPointer { hp in
+                // Each (image, group) is reduced by one thread: the same sums in the same order for any thread count.
+                Parallel.forSlices(n * groups, work: x.count) { slice in
+                    for bg in slice {
+                        let b = bg / groups, g = bg % groups
+                        // The C kernel (AVX-512 / AVX2 paths); `Moments` is its reference.
+                        var mean = 0.0, variance = 0.0
+                        ckernels_moments(p.baseAddress! + (b * c + g * cg) * spatial, groupSize, &mean, &variance)
+                        let inv = Float(1 / (variance + Double(eps)).squareRoot())
+                        for ch in g * cg..<(g + 1) * cg {
+                            sp[b * c + ch] = inv * weight[ch]
+                            hp[b * c + ch] = bias[ch] - Float(mean) * sp[b * c + ch]
+                        }
+                    }
+                }
+            } } }
+        }
+        return (scale, shift)
     }
 }
 

@@ -10,7 +10,7 @@ extension Winograd {
     /// Scratch, one band: [U fp32 when made per call][M: 36·cout·tiles fp32][V: 36·cin·tiles bf16][U bf16 per call].
     static func convolveBF16(_ src: UnsafePointer<Float>, cin: Int, h: Int, w: Int, u precomputed: UnsafePointer<Float>?,
                              uBF16: BF16Copy?, weight: UnsafePointer<Float>, cout: Int, bias: [Float]?,
-                             _ dst: UnsafeMutablePointer<Float>) {
+                             prologue: UnsafePointer<ckernels_prologue>?, _ dst: UnsafeMutablePointer<Float>) {
         let tilesW = (w + 3) / 4, tilesH = (h + 3) / 4
         let bandRows = max(1, min(tilesH, Scratch.bandFloats / max(1, 36 * (cin + cout) * tilesW)))
         let uCount = 36 * cout * cin, perCall = precomputed == nil || uBF16 == nil
@@ -25,7 +25,8 @@ extension Winograd {
                 while t0 < tilesH {
                     let rows = min(bandRows, tilesH - t0), tiles = rows * tilesW
                     Parallel.forSlices(cin, work: cin * tiles * 16) { s in
-                        transformInputBF16(src, channels: s, cin: cin, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, v: vh)
+                        transformInputBF16(src, channels: s, cin: cin, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW,
+                                           prologue: prologue, v: vh)
                     }
                     for k in 0..<36 {
                         GEMM.bf16Product(m: cout, n: tiles, k: cin, a: u + k * cout * cin, lda: cin, b: vh + k * cin * tiles,
@@ -56,13 +57,15 @@ extension Winograd {
     /// V rounded to bf16 for channels `channels` of one band: the AVX2 transform stores bf16 directly; without it
     /// (never on a CPU with native bf16, which has AVX-512) the Swift transform's fp32 V is rounded per channel.
     private static func transformInputBF16(_ src: UnsafePointer<Float>, channels: Range<Int>, cin: Int, h: Int, w: Int,
-                                           tileRow0: Int, rows: Int, tilesW: Int, v: UnsafeMutablePointer<UInt16>) {
+                                           tileRow0: Int, rows: Int, tilesW: Int, prologue: UnsafePointer<ckernels_prologue>?,
+                                           v: UnsafeMutablePointer<UInt16>) {
         guard ckernels_winograd_input_bf16(src, Int32(channels.lowerBound), Int32(channels.upperBound), Int32(cin), Int32(h),
-                                           Int32(w), Int32(tileRow0), Int32(rows), Int32(tilesW), v) != 0 else { return }
+                                           Int32(w), Int32(tileRow0), Int32(rows), Int32(tilesW), prologue, v) != 0 else { return }
         let tiles = rows * tilesW
         var full = [Float](repeating: 0, count: 36 * cin * tiles)
         full.withUnsafeMutableBufferPointer { f in
-            transformInput(src, channels: channels, cin: cin, h: h, w: w, tileRow0: tileRow0, rows: rows, tilesW: tilesW, v: f.baseAddress!)
+            transformInput(src, channels: channels, cin: cin, h: h, w: w, tileRow0: tileRow0, rows: rows, tilesW: tilesW,
+                           prologue: prologue, v: f.baseAddress!)
             for k in 0..<36 {
                 let at = (k * cin + channels.lowerBound) * tiles
                 OneDNN.toBF16(f.baseAddress! + at, v + at, count: channels.count * tiles)

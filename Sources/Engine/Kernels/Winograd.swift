@@ -24,16 +24,18 @@ struct WinogradPlan: Sendable {
     /// Whether Winograd beats im2col here: always with a kept U; from 64×64 up when U is made per call.
     func pays(h: Int, w: Int) -> Bool { u != nil || h * w >= 64 * 64 }
 
+    /// `prologue`: a per-channel affine (+ SiLU) applied to the input as it is read (a fused GroupNorm), or nil.
     func convolve(_ src: UnsafePointer<Float>, weight: [Float], cin: Int, h: Int, w: Int, cout: Int, bias: [Float]?,
-                  _ dst: UnsafeMutablePointer<Float>) {
+                  prologue: UnsafePointer<ckernels_prologue>? = nil, _ dst: UnsafeMutablePointer<Float>) {
         weight.withUnsafeBufferPointer { wp in
             if let u {
                 u.withUnsafeBufferPointer {
                     Winograd.convolve(src, cin: cin, h: h, w: w, u: $0.baseAddress!, uBF16: uBF16, weight: wp.baseAddress!, cout: cout,
-                                      bias: bias, dst)
+                                      bias: bias, prologue: prologue, dst)
                 }
             } else {
-                Winograd.convolve(src, cin: cin, h: h, w: w, u: nil, weight: wp.baseAddress!, cout: cout, bias: bias, dst)
+                Winograd.convolve(src, cin: cin, h: h, w: w, u: nil, weight: wp.baseAddress!, cout: cout, bias: bias,
+                                  prologue: prologue, dst)
             }
         }
     }
@@ -112,9 +114,10 @@ enum Winograd {
     /// `u`: the transformed kernel, or nil to transform `weight` into scratch space first (large layers).
     static func convolve(_ src: UnsafePointer<Float>, cin: Int, h: Int, w: Int, u precomputed: UnsafePointer<Float>?,
                          uBF16: BF16Copy? = nil, weight: UnsafePointer<Float>, cout: Int, bias: [Float]?,
-                         _ dst: UnsafeMutablePointer<Float>) {
+                         prologue: UnsafePointer<ckernels_prologue>? = nil, _ dst: UnsafeMutablePointer<Float>) {
         if BF16.isActive && GEMM.nativeBF16 {
-            return convolveBF16(src, cin: cin, h: h, w: w, u: precomputed, uBF16: uBF16, weight: weight, cout: cout, bias: bias, dst)
+            return convolveBF16(src, cin: cin, h: h, w: w, u: precomputed, uBF16: uBF16, weight: weight, cout: cout, bias: bias,
+                                prologue: prologue, dst)
         }
         let tilesW = (w + 3) / 4, tilesH = (h + 3) / 4
         let bandRows = max(1, min(tilesH, Scratch.bandFloats / max(1, 36 * (cin + cout) * tilesW)))
@@ -131,8 +134,8 @@ enum Winograd {
                 Parallel.forSlices(cin, work: cin * tiles * 16) { s in
                     // The C twin (AVX2, same bits) where the CPU has it; this Swift version otherwise.
                     guard ckernels_winograd_input(src, Int32(s.lowerBound), Int32(s.upperBound), Int32(cin), Int32(h), Int32(w),
-                                                  Int32(t0), Int32(rows), Int32(tilesW), v) != 0 else { return }
-                    transformInput(src, channels: s, cin: cin, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, v: v)
+                                                  Int32(t0), Int32(rows), Int32(tilesW), prologue, v) != 0 else { return }
+                    transformInput(src, channels: s, cin: cin, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, prologue: prologue, v: v)
                 }
                 for k in 0..<36 {
                     GEMM.sgemm(m: cout, n: tiles, k: cin, a: u + k * cout * cin, lda: cin, b: v + k * cin * tiles, ldb: tiles,
@@ -162,7 +165,8 @@ enum Winograd {
 
     /// V[k][c][t] = (Bᵀ·d·B)[k] for each 6×6 input tile d at (4·ty − 1, 4·tx − 1), zero outside the image.
     static func transformInput(_ src: UnsafePointer<Float>, channels: Range<Int>, cin: Int, h: Int, w: Int, tileRow0: Int,
-                               rows: Int, tilesW: Int, v: UnsafeMutablePointer<Float>) {
+                               rows: Int, tilesW: Int, prologue: UnsafePointer<ckernels_prologue>? = nil,
+                               v: UnsafeMutablePointer<Float>) {
         let tiles = rows * tilesW
         let n8 = (tilesW + 1 + 7) / 8 * 8 + 8  // per-phase row length, padded for the t + 1 loads
         let lineLength = 4 * n8 + 32
@@ -175,6 +179,7 @@ enum Winograd {
                     // phase[i][p][t] = d_i[x = 4t + p − 1] for the tile row's six input rows i.
                     for i in 0..<6 {
                         splitPhases(y0 + i < 0 || y0 + i >= h ? nil : plane + (y0 + i) * w, w: w, n8: n8, line: line,
+                                    prologue: prologue.map { ($0.pointee, c) },
                                     into: phase + i * 4 * n8)
                     }
                     // Columns: e_r = Σ_i Bᵀ[r][i]·d_i, per phase, 8 tiles at a time.
@@ -219,11 +224,13 @@ enum Winograd {
     /// Copies one input row (nil: outside the image) with its zero padding and splits it into its four x-phases.
     @inline(__always)
     static func splitPhases(_ row: UnsafePointer<Float>?, w: Int, n8: Int, line: UnsafeMutablePointer<Float>,
+                            prologue: (ckernels_prologue, Int)? = nil,
                             into phase: UnsafeMutablePointer<Float>) {
         guard let row else { phase.update(repeating: 0, count: 4 * n8); return }
         // line[x'] = d[x' − 1]: one zero on the left, zeros after the row's end.
         line.update(repeating: 0, count: 4 * n8 + 32)
         (line + 1).update(from: row, count: w)
+        if let (p, c) = prologue { ckernels_affine(line + 1, w, p.scale[c], p.shift[c], p.silu) }
         var t = 0
         while t < n8 {
             let x = UnsafeRawPointer(line + 4 * t).loadUnaligned(as: SIMD32<Float>.self)
