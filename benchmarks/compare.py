@@ -1,4 +1,4 @@
-"""Side-by-side benchmark: our engine (`mdd bench`) and diffusers/PyTorch on the SAME weights, in one session.
+"""Side-by-side benchmark: our engine (`mdd bench`) and diffusers/PyTorch on the SAME weights, in one run.
 
 For a configs-only folder (configs/sd-turbo, configs/mobilediffusion-512) it first materialises random weights
 (PyTorch's default initialisation, torch.manual_seed(--weights-seed)) into a temporary diffusers folder — F32
