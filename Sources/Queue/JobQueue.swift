@@ -65,6 +65,22 @@ public protocol JobQueue: AnyObject, Sendable {
     /// Throughput and per-stage percentiles over the stats windows, plus the ETA.
     func stats(batch: String?, recentOnly: Bool) throws -> QueueStats
 
+    // MARK: Nodes
+    /// Records `node`'s heartbeat (database clock), replacing its earlier report and worker rows.
+    func report(node: NodeReport) throws
+    /// Every node that has reported, by name, with its workers and the age of its last heartbeat.
+    func nodes() throws -> [NodeRecord]
+
+    // MARK: Pruning
+    /// Deletes finished (succeeded, failed, canceled) jobs matching `filter`, never pending or running ones, and
+    /// returns how many; with `dryRun` only counts them. Counts per batch stay equal to the rows. Output files stay.
+    func prune(_ filter: PruneFilter, dryRun: Bool) throws -> Int
+
+    // MARK: Wake-ups
+    /// A new listener for the cluster's wake-ups (submit, retry, resume on any node), or nil where the store has
+    /// none (SQLite: the only daemon wakes its own workers).
+    func wakeSource() throws -> (any QueueWakeSource)?
+
     // MARK: Lifecycle
     /// Writes a consistent copy of the queue to `path`, where the store can (`QueueError.backup` where not).
     @discardableResult
