@@ -48,3 +48,12 @@ enum BackupHandler {
         return BackupReply(path: r.path, bytes: bytes)
     }
 }
+
+/// `prune`: deletes finished jobs' rows (never pending or running ones); their PNG files stay where they are.
+enum PruneHandler {
+    static func handle(_ r: PruneRequest, _ c: DaemonContext) throws -> PruneReply {
+        let n = try c.store.prune(PruneFilter(batch: r.batch, finishedBeforeSecondsAgo: r.finishedBeforeSeconds), dryRun: r.dryRun)
+        if !r.dryRun { c.log.info("pruned \(n) finished job(s)", metadata: ["batch": "\(r.batch ?? "*")", "finished_before_s": "\(r.finishedBeforeSeconds.map { String($0) } ?? "-")"]) }
+        return PruneReply(removed: n, dryRun: r.dryRun)
+    }
+}
