@@ -38,6 +38,7 @@ final class FleetNodesTests: XCTestCase {
         XCTAssertEqual(listed.map { $0.workers.count }, [1, 1], "one worker each, with its node")
         XCTAssertEqual(Set(listed.map(\.pid)), Set([a.process, b.process].compactMap { $0?.processIdentifier }))
         XCTAssertTrue(a.ctl(["workers"]).stdout.contains("node-b"), "the table lists the other node")
+        XCTAssertEqual(try a.json(["status"], as: StatusReply.self).workers, 2, "status counts the cluster's workers")
 
         // A submit through node-a wakes node-b by notification, counted by node-b (not inferred from timing).
         let before = try XCTUnwrap(try b.json(["health"], as: HealthReply.self).notificationWakeups)
@@ -63,6 +64,7 @@ final class FleetNodesTests: XCTestCase {
         b.kill(SIGKILL)
         try waitUntil(timeout: 30, "node-a to show node-b lost") { try node(a, "node-b")?.lost == true }
         XCTAssertTrue(a.ctl(["workers"]).stdout.contains("LOST"))
+        XCTAssertEqual(try a.json(["status"], as: StatusReply.self).workers, 1, "a lost node's workers are not counted")
 
         // Restarted under the same name it replaces its row; a graceful stop leaves it stopped, not lost.
         try b.start(args("node-b"))

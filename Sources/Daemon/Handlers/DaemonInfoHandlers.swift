@@ -12,7 +12,12 @@ enum WorkersHandler {
             return WorkerInfo(id: w.id, state: s.state, jobId: s.jobId, completed: s.completed, failed: s.failed,
                               sinceSeconds: Date().timeIntervalSince(s.since))
         }
-        guard let reporter = c.nodeReporter else { return WorkersReply(workers: own) }
+        return WorkersReply(workers: own, nodes: try nodes(c))
+    }
+
+    /// Every node of the cluster, this one live; nil before the reporter exists (start-up).
+    static func nodes(_ c: DaemonContext) throws -> [NodeInfo]? {
+        guard let reporter = c.nodeReporter else { return nil }
         var records = try c.store.nodes().filter { $0.report.name != c.configuration.node }
         records.append(NodeRecord(report: reporter.current(), startedAt: 0, heartbeatAgeSeconds: 0))
         let lostAfter = c.configuration.leaseSeconds
@@ -25,7 +30,13 @@ enum WorkersHandler {
                                     sinceSeconds: w.sinceSeconds, imagesPerSecond: w.imagesPerSecond)
                      })
         }
-        return WorkersReply(workers: own, nodes: nodes)
+        return nodes
+    }
+
+    /// Render workers of the nodes that are up (neither lost nor stopped), for `status` through any node.
+    static func clusterWorkerCount(_ c: DaemonContext) throws -> Int {
+        guard let nodes = try nodes(c) else { return c.workers.count }
+        return nodes.filter { !$0.lost && $0.state != NodeState.stopped.rawValue }.map(\.workers.count).reduce(0, +)
     }
 }
 
