@@ -50,14 +50,20 @@ extension JobStore {
     }
 
     public func prune(_ filter: PruneFilter, dryRun: Bool) throws -> Int {
-        try write {
-            var clauses = ["state IN \(QueueSQL.finishedStates)"], args: [SQLValue] = []
-            if let batch = filter.batch { clauses.append("batch_id = ?"); args.append(.int(try batchId(batch))) }
-            if let age = try QueueSQL.pruneAge(filter) { clauses.append("finished_at < ?"); args.append(.double(clock() - age)) }
-            let condition = clauses.joined(separator: " AND ")
-            if dryRun { return Int(try db.scalarInt("SELECT count(*) FROM jobs WHERE \(condition)", args) ?? 0) }
-            // The jobs_count_delete trigger takes each row off batch_counts in the same transaction.
-            return try db.prepare("DELETE FROM jobs WHERE \(condition)").run(args)
+        var clauses = ["state IN \(QueueSQL.finishedStates)"], args: [SQLValue] = []
+        if let age = try QueueSQL.pruneAge(filter) { clauses.append("finished_at < ?"); args.append(.double(clock() - age)) }
+        if let batch = filter.batch { clauses.append("batch_id = ?"); args.append(.int(try locked { try batchId(batch) })) }
+        let condition = clauses.joined(separator: " AND ")
+        if dryRun { return Int(try locked { try db.scalarInt("SELECT count(*) FROM jobs WHERE \(condition)", args) } ?? 0) }
+        // In transactions of `pruneChunk` rows: one DELETE of millions would hold the only write lock for seconds,
+        // stalling every worker's commit. The jobs_count_delete trigger takes each row off batch_counts as it goes.
+        var removed = 0
+        while true {
+            let n = try write {
+                try db.prepare("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE \(condition) LIMIT \(QueueSQL.pruneChunk))").run(args)
+            }
+            removed += n
+            if n < QueueSQL.pruneChunk { return removed }
         }
     }
 

@@ -44,6 +44,9 @@ extension QueueSQL {
     /// The states `prune` may delete: settled jobs only, never pending or running ones.
     static let finishedStates = "('succeeded', 'failed', 'canceled')"
 
+    /// Rows deleted per prune transaction.
+    static let pruneChunk = 10_000
+
     /// The age bound of a prune, after checking that the filter names some jobs: a prune with neither a batch nor
     /// an age would empty the whole history, which no one asks for by leaving out both options.
     static func pruneAge(_ filter: PruneFilter) throws -> Double? {

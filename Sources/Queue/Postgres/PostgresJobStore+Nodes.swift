@@ -53,14 +53,20 @@ extension PostgresJobStore {
     }
 
     public func prune(_ filter: PruneFilter, dryRun: Bool) throws -> Int {
-        try write {
-            var clauses = ["state IN \(QueueSQL.finishedStates)"], params: [String?] = []
-            if let batch = filter.batch { params.append(String(try batchId(batch))); clauses.append("batch_id = $\(params.count)::bigint") }
-            if let age = try QueueSQL.pruneAge(filter) { params.append(String(age)); clauses.append("finished_at < \(Self.now) - $\(params.count)::float8") }
-            let condition = clauses.joined(separator: " AND ")
-            if dryRun { return Int(try db.query("SELECT count(*) FROM jobs WHERE \(condition)", params).scalar ?? "0") ?? 0 }
-            // Counts are computed from the rows (status groups the jobs table), so a delete keeps them exact.
-            return try db.query("DELETE FROM jobs WHERE \(condition)", params).affected
+        var clauses = ["state IN \(QueueSQL.finishedStates)"], params: [String?] = []
+        if let age = try QueueSQL.pruneAge(filter) { params.append(String(age)); clauses.append("finished_at < \(Self.now) - $\(params.count)::float8") }
+        if let batch = filter.batch { params.append(String(try locked { try batchId(batch) })); clauses.append("batch_id = $\(params.count)::bigint") }
+        let condition = clauses.joined(separator: " AND ")
+        if dryRun { return Int(try locked { try db.query("SELECT count(*) FROM jobs WHERE \(condition)", params).scalar } ?? "0") ?? 0 }
+        // In transactions of `pruneChunk` rows, so that a prune of millions keeps its WAL and locks small and other
+        // nodes' writes are never queued behind it. Counts come from the rows (status groups the jobs table).
+        var removed = 0
+        while true {
+            let n = try write {
+                try db.query("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE \(condition) LIMIT \(QueueSQL.pruneChunk))", params).affected
+            }
+            removed += n
+            if n < QueueSQL.pruneChunk { return removed }
         }
     }
 

@@ -83,6 +83,14 @@ final class NodeConformanceTests: XCTestCase {
             XCTAssertEqual(try q.status().counts.pending, 2, s.name)
             try assertCountsMatchRows(s, q)
 
+            // More rows than one prune transaction takes: the chunks add up, and the counts follow.
+            let bulk = QueueSQL.pruneChunk * 2 + 500
+            _ = try q.submit(batch: BatchSpec(name: "bulk"), jobs: prompts(bulk))
+            XCTAssertEqual(try q.cancel(.batch("bulk")), bulk, s.name)
+            XCTAssertEqual(try q.prune(PruneFilter(batch: "bulk"), dryRun: false), bulk, s.name)
+            XCTAssertEqual(try q.status().batches.first { $0.name == "bulk" }?.counts.total, 0, s.name)
+            try assertCountsMatchRows(s, q)
+
             XCTAssertThrowsError(try q.prune(PruneFilter(), dryRun: true), s.name) {
                 guard case .invalidPrune = $0 as? QueueError else { return XCTFail("\($0)") }
             }
