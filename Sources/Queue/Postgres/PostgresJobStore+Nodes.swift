@@ -58,16 +58,11 @@ extension PostgresJobStore {
         if let batch = filter.batch { params.append(String(try locked { try batchId(batch) })); clauses.append("batch_id = $\(params.count)::bigint") }
         let condition = clauses.joined(separator: " AND ")
         if dryRun { return Int(try locked { try db.query("SELECT count(*) FROM jobs WHERE \(condition)", params).scalar } ?? "0") ?? 0 }
-        // In transactions of `pruneChunk` rows, so that a prune of millions keeps its WAL and locks small and other
-        // nodes' writes are never queued behind it. Counts come from the rows (status groups the jobs table).
-        var removed = 0
-        while true {
-            let n = try write {
-                try db.query("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE \(condition) LIMIT \(QueueSQL.pruneChunk))", params).affected
-            }
-            removed += n
-            if n < QueueSQL.pruneChunk { return removed }
-        }
+        // One statement, unlike SQLite's chunks: under MVCC a long DELETE blocks no claim or commit (it locks only
+        // finished rows, which nothing else writes but a retry), while chunks re-walk the dead tuples of the chunks
+        // before them until a vacuum: 100,000 rows took 1.44 s in chunks of 10,000 against 0.13 s at once.
+        // Counts come from the rows (status groups the jobs table).
+        return try write { try db.query("DELETE FROM jobs WHERE \(condition)", params).affected }
     }
 
     /// A LISTEN connection of its own (libpq reads the password from PGPASSWORD or the password file, as for `db`).
