@@ -66,8 +66,11 @@ public protocol JobQueue: AnyObject, Sendable {
     func stats(batch: String?, recentOnly: Bool) throws -> QueueStats
 
     // MARK: Nodes
-    /// Records `node`'s heartbeat (database clock), replacing its earlier report and worker rows.
-    func report(node: NodeReport) throws
+    /// Records `node`'s heartbeat (database clock), replacing its earlier report and worker rows. Returns the
+    /// name's previous holder (host and pid; without workers), nil for a new name, so that a daemon notices another
+    /// one reporting under its name.
+    @discardableResult
+    func report(node: NodeReport) throws -> NodeReport?
     /// Every node that has reported, by name, with its workers and the age of its last heartbeat.
     func nodes() throws -> [NodeRecord]
 

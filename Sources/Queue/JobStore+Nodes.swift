@@ -1,9 +1,17 @@
 /// The nodes table and pruning on SQLite. One daemon writes here (a SQLite queue has one node), but the rows are
 /// the same as in PostgreSQL, so `mdctl workers` and `mdctl prune` take one code path whichever store is in use.
 extension JobStore {
-    public func report(node r: NodeReport) throws {
+    @discardableResult
+    public func report(node r: NodeReport) throws -> NodeReport? {
         try write {
             let now = clock()
+            let before = try db.prepare("SELECT host, pid, state, started_at FROM nodes WHERE name = ?")
+            try before.bind([.text(r.name)])
+            let previous = try before.step()
+                ? NodeReport(name: r.name, host: before.text(0), pid: Int32(truncatingIfNeeded: before.int(1)),
+                             uptimeSeconds: now - before.double(3), state: before.text(2), imagesPerSecond: 0, workers: [])
+                : nil
+            before.reset()
             try db.prepare("""
                 INSERT INTO nodes (name, host, pid, started_at, state, images_per_second, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = excluded.started_at,
@@ -19,6 +27,7 @@ extension JobStore {
                     """).run([.text(r.name), .text(w.id), .text(w.state), w.jobId.map(SQLValue.int) ?? .null, .int(Int64(w.completed)),
                               .int(Int64(w.failed)), .double(w.imagesPerSecond), .double(now - w.sinceSeconds)])
             }
+            return previous
         }
     }
 

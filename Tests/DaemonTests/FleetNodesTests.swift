@@ -77,6 +77,15 @@ final class FleetNodesTests: XCTestCase {
         XCTAssertEqual(stopped.workers.map(\.state), ["stopped"])
     }
 
+    func testTwoDaemonsUnderOneNodeNameAreWarnedAbout() throws {
+        let url = try postgres().createDatabase()
+        let a = try DaemonHarness(test: self), b = try DaemonHarness(test: self)
+        for h in [a, b] { try h.start(["--queue", url, "--output-dir", a.dir + "/out", "--node", "twin", "--lease-seconds", "3"]) }
+        try waitUntil(timeout: 30, "a daemon to notice the other under its name") {
+            (a.log() + b.log()).contains("also reports as node 'twin'; give each daemon its own --node")
+        }
+    }
+
     func testSQLiteQueueListsItsOneNodeAndPrunes() throws {
         let h = try DaemonHarness(test: self)
         try h.start(["--node", "solo"])

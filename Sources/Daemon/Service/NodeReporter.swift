@@ -17,6 +17,10 @@ final class NodeReporter: @unchecked Sendable {
     private var failing = false
     /// Set by `stop()`: a beat that was already waiting for the lock must not overwrite the `stopped` row.
     private var stopped = false
+    /// Whether this daemon has written its row once (a row from its own previous run is no intruder), and the last
+    /// other process found in it.
+    private var reported = false
+    private var intruder: String?
     private let host = Daemon.hostname()
 
     /// Seconds between heartbeats for a lease of `leaseSeconds`.
@@ -50,7 +54,9 @@ final class NodeReporter: @unchecked Sendable {
         lock.withLock {
             guard !stopped else { return }
             do {
-                try context.store.report(node: report(state: nil))
+                let previous = try context.store.report(node: report(state: nil))
+                if reported, let p = previous { noticeIntruder(p) }
+                reported = true
                 if failing { context.log.info("node heartbeat recorded again") }
                 failing = false
             } catch {
@@ -58,6 +64,16 @@ final class NodeReporter: @unchecked Sendable {
                 failing = true
             }
         }
+    }
+
+    /// Warns when the row this daemon wrote last was overwritten by another process: two daemons share a `--node`
+    /// name, so `mdctl workers` shows one of them at a time. Once per other process, not once per beat.
+    private func noticeIntruder(_ p: NodeReport) {
+        guard p.pid != getpid() || p.host != host, p.state != NodeState.stopped.rawValue else { return }
+        let who = "\(p.host) pid \(p.pid)"
+        guard who != intruder else { return }
+        intruder = who
+        context.log.warning("another daemon (\(who)) also reports as node '\(context.configuration.node)'; give each daemon its own --node")
     }
 
     /// This node as it is now, for `mdctl workers` on this node (images/s as of the last heartbeat).

@@ -1,8 +1,15 @@
 /// The nodes table and pruning on PostgreSQL. Every daemon of the fleet upserts its own row; heartbeat and start
 /// times come from the database's clock, so one host's wrong clock cannot make another node look lost.
 extension PostgresJobStore {
-    public func report(node r: NodeReport) throws {
+    @discardableResult
+    public func report(node r: NodeReport) throws -> NodeReport? {
         try write {
+            let previous = try db.query("SELECT host, pid, state, \(Self.now) - started_at FROM nodes WHERE name = $1 FOR UPDATE", [r.name])
+                .rows.first.map { values -> NodeReport in
+                    let p = PGRow(values: values)
+                    return NodeReport(name: r.name, host: p.text(0), pid: Int32(truncatingIfNeeded: p.int(1)), uptimeSeconds: p.double(3),
+                                      state: p.text(2), imagesPerSecond: 0, workers: [])
+                }
             try db.query("""
                 INSERT INTO nodes (name, host, pid, started_at, state, images_per_second, heartbeat_at)
                 VALUES ($1, $2, $3::integer, \(Self.now) - $4::float8, $5, $6::float8, \(Self.now))
@@ -11,7 +18,7 @@ extension PostgresJobStore {
                 """, [r.name, r.host, String(r.pid), String(r.uptimeSeconds), r.state, String(r.imagesPerSecond)])
             // Replaced, not merged: a worker the node no longer has must not linger in the listing.
             try db.query("DELETE FROM node_workers WHERE node = $1", [r.name])
-            guard !r.workers.isEmpty else { return }
+            guard !r.workers.isEmpty else { return previous }
             var params: [String?] = [r.name], rows: [String] = []
             for w in r.workers {
                 let p = params.count
@@ -22,6 +29,7 @@ extension PostgresJobStore {
                 INSERT INTO node_workers (node, worker, state, job_id, completed, failed, images_per_second, state_since)
                 VALUES \(rows.joined(separator: ", "))
                 """, params)
+            return previous
         }
     }
 

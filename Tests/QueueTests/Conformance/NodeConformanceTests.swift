@@ -37,11 +37,14 @@ final class NodeConformanceTests: XCTestCase {
     func testReportReplacesWorkersAndAStoppedNodeIsNeverLost() throws {
         try forEachStore { s in
             let q = try s.open()
-            try q.report(node: NodeReport(name: "n", host: "h", pid: 1, uptimeSeconds: 1, state: "idle", imagesPerSecond: 0,
-                                          workers: [worker("n:1:w0", "idle"), worker("n:1:w1", "idle")]))
-            // The same name from a restarted daemon (another pid, one worker) replaces the row and its workers.
-            try q.report(node: NodeReport(name: "n", host: "h", pid: 2, uptimeSeconds: 0, state: "stopped", imagesPerSecond: 0,
-                                          workers: [worker("n:2:w0", "stopped")]))
+            XCTAssertNil(try q.report(node: NodeReport(name: "n", host: "h", pid: 1, uptimeSeconds: 1, state: "idle", imagesPerSecond: 0,
+                                                       workers: [worker("n:1:w0", "idle"), worker("n:1:w1", "idle")])), s.name)
+            // The same name from a restarted daemon (another pid, one worker) replaces the row and its workers, and
+            // learns who held the name before (a daemon warns when that is another live process).
+            let previous = try q.report(node: NodeReport(name: "n", host: "h", pid: 2, uptimeSeconds: 0, state: "stopped", imagesPerSecond: 0,
+                                                         workers: [worker("n:2:w0", "stopped")]))
+            XCTAssertEqual([previous?.host, previous?.state], ["h", "idle"], s.name)
+            XCTAssertEqual(previous?.pid, 1, s.name)
             let nodes = try q.nodes()
             XCTAssertEqual(nodes.count, 1, s.name)
             XCTAssertEqual(nodes.first?.report.pid, 2, s.name)
