@@ -73,6 +73,9 @@ public protocol JobQueue: AnyObject, Sendable {
     func report(node: NodeReport) throws -> NodeReport?
     /// Every node that has reported, by name, with its workers and the age of its last heartbeat.
     func nodes() throws -> [NodeRecord]
+    /// Deletes the rows of nodes silent for more than `seconds` (stopped long ago, or gone), with their workers;
+    /// returns how many (with `dryRun`, only counts them).
+    func forgetNodes(silentFor seconds: Double, dryRun: Bool) throws -> Int
 
     // MARK: Pruning
     /// Deletes finished (succeeded, failed, canceled) jobs matching `filter`, never pending or running ones, and

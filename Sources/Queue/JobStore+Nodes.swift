@@ -58,6 +58,12 @@ extension JobStore {
         }
     }
 
+    public func forgetNodes(silentFor seconds: Double, dryRun: Bool) throws -> Int {
+        let cutoff = SQLValue.double(clock() - seconds)
+        if dryRun { return Int(try locked { try db.scalarInt("SELECT count(*) FROM nodes WHERE heartbeat_at < ?", [cutoff]) } ?? 0) }
+        return try write { try db.prepare("DELETE FROM nodes WHERE heartbeat_at < ?").run([cutoff]) }  // workers cascade
+    }
+
     public func prune(_ filter: PruneFilter, dryRun: Bool) throws -> Int {
         var clauses = ["state IN \(QueueSQL.finishedStates)"], args: [SQLValue] = []
         if let age = try QueueSQL.pruneAge(filter) { clauses.append("finished_at < ?"); args.append(.double(clock() - age)) }

@@ -46,8 +46,11 @@ public struct PruneReply: Codable, Sendable, Equatable {
     /// Rows removed (or, on a dry run, that would be).
     public var removed: Int
     public var dryRun: Bool
-    public init(removed: Int, dryRun: Bool) {
+    /// Nodes forgotten because their last heartbeat is older than `finished_before_seconds` (absent without an age).
+    public var nodesRemoved: Int?
+    public init(removed: Int, dryRun: Bool, nodesRemoved: Int? = nil) {
         self.removed = removed
         self.dryRun = dryRun
+        self.nodesRemoved = nodesRemoved
     }
 }

@@ -65,6 +65,8 @@ final class FleetNodesTests: XCTestCase {
         try waitUntil(timeout: 30, "node-a to show node-b lost") { try node(a, "node-b")?.lost == true }
         XCTAssertTrue(a.ctl(["workers"]).stdout.contains("LOST"))
         XCTAssertEqual(try a.json(["status"], as: StatusReply.self).workers, 1, "a lost node's workers are not counted")
+        XCTAssertEqual(try a.json(["prune", "--finished-before", "0s", "--dry-run"], as: PruneReply.self).nodesRemoved, 1,
+                       "prune would forget the lost node (silent for more than a lease), not the live one")
 
         // Restarted under the same name it replaces its row; a graceful stop leaves it stopped, not lost.
         try b.start(args("node-b"))
@@ -96,9 +98,11 @@ final class FleetNodesTests: XCTestCase {
 
         XCTAssertEqual(h.ctl(["submit", "a", "b", "--batch", "done"]).status, 0)
         XCTAssertEqual(h.ctl(["wait", "--batch", "done", "--quiet", "--timeout", "120"]).status, 0)
-        XCTAssertEqual(try h.json(["prune", "--finished-before", "1h"], as: PruneReply.self).removed, 0, "finished seconds ago")
+        XCTAssertEqual(try h.json(["prune", "--finished-before", "1h"], as: PruneReply.self), PruneReply(removed: 0, dryRun: false, nodesRemoved: 0),
+                       "finished seconds ago; the node beats")
         XCTAssertEqual(try h.json(["prune", "--batch", "done"], as: PruneReply.self).removed, 2)
         XCTAssertEqual(try h.json(["status"], as: StatusReply.self).counts.total, 0)
+        XCTAssertEqual(try h.json(["prune", "--finished-before", "0s"], as: PruneReply.self).nodesRemoved, 0, "a live node is never forgotten")
 
         let usage = h.ctl(["prune"])
         XCTAssertEqual(usage.status, 64, usage.stderr)

@@ -60,6 +60,12 @@ extension PostgresJobStore {
         }
     }
 
+    public func forgetNodes(silentFor seconds: Double, dryRun: Bool) throws -> Int {
+        let condition = "heartbeat_at < \(Self.now) - $1::float8"
+        if dryRun { return Int(try locked { try db.query("SELECT count(*) FROM nodes WHERE \(condition)", [String(seconds)]).scalar } ?? "0") ?? 0 }
+        return try write { try db.query("DELETE FROM nodes WHERE \(condition)", [String(seconds)]).affected }  // workers cascade
+    }
+
     public func prune(_ filter: PruneFilter, dryRun: Bool) throws -> Int {
         var clauses = ["state IN \(QueueSQL.finishedStates)"], params: [String?] = []
         if let age = try QueueSQL.pruneAge(filter) { params.append(String(age)); clauses.append("finished_at < \(Self.now) - $\(params.count)::float8") }

@@ -11,7 +11,8 @@ struct Prune: ParsableCommand {
             Removes succeeded, failed and canceled jobs, never pending or running ones; status counts drop with them. \
             PNG files are NOT deleted (remove them from the output folder yourself), and pruned jobs leave `export` \
             manifests, so export first what you keep. Resubmitting a file to a pruned batch enqueues its pruned lines \
-            again. On a PostgreSQL queue this prunes the whole cluster's jobs.
+            again. With --finished-before, nodes whose last heartbeat is older are also dropped from `mdctl workers`. On a \
+            PostgreSQL queue this prunes the whole cluster's jobs.
 
             Examples: mdctl prune --batch cats --dry-run
                       mdctl prune --finished-before 7d
@@ -33,7 +34,9 @@ struct Prune: ParsableCommand {
         let seconds = try finishedBefore.map(Self.seconds)
         let r = try global.call(.prune, PruneRequest(batch: batch, finishedBeforeSeconds: seconds, dryRun: dryRun), as: PruneReply.self)
         if global.json { return try global.printJSON(r) }
-        print(r.dryRun ? "would remove \(Format.count(r.removed)) finished job(s) (dry run)" : "removed \(Format.count(r.removed)) finished job(s); their PNG files stay")
+        let nodes = r.nodesRemoved.map { ", \($0) node(s) silent for as long" } ?? ""
+        print(r.dryRun ? "would remove \(Format.count(r.removed)) finished job(s)\(nodes) (dry run)"
+                       : "removed \(Format.count(r.removed)) finished job(s)\(nodes); their PNG files stay")
     }
 
     /// Seconds in a duration such as `90s`, `30m`, `12h`, `7d` or `2w` (a whole or decimal number and one unit).

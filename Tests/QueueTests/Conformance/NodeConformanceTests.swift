@@ -31,6 +31,14 @@ final class NodeConformanceTests: XCTestCase {
             XCTAssertEqual(na.heartbeatAgeSeconds, 0, accuracy: 30, s.name)
             XCTAssertFalse(na.isLost(after: 60), s.name)
             XCTAssertEqual(nodes.last?.report.workers, [], s.name)
+
+            XCTAssertEqual(try a.forgetNodes(silentFor: 3600, dryRun: false), 0, "[\(s.name)] both beat just now")
+            XCTAssertEqual(try a.forgetNodes(silentFor: -1, dryRun: true), 2, s.name)
+            XCTAssertEqual(try a.nodes().count, 2, "[\(s.name)] a dry run forgets nothing")
+            XCTAssertEqual(try a.forgetNodes(silentFor: -1, dryRun: false), 2, s.name)
+            XCTAssertEqual(try a.nodes(), [], "[\(s.name)] nodes and their workers are gone")
+            XCTAssertEqual(try b.report(node: NodeReport(name: "node-b", host: "hb", pid: 22, uptimeSeconds: 6, state: "idle",
+                                                         imagesPerSecond: 0, workers: [])), nil, "[\(s.name)] a forgotten node reports afresh")
         }
     }
 
