@@ -40,6 +40,16 @@ public struct PruneRequest: Codable, Sendable {
         self.finishedBeforeSeconds = finishedBeforeSeconds
         self.dryRun = dryRun
     }
+
+    private enum CodingKeys: String, CodingKey { case batch, finishedBeforeSeconds, dryRun }
+
+    /// `dry_run` may be left out (false): a client that prunes need not know the flag.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        batch = try c.decodeIfPresent(String.self, forKey: .batch)
+        finishedBeforeSeconds = try c.decodeIfPresent(Double.self, forKey: .finishedBeforeSeconds)
+        dryRun = try c.decodeIfPresent(Bool.self, forKey: .dryRun) ?? false
+    }
 }
 
 public struct PruneReply: Codable, Sendable, Equatable {
