@@ -65,6 +65,28 @@ public protocol JobQueue: AnyObject, Sendable {
     /// Throughput and per-stage percentiles over the stats windows, plus the ETA.
     func stats(batch: String?, recentOnly: Bool) throws -> QueueStats
 
+    // MARK: Nodes
+    /// Records `node`'s heartbeat (database clock), replacing its earlier report and worker rows. Returns the
+    /// name's previous holder (host and pid; without workers), nil for a new name, so that a daemon notices another
+    /// one reporting under its name.
+    @discardableResult
+    func report(node: NodeReport) throws -> NodeReport?
+    /// Every node that has reported, by name, with its workers and the age of its last heartbeat.
+    func nodes() throws -> [NodeRecord]
+    /// Deletes the rows of nodes silent for more than `seconds` (stopped long ago, or gone), with their workers;
+    /// returns how many (with `dryRun`, only counts them).
+    func forgetNodes(silentFor seconds: Double, dryRun: Bool) throws -> Int
+
+    // MARK: Pruning
+    /// Deletes finished (succeeded, failed, canceled) jobs matching `filter`, never pending or running ones, and
+    /// returns how many; with `dryRun` only counts them. Counts per batch stay equal to the rows. Output files stay.
+    func prune(_ filter: PruneFilter, dryRun: Bool) throws -> Int
+
+    // MARK: Wake-ups
+    /// A new listener for the cluster's wake-ups (submit, retry, resume on any node), or nil where the store has
+    /// none (SQLite: the only daemon wakes its own workers).
+    func wakeSource() throws -> (any QueueWakeSource)?
+
     // MARK: Lifecycle
     /// Writes a consistent copy of the queue to `path`, where the store can (`QueueError.backup` where not).
     @discardableResult

@@ -18,6 +18,8 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
     case unknownJob(Int64)
     /// A job row holds a state this version does not know.
     case unknownState(jobId: Int64, state: String)
+    /// A prune names no jobs to remove (neither a batch nor an age), or a negative age.
+    case invalidPrune(reason: String)
     /// An online backup could not be written.
     case backup(path: String, reason: String)
     /// A statement was issued after the store was closed (the daemon is stopping).
@@ -36,6 +38,7 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .unknownJob(id): return "unknown job \(id)"
         case let .unknownState(id, state):
             return "job \(id) has state '\(state)', which this mdd does not know (written by a newer version, or edited by hand)"
+        case let .invalidPrune(reason): return "prune: \(reason)"
         case let .backup(path, reason): return "backup to \(path): \(reason)"
         case let .closed(path, sql): return "\(path): the queue is closed (the daemon is stopping); not run: \(sql.prefix(80))"
         case let .staleLease(id): return "job \(id): lease is no longer held (expired, canceled or already settled)"

@@ -39,3 +39,23 @@ enum QueueSQL {
         return stale
     }
 }
+
+extension QueueSQL {
+    /// The states `prune` may delete: settled jobs only, never pending or running ones.
+    static let finishedStates = "('succeeded', 'failed', 'canceled')"
+
+    /// Rows deleted per prune transaction.
+    static let pruneChunk = 10_000
+
+    /// The age bound of a prune, after checking that the filter names some jobs: a prune with neither a batch nor
+    /// an age would empty the whole history, which no one asks for by leaving out both options.
+    static func pruneAge(_ filter: PruneFilter) throws -> Double? {
+        guard filter.batch != nil || filter.finishedBeforeSecondsAgo != nil else {
+            throw QueueError.invalidPrune(reason: "name a batch, an age (finished before N seconds ago), or both")
+        }
+        if let age = filter.finishedBeforeSecondsAgo, !(age >= 0 && age.isFinite) {
+            throw QueueError.invalidPrune(reason: "the age must be a finite number of seconds ≥ 0, got \(age)")
+        }
+        return filter.finishedBeforeSecondsAgo
+    }
+}

@@ -74,6 +74,30 @@ enum Schema {
         DROP INDEX jobs_batch_state;
         CREATE INDEX jobs_batch ON jobs (batch_id, id);
         """,
+        // v3: the nodes table (one row per daemon, its heartbeat and state) and its workers, the same tables as the
+        // PostgreSQL store's, so `mdctl workers` takes one code path whichever store holds the queue.
+        """
+        CREATE TABLE nodes (
+            name              TEXT PRIMARY KEY,
+            host              TEXT NOT NULL,
+            pid               INTEGER NOT NULL,
+            started_at        REAL NOT NULL,
+            state             TEXT NOT NULL,
+            images_per_second REAL NOT NULL,
+            heartbeat_at      REAL NOT NULL
+        );
+        CREATE TABLE node_workers (
+            node              TEXT NOT NULL REFERENCES nodes(name) ON DELETE CASCADE,
+            worker            TEXT NOT NULL,
+            state             TEXT NOT NULL,
+            job_id            INTEGER,
+            completed         INTEGER NOT NULL,
+            failed            INTEGER NOT NULL,
+            images_per_second REAL NOT NULL,
+            state_since       REAL NOT NULL,
+            PRIMARY KEY (node, worker)
+        );
+        """,
     ]
 
     static var version: Int { migrations.count }

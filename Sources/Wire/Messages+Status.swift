@@ -117,19 +117,28 @@ public struct WorkerInfo: Codable, Sendable, Equatable {
     public var completed: Int
     public var failed: Int
     public var sinceSeconds: Double
-    public init(id: String, state: String, jobId: Int64?, completed: Int, failed: Int, sinceSeconds: Double) {
+    /// Images per second over the last heartbeat interval (absent from daemons before the nodes table).
+    public var imagesPerSecond: Double?
+    public init(id: String, state: String, jobId: Int64?, completed: Int, failed: Int, sinceSeconds: Double, imagesPerSecond: Double? = nil) {
         self.id = id
         self.state = state
         self.jobId = jobId
         self.completed = completed
         self.failed = failed
         self.sinceSeconds = sinceSeconds
+        self.imagesPerSecond = imagesPerSecond
     }
 }
 
 public struct WorkersReply: Codable, Sendable, Equatable {
+    /// The answering daemon's own workers.
     public var workers: [WorkerInfo]
-    public init(workers: [WorkerInfo]) { self.workers = workers }
+    /// Every node of the cluster with its workers (one node on an SQLite queue; absent from older daemons).
+    public var nodes: [NodeInfo]?
+    public init(workers: [WorkerInfo], nodes: [NodeInfo]? = nil) {
+        self.workers = workers
+        self.nodes = nodes
+    }
 }
 
 public struct HealthReply: Codable, Sendable, Equatable {
@@ -152,9 +161,14 @@ public struct HealthReply: Codable, Sendable, Equatable {
     public var products: String?
     /// oneDNN's version and the instruction set its kernels chose ("2.6.3, isa avx512_core_amx, native bf16").
     public var onednn: String?
+    /// Wake-ups received by notification from the shared queue (PostgreSQL LISTEN/NOTIFY); absent on SQLite.
+    public var notificationWakeups: Int?
+    /// Whether the daemon listens for the shared queue's notifications (false: it polls); absent on SQLite.
+    public var listening: Bool?
     public init(ok: Bool, version: String, pid: Int32, uptimeSeconds: Double, model: String, modelSha256: String, blas: String,
                 stateDir: String, outputDir: String, peakRssMb: Double, lifecycle: String, diskFull: String? = nil,
-                precision: String? = nil, products: String? = nil, onednn: String? = nil) {
+                precision: String? = nil, products: String? = nil, onednn: String? = nil, notificationWakeups: Int? = nil,
+                listening: Bool? = nil) {
         self.ok = ok
         self.version = version
         self.pid = pid
@@ -170,6 +184,8 @@ public struct HealthReply: Codable, Sendable, Equatable {
         self.precision = precision
         self.products = products
         self.onednn = onednn
+        self.notificationWakeups = notificationWakeups
+        self.listening = listening
     }
 }
 

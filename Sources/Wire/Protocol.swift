@@ -14,7 +14,7 @@ public enum WireProtocol {
 
 /// Request kinds, one handler each in the daemon.
 public enum RequestKind: String, Codable, CaseIterable, Sendable {
-    case submit, status, list, show, cancel, retry, pause, resume, stats, export, workers, health, shutdown, backup
+    case submit, status, list, show, cancel, retry, pause, resume, stats, export, workers, health, shutdown, backup, prune
     case contactSheet = "contact_sheet"
 }
 

@@ -19,8 +19,8 @@ struct MDCtl: ParsableCommand {
             """,
         version: MDDVersion.current,
         subcommands: [Submit.self, Status.self, Ls.self, Show.self, Watch.self, Wait.self, Cancel.self, Retry.self,
-                      Pause.self, Resume.self, Stats.self, Export.self, Workers.self, Health.self, Backup.self, Shutdown.self,
-                      ContactSheetCommand.self])
+                      Pause.self, Resume.self, Stats.self, Export.self, Workers.self, Health.self, Backup.self, Prune.self,
+                      Shutdown.self, ContactSheetCommand.self])
 
     /// ArgumentParser only sees options after the verb; `--socket` may come first, so it is lifted out here.
     static func main() {

@@ -131,7 +131,7 @@ final class DaemonIntegrationTests: XCTestCase {
     func testHelpListsEveryVerb() {
         let h = try! DaemonHarness(test: self)
         let help = h.run(h.binDir + "/mdctl", ["--help"]).stdout
-        for verb in ["submit", "status", "ls", "show", "watch", "wait", "cancel", "retry", "pause", "resume", "stats", "export", "workers", "health", "backup", "shutdown"] {
+        for verb in ["submit", "status", "ls", "show", "watch", "wait", "cancel", "retry", "pause", "resume", "stats", "export", "workers", "health", "backup", "prune", "shutdown"] {
             XCTAssertTrue(help.contains("  \(verb)"), "--help lacks \(verb)")
         }
     }

@@ -123,6 +123,7 @@ enum RequestDecoding {
         case .workers, .health: try body(Empty.self)
         case .shutdown: try body(ShutdownRequest.self)
         case .backup: try body(BackupRequest.self)
+        case .prune: try body(PruneRequest.self)
         case .contactSheet: try body(ContactSheetRequest.self)
         }
     }

@@ -47,8 +47,9 @@ reqs = {
     "cancel-empty": '{"v":1,"id":1,"kind":"cancel","body":{}}',
     "backup-nul-path": '{"v":1,"id":1,"kind":"backup","body":{"path":"/tmp/a\\u0000b"}}',
     "contact-sheet": '{"v":1,"id":1,"kind":"contactSheet","body":{"batch":-1,"columns":1e309}}',
+    "prune-bad-age": '{"v":1,"id":1,"kind":"prune","body":{"batch":"","finished_before_seconds":-1e309,"dry_run":"yes"}}',
 }
-for k in ["status", "list", "show", "cancel", "retry", "pause", "resume", "stats", "export", "workers", "health", "shutdown", "backup", "contactSheet"]:
+for k in ["status", "list", "show", "cancel", "retry", "pause", "resume", "stats", "export", "workers", "health", "shutdown", "backup", "prune", "contactSheet"]:
     reqs["kind-" + k + "-nobody"] = '{"v":1,"id":2,"kind":"%s"}' % k
     reqs["kind-" + k + "-emptybody"] = '{"v":1,"id":2,"kind":"%s","body":{}}' % k
 for i, h in enumerate(HUGE):

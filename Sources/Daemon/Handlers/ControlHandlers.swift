@@ -48,3 +48,20 @@ enum BackupHandler {
         return BackupReply(path: r.path, bytes: bytes)
     }
 }
+
+/// `prune`: deletes finished jobs' rows (never pending or running ones); their PNG files stay where they are. With
+/// an age, nodes silent for longer are forgotten too, so the nodes table does not keep every name ever used.
+enum PruneHandler {
+    static func handle(_ r: PruneRequest, _ c: DaemonContext) throws -> PruneReply {
+        let n = try c.store.prune(PruneFilter(batch: r.batch, finishedBeforeSecondsAgo: r.finishedBeforeSeconds), dryRun: r.dryRun)
+        // Never less than a lease: a node that beats (every third of a lease) is never forgotten, however short the age.
+        let nodes = try r.finishedBeforeSeconds.map {
+            try c.store.forgetNodes(silentFor: max($0, c.configuration.leaseSeconds), dryRun: r.dryRun)
+        }
+        if !r.dryRun {
+            c.log.info("pruned \(n) finished job(s)\(nodes.map { " and \($0) silent node(s)" } ?? "")",
+                       metadata: ["batch": "\(r.batch ?? "*")", "finished_before_s": "\(r.finishedBeforeSeconds.map { String($0) } ?? "-")"])
+        }
+        return PruneReply(removed: n, dryRun: r.dryRun, nodesRemoved: nodes)
+    }
+}

@@ -14,7 +14,7 @@ enum StatusHandler {
         }
         let counts = r.batch == nil ? WireMapping.counts(s.counts) : batches[0].counts
         return StatusReply(paused: s.paused, counts: counts, batches: batches, imagesPerMinute: recent?.imagesPerMinute ?? 0,
-                           etaSeconds: stats.etaSeconds, model: c.engine.modelName, workers: c.workers.count,
+                           etaSeconds: stats.etaSeconds, model: c.engine.modelName, workers: try WorkersHandler.clusterWorkerCount(c),
                            diskFull: c.disk.status)
     }
 }

@@ -36,6 +36,7 @@ struct RequestRouter: Sendable {
             case .health: return try reply(id, data, HealthHandler.handle)
             case .shutdown: return try reply(id, data, ShutdownHandler.handle)
             case .backup: return try reply(id, data, BackupHandler.handle)
+            case .prune: return try reply(id, data, PruneHandler.handle)
             case .contactSheet: return try reply(id, data, ContactSheetHandler.handle)
             }
         } catch let e as WireError {
@@ -62,7 +63,7 @@ struct RequestRouter: Sendable {
         switch e {
         case .unknownBatch, .unknownJob: return WireError(.notFound, e.description)
         case let .invalidJob(index, field, reason): return WireError(.invalid, e.description, jobIndex: index, jobProblem: "\(field): \(reason)")
-        case .invalidBatch, .backup: return WireError(.invalid, e.description)
+        case .invalidBatch, .invalidPrune, .backup: return WireError(.invalid, e.description)
         case .closed: return WireError(.shuttingDown, e.description)
         default: return WireError(.internalError, e.description)
         }

@@ -61,15 +61,23 @@ final class Daemon: @unchecked Sendable {
         context.workers = (0..<c.workers).map { i in
             RenderWorker(id: "\(c.node):\(getpid()):w\(i)", store: store, engine: engines[i], output: output, wake: wake, disk: disk, log: log)
         }
+        // Set before the control server starts: its handlers read it from their own threads.
+        let reporter = NodeReporter(context: context)
+        context.nodeReporter = reporter
+        context.wakeListener = try store.wakeSource().map { WakeListener(source: $0, wake: wake, log: log) }
         let server = ControlServer(path: c.socketPath, router: RequestRouter(context: context),
                                    access: PeerAccess(extraUIDs: c.allowedUIDs, extraGIDs: c.allowedGIDs), log: log)
         let httpListener = try startHTTP(http, context: context)
         try server.start()
         context.workers.forEach { $0.start() }
         context.lifecycle = "running"
+        reporter.start()
+        context.wakeListener?.start()
         notifier.notify("READY=1\nSTATUS=ready")
         log.info("mdd ready", metadata: ["state_dir": "\(c.stateDir)", "socket": "\(c.socketPath)", "workers": "\(c.workers)"])
         let status = superviseUntilShutdown(context, store: store)
+        context.wakeListener?.stop()
+        reporter.stop()  // after the drain: the row says stopped, so the others do not show this node as lost
         server.stop()
         httpListener?.stop()
         closeQueue(store)

@@ -15,6 +15,10 @@ final class DaemonContext: @unchecked Sendable {
     let log: Logger
     let started = Date()
     var workers: [RenderWorker] = []
+    /// This daemon's heartbeat in the nodes table (set once the workers run).
+    var nodeReporter: NodeReporter?
+    /// The cluster's wake-ups (PostgreSQL queues only).
+    var wakeListener: WakeListener?
     /// Set by the shutdown handler; the lifecycle drains (true) or stops now (false).
     let onShutdownRequest: @Sendable (Bool) -> Void
     private let lock = NSLock()

@@ -46,6 +46,16 @@ final class Heartbeat: @unchecked Sendable {
 final class WakeSignal: @unchecked Sendable {
     private let condition = NSCondition()
     private var generation = 0
+    private var idlePoll = WakeListener.pollSeconds
+
+    /// How long an idle worker waits before looking at the queue again unwoken (longer while notifications arrive).
+    var idlePollSeconds: Double {
+        get { condition.withLock { idlePoll } }
+        set { condition.withLock { idlePoll = newValue } }
+    }
+
+    /// An idle worker's wait: until woken, or `idlePollSeconds`.
+    func waitIdle() { wait(timeout: idlePollSeconds) }
 
     func signal() {
         condition.lock()

@@ -98,7 +98,7 @@ final class RenderWorker: @unchecked Sendable {
                     if shouldStop { break }
                     settler.waitIdle()  // an idle worker has nothing in flight (tests and `mdctl workers` rely on it)
                     setState("idle")
-                    wake.wait(timeout: 1)
+                    wake.waitIdle()
                     continue
                 }
                 process(lease, settler: settler)

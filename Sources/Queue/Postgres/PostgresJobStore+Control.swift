@@ -14,10 +14,12 @@ extension PostgresJobStore {
     public func retry(_ target: QueueTarget, includeCanceled: Bool) throws -> Int {
         try write {
             let (clause, params) = try where_(target)
-            return try db.query("""
+            let n = try db.query("""
                 UPDATE jobs SET \(QueueSQL.retrySet)
                 WHERE state IN \(QueueSQL.retryStates(includeCanceled: includeCanceled)) AND \(clause)
                 """, params).affected
+            if n > 0 { try notifyWorkers() }
+            return n
         }
     }
 
@@ -30,6 +32,7 @@ extension PostgresJobStore {
                 try db.query("INSERT INTO settings (key, value) VALUES ('paused', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                              [paused ? "1" : "0"])
             }
+            if !paused { try notifyWorkers() }
         }
     }
 

@@ -39,6 +39,7 @@ extension PostgresJobStore {
             enqueued += try db.query(Self.insertSQL(rows: rows), params).affected
             i += rows
         }
+        if enqueued > 0 { try notifyWorkers() }
         return enqueued
     }
 

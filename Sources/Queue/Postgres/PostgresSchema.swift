@@ -55,6 +55,30 @@ enum PostgresSchema {
         CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
         CREATE TABLE settings (key text PRIMARY KEY, value text NOT NULL);
         """,
+        // v2: one row per daemon of the fleet with its heartbeat (database clock) and state, and its workers, so
+        // that any node's `mdctl workers` lists the whole cluster and shows which nodes went silent.
+        """
+        CREATE TABLE nodes (
+            name              text PRIMARY KEY,
+            host              text NOT NULL,
+            pid               integer NOT NULL,
+            started_at        float8 NOT NULL,
+            state             text NOT NULL,
+            images_per_second float8 NOT NULL,
+            heartbeat_at      float8 NOT NULL
+        );
+        CREATE TABLE node_workers (
+            node              text NOT NULL REFERENCES nodes(name) ON DELETE CASCADE,
+            worker            text NOT NULL,
+            state             text NOT NULL,
+            job_id            bigint,
+            completed         integer NOT NULL,
+            failed            integer NOT NULL,
+            images_per_second float8 NOT NULL,
+            state_since       float8 NOT NULL,
+            PRIMARY KEY (node, worker)
+        );
+        """,
     ]
 
     static var version: Int { migrations.count }

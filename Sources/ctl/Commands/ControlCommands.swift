@@ -71,7 +71,7 @@ struct Resume: ParsableCommand {
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy the queue database while the daemon runs.",
-        discussion: "The daemon writes FILE (which must not exist) with SQLite's online backup API. Restore: stop the daemon, put the copy in place of <state>/queue.sqlite (removing any queue.sqlite-wal and -shm), start it.\n\nExample: mdctl backup -o /var/lib/mdd/backup-2026-12-01.sqlite")
+        discussion: "The daemon writes FILE (which must not exist) with SQLite's online backup API. Restore: stop the daemon, put the copy in place of <state>/queue.sqlite (removing any queue.sqlite-wal and -shm), start it. A PostgreSQL queue is refused: back it up with pg_dump.\n\nExample: mdctl backup -o /var/lib/mdd/backup-2026-12-01.sqlite")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.customShort("o"), .long], help: "The copy to write (a new file; the daemon must be able to write there).") var output: String
 

@@ -44,17 +44,44 @@ struct Stats: ParsableCommand {
     }
 }
 
-/// `mdctl workers`: what each render worker is doing.
+/// `mdctl workers`: every node of the cluster (one on an SQLite queue) and what each render worker is doing.
 struct Workers: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the daemon's render workers.", discussion: "Example: mdctl workers")
+    static let configuration = CommandConfiguration(
+        abstract: "List the nodes and render workers of the cluster.",
+        discussion: """
+            Any node's socket lists every node that shares its queue, from the queue's nodes table: state \
+            (rendering, idle, paused, disk-full, stopping, stopped), images/s and the age of its last heartbeat. A node \
+            that has not sent a heartbeat for longer than a lease, without stopping cleanly, is shown as LOST: it \
+            crashed, hangs or cannot reach the database, and its jobs return to pending as their leases expire.
+
+            Example: mdctl workers
+            """)
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         let r = try global.call(.workers, Empty(), as: WorkersReply.self)
         if global.json { return try global.printJSON(r) }
-        print(Format.table(["WORKER", "STATE", "JOB", "DONE", "FAILED", "FOR"], r.workers.map {
-            [$0.id, $0.state, $0.jobId.map(String.init) ?? "—", Format.count($0.completed), Format.count($0.failed), Format.duration($0.sinceSeconds)]
-        }))
+        guard let nodes = r.nodes else {  // a daemon from before the nodes table: its own workers only
+            return print(Format.table(["WORKER", "STATE", "JOB", "DONE", "FAILED", "FOR"], r.workers.map {
+                [$0.id, $0.state, $0.jobId.map(String.init) ?? "—", Format.count($0.completed), Format.count($0.failed), Format.duration($0.sinceSeconds)]
+            }))
+        }
+        let nodeRows: [[String]] = nodes.map { n in
+            let state = n.lost ? "LOST (was \(n.state))" : n.state
+            return [n.name, n.host, String(n.pid), state, String(format: "%.2f", n.imagesPerSecond),
+                    Format.duration(n.uptimeSeconds), Format.duration(n.heartbeatAgeSeconds) + " ago"]
+        }
+        print(Format.table(["NODE", "HOST", "PID", "STATE", "IMAGES/S", "UP", "HEARTBEAT"], nodeRows))
+        print("")
+        var workerRows: [[String]] = []
+        for n in nodes {
+            for w in n.workers {
+                let job = w.jobId.map(String.init) ?? "—"
+                workerRows.append([n.name, w.id, n.lost ? "lost" : w.state, job, String(format: "%.2f", w.imagesPerSecond ?? 0),
+                                   Format.count(w.completed), Format.count(w.failed), Format.duration(w.sinceSeconds)])
+            }
+        }
+        print(Format.table(["NODE", "WORKER", "STATE", "JOB", "IMAGES/S", "DONE", "FAILED", "FOR"], workerRows))
     }
 }
 
@@ -77,6 +104,9 @@ struct Health: ParsableCommand {
                 peak RSS \(String(format: "%.0f", h.peakRssMb)) MB
                 """)
             if let full = h.diskFull { print("PAUSED:  \(full) (claims resume by themselves when space returns)") }
+            if let wakeups = h.notificationWakeups {
+                print("wake-ups: \(h.listening == true ? "listening" : "NOT listening (polling every second)"), \(wakeups) by notification")
+            }
         }
         if !h.ok { throw CtlFailure(.failure, "daemon is \(h.lifecycle)") }
     }
