@@ -27,12 +27,15 @@ public enum AttentionKernel {
                             // scores[rows, lk] = scale · q[r0..<r0+rows] · kᵀ
                             GEMM.sgemm(transB: true, m: rows, n: lk, k: d, alpha: scale, a: qb + r0 * inner, lda: inner,
                                        b: kb, ldb: inner, c: sbase, ldc: lk)
-                            for r in 0..<rows {
-                                let valid = causal ? min(lk, r0 + r + 1) : lk
-                                if activation == .softmax {
-                                    softmaxRow(sbase + r * lk, count: lk, valid: valid)
-                                } else {
-                                    reluRow(sbase + r * lk, count: lk, valid: valid, scale: 1 / Float(lk))
+                            // Rows are independent: split over the render's threads (same bits on any count).
+                            Parallel.forSlices(rows, work: rows * lk * 8) { slice in
+                                for r in slice {
+                                    let valid = causal ? min(lk, r0 + r + 1) : lk
+                                    if activation == .softmax {
+                                        softmaxRow(sbase + r * lk, count: lk, valid: valid)
+                                    } else {
+                                        reluRow(sbase + r * lk, count: lk, valid: valid, scale: 1 / Float(lk))
+                                    }
                                 }
                             }
                             // out[rows, d] = scores · v

@@ -198,7 +198,9 @@ public struct Conv2d: Sendable {
 
     private func fillBias(_ dst: UnsafeMutablePointer<Float>, count: Int) {
         guard let bias else { return }
-        for o in 0..<outChannels { (dst + o * count).update(repeating: bias[o], count: count) }
+        Parallel.forSlices(outChannels, work: outChannels * count) { slice in
+            for o in slice { (dst + o * count).update(repeating: bias[o], count: count) }
+        }
     }
 
     /// Naive reference (direct loops, Double accumulation) for tests.

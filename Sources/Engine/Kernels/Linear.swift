@@ -32,7 +32,11 @@ public struct Linear: Sendable {
             weight.data.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { op in
                     if let bias {
-                        for r in 0..<rows { for j in 0..<n { op[r * n + j] = bias[j] } }
+                        bias.withUnsafeBufferPointer { bp in
+                            Parallel.forSlices(rows, work: rows * n) { slice in
+                                for r in slice { (op.baseAddress! + r * n).update(from: bp.baseAddress!, count: n) }
+                            }
+                        }
                     }
                     GEMM.sgemm(transB: true, m: rows, n: n, k: k, a: xp.baseAddress!, lda: k,
                                b: wp.baseAddress!, ldb: k, beta: bias == nil ? 0 : 1, c: op.baseAddress!, ldc: n,

@@ -42,12 +42,16 @@ public enum Resample {
     }
 
     /// dst[cols, rows] = src[rows, cols]ᵀ, in cache-friendly 32x32 blocks.
+    /// Bands of 32 source rows are split over the render's threads (a copy: the same bits on any thread count).
     static func transpose(_ src: UnsafePointer<Float>, rows: Int, cols: Int, _ dst: UnsafeMutablePointer<Float>) {
-        let bs = 32
-        for r0 in stride(from: 0, to: rows, by: bs) {
-            for c0 in stride(from: 0, to: cols, by: bs) {
-                for r in r0..<min(r0 + bs, rows) {
-                    for c in c0..<min(c0 + bs, cols) { dst[c * rows + r] = src[r * cols + c] }
+        let bs = 32, bands = (rows + bs - 1) / bs
+        Parallel.forSlices(bands, work: rows * cols) { slice in
+            for band in slice {
+                let r0 = band * bs
+                for c0 in stride(from: 0, to: cols, by: bs) {
+                    for r in r0..<min(r0 + bs, rows) {
+                        for c in c0..<min(c0 + bs, cols) { dst[c * rows + r] = src[r * cols + c] }
+                    }
                 }
             }
         }
