@@ -152,9 +152,14 @@ public struct HealthReply: Codable, Sendable, Equatable {
     public var products: String?
     /// oneDNN's version and the instruction set its kernels chose ("2.6.3, isa avx512_core_amx, native bf16").
     public var onednn: String?
+    /// A queue on another host (PostgreSQL): whether the daemon reaches it now; absent for the embedded SQLite queue.
+    public var queueReachable: Bool?
+    /// A queue on another host: "connected", or how long it has been unreachable, why, and when the next attempt is.
+    public var queueConnection: String?
     public init(ok: Bool, version: String, pid: Int32, uptimeSeconds: Double, model: String, modelSha256: String, blas: String,
                 stateDir: String, outputDir: String, peakRssMb: Double, lifecycle: String, diskFull: String? = nil,
-                precision: String? = nil, products: String? = nil, onednn: String? = nil) {
+                precision: String? = nil, products: String? = nil, onednn: String? = nil,
+                queueReachable: Bool? = nil, queueConnection: String? = nil) {
         self.ok = ok
         self.version = version
         self.pid = pid
@@ -170,6 +175,8 @@ public struct HealthReply: Codable, Sendable, Equatable {
         self.precision = precision
         self.products = products
         self.onednn = onednn
+        self.queueReachable = queueReachable
+        self.queueConnection = queueConnection
     }
 }
 

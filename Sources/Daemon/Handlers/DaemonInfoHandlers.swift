@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Queue
 import Wire
 
 /// `workers`: what each render worker is doing.
@@ -16,6 +17,7 @@ enum WorkersHandler {
 /// `health`: identity and vital signs of the daemon.
 enum HealthHandler {
     static func handle(_ r: Empty, _ c: DaemonContext) throws -> HealthReply {
+        let remote = (c.store as? any RemoteQueue)?.connectivity
         let blas = (try? BLAS.get()).map { "OpenBLAS \($0.coreName), \($0.threads) threads" } ?? "unavailable"
         return HealthReply(ok: c.lifecycle == "running", version: MDD.version, pid: getpid(),
                            uptimeSeconds: Date().timeIntervalSince(c.started), model: c.engine.modelName,
@@ -23,6 +25,6 @@ enum HealthHandler {
                            outputDir: c.configuration.outputDir, peakRssMb: ResourceUsage.peakRSSBytes() / 1_048_576,
                            lifecycle: c.lifecycle, diskFull: c.disk.status, precision: c.engine.precision.rawValue,
                            products: (try? BLAS.get()).map { EngineBackend.describe(precision: c.engine.precision, blas: $0) },
-                           onednn: EngineBackend.onednnSummary)
+                           onednn: EngineBackend.onednnSummary, queueReachable: remote?.reachable, queueConnection: remote?.summary)
     }
 }

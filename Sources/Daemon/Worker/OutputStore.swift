@@ -4,6 +4,17 @@ import Queue
 
 /// Where rendered PNGs go: `<output>/<batch>/<job-id>-<seed>.png`, written atomically. Batch names are
 /// validated by the queue (letters, digits, '-', '_', '.'), so paths cannot escape the output folder.
+///
+/// The file at a recorded path must always have the recorded SHA-256, also in a fleet sharing one output folder
+/// where a node can be cut off from the database mid-job: its lease expires, another node renders the job, and the
+/// late node comes back with its own bytes for the same path (renders on different CPUs need not be bit-identical).
+/// Fencing in the database refuses the late node's completion, but a file system has no fence, and checking the
+/// lease before a rename races with the lease expiring. So a job's final file is written at most once: `publish`
+/// links it into place without ever replacing it (first writer wins), and whoever finds a valid render of the job
+/// there adopts it, recording that file's SHA-256 instead of its own bytes'. Every writer of the path then records
+/// the same bytes, whichever of them the database lets commit, and a refused node leaves the file alone. (Naming
+/// files per attempt would also be safe, but changes the layout that users' scripts and `export` rely on.)
+/// Only a file that is not a render of this job (another job's, left before the queue was recreated) is replaced.
 struct OutputStore {
     let root: String
 
@@ -15,6 +26,28 @@ struct OutputStore {
         try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try AtomicFile.write(png, to: p)
         return (p, SHA256.hex(png))
+    }
+
+    /// What `publish` did.
+    enum Published {
+        /// Our bytes are now the file at the path.
+        case written(path: String, sha256: String)
+        /// A valid render of this job was there already (an earlier attempt's, or a cut-off node's): it is kept
+        /// and its bytes are the result.
+        case adopted(path: String, sha256: String)
+    }
+
+    /// Puts the job's PNG at its path unless a valid render of the job is there already (see the type's comment).
+    /// `tag` names the writer (node and worker slot) in its temp file's name; `existingRender` returns the bytes at
+    /// the path if they are a render of this job.
+    func publish(_ png: [UInt8], for job: Job, tag: String, existingRender: () -> [UInt8]?) throws -> Published {
+        let p = path(for: job)
+        try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if try AtomicFile.publish(png, to: p, tag: tag) { return .written(path: p, sha256: SHA256.hex(png)) }
+        if let existing = existingRender() { return .adopted(path: p, sha256: SHA256.hex(existing)) }
+        // Not a render of this job: a stale file of another job, which no lease can have recorded for this one.
+        try AtomicFile.write(png, to: p)
+        return .written(path: p, sha256: SHA256.hex(png))
     }
 
     /// A file left by a crash between rename and commit is reused when its metadata records this very job, rendered

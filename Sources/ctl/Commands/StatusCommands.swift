@@ -77,6 +77,7 @@ struct Health: ParsableCommand {
                 peak RSS \(String(format: "%.0f", h.peakRssMb)) MB
                 """)
             if let full = h.diskFull { print("PAUSED:  \(full) (claims resume by themselves when space returns)") }
+            if let queue = h.queueConnection { print("queue:   \(queue)") }
         }
         if !h.ok { throw CtlFailure(.failure, "daemon is \(h.lifecycle)") }
     }
