@@ -8,9 +8,10 @@ extension PostgresJobStore {
                 batches[b.int(0)] = BatchStatus(name: b.text(1), createdAt: b.double(2), paused: b.bool(3), counts: StateCounts())
                 order.append(b.int(0))
             }
-            // An index-only walk of (batch_id, state); no counter rows, which every claim on every node would contend on.
+            // The counters (see migration 2), never the rows: constant time at any number of jobs.
+            try foldCountsLocked()
             var total = StateCounts()
-            for values in try db.query("SELECT batch_id, state, count(*) FROM jobs GROUP BY batch_id, state").rows {
+            for values in try db.query("SELECT batch_id, state, sum(n) FROM (\(Self.countRows)) u GROUP BY batch_id, state").rows {
                 let c = PGRow(values: values)
                 batches[c.int(0)]?.counts.add(c.text(1), Int(c.int(2)))
                 total.add(c.text(1), Int(c.int(2)))
@@ -39,7 +40,7 @@ extension PostgresJobStore {
             let windows = try JobStore.allWindows.prefix(recentOnly ? 2 : 4).map { name, seconds in
                 try window(name, seconds: seconds, now: now, batchId: batchId)
             }
-            let remaining = Int(try db.query("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')"
+            let remaining = Int(try db.query("SELECT coalesce(sum(n), 0) FROM (\(Self.countRows)) u WHERE state IN ('pending', 'running')"
                                              + (batchId == nil ? "" : " AND batch_id = $1::bigint"), batchId.map { [$0] } ?? []).scalar ?? "0") ?? 0
             return QueueStats(windows: windows, remaining: remaining, etaSeconds: WindowStats.eta(remaining: remaining, windows: windows))
         }
@@ -62,5 +63,27 @@ extension PostgresJobStore {
         }
         let failed = Int(try db.query("SELECT count(*) FROM jobs WHERE state = 'failed' AND \(clause)", params).scalar ?? "0") ?? 0
         return WindowStats.make(name, seconds: seconds, now: now, columns: cols, firstClaimed: first, failed: failed)
+    }
+
+    /// The counter rows and the changes not folded into them yet; their sum per (batch, state) is the count.
+    static let countRows = "SELECT batch_id, state, n FROM job_counts UNION ALL SELECT batch_id, state, n FROM job_count_deltas"
+
+    /// Any 64-bit constant unique to mdd: held by the node folding the count changes.
+    static let foldLock: Int64 = 0x6D64_645F_666F_6C64  // "mdd_fold"
+
+    /// Folds the count changes appended since the last fold into `job_counts`, in one transaction, unless another
+    /// node is folding right now (its fold serves everyone, so the lock is tried, not waited for; and with one
+    /// folder at a time the counter rows never deadlock). The work is the changes since the last fold, which
+    /// every node's status poll bounds to a few seconds' worth.
+    func foldCountsLocked() throws {
+        try db.transaction {
+            guard try db.query("SELECT pg_try_advisory_xact_lock($1::bigint)", [String(Self.foldLock)]).scalar == "t" else { return }
+            try db.query("""
+                WITH d AS (DELETE FROM job_count_deltas RETURNING batch_id, state, n)
+                INSERT INTO job_counts AS c (batch_id, state, n)
+                SELECT batch_id, state, sum(n) FROM d GROUP BY batch_id, state ORDER BY batch_id, state
+                ON CONFLICT (batch_id, state) DO UPDATE SET n = c.n + excluded.n
+                """)
+        }
     }
 }
