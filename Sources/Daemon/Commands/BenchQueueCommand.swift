@@ -11,6 +11,7 @@ struct BenchQueueCommand: ParsableCommand {
     @Option(help: "Jobs to claim and complete afterwards.") var claims = 20_000
     @Option(help: "Database path (default: a temporary file, removed afterwards).") var db: String?
     @Option(help: "Benchmark this queue instead: sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME (an empty database).") var queue: String?
+    @Option(help: "Jobs per transaction in the batched claim + complete measure.") var batch = 32
     @Option(help: "Then add this many finished jobs (inserted by SQL, see BenchFixture) and time status and stats.") var finishedRows = 0
     @Flag(help: "Print one JSON document.") var json = false
 
@@ -60,7 +61,6 @@ struct BenchQueueCommand: ParsableCommand {
         let separateSeconds = Date().timeIntervalSince(t)
 
         // Batched: claim and complete `batch` jobs per transaction (what a worker with a prefetch and a completer does).
-        let batch = 32
         var batchedDone = 0
         t = Date()
         while batchedDone < claims {

@@ -13,8 +13,9 @@ enum AtomicFile {
         var description: String { "\(path): \(operation) failed: \(String(cString: strerror(code)))" }
     }
 
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
-        let (dir, tmp) = try writeTemp(bytes, for: path, tag: nil, mode: mode)
+    /// `tag` names the writer in the temp file's name when several hosts may write the same target (see `publish`).
+    static func write(_ bytes: [UInt8], to path: String, tag: String? = nil, mode: mode_t = 0o644) throws {
+        let (dir, tmp) = try writeTemp(bytes, for: path, tag: tag, mode: mode)
         do {
             _ = try retry("rename", path) { rename(tmp, path) }
         } catch {

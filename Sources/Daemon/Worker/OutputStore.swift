@@ -46,7 +46,7 @@ struct OutputStore {
         if try AtomicFile.publish(png, to: p, tag: tag) { return .written(path: p, sha256: SHA256.hex(png)) }
         if let existing = existingRender() { return .adopted(path: p, sha256: SHA256.hex(existing)) }
         // Not a render of this job: a stale file of another job, which no lease can have recorded for this one.
-        try AtomicFile.write(png, to: p)
+        try AtomicFile.write(png, to: p, tag: tag)
         return .written(path: p, sha256: SHA256.hex(png))
     }
 

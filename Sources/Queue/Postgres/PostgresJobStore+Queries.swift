@@ -50,18 +50,20 @@ extension PostgresJobStore {
         var clause = "finished_at >= $1::float8"
         var params: [String?] = [String(seconds.map { now - $0 } ?? 0)]
         if let batchId { clause += " AND batch_id = $2::bigint"; params.append(batchId) }
+        // One range scan of `jobs_finished` for both states: a separate count of failed jobs walked the whole
+        // (batch_id, state) index for want of a leading batch_id (~1 s at 10 million rows).
         let rows = try db.query("""
-            SELECT queue_wait_ms, text_ms, unet_ms, decode_ms, png_ms, total_ms, claimed_at FROM jobs
-            WHERE state = 'succeeded' AND \(clause)
+            SELECT queue_wait_ms, text_ms, unet_ms, decode_ms, png_ms, total_ms, claimed_at, state = 'failed' FROM jobs
+            WHERE state IN ('succeeded', 'failed') AND \(clause)
             """, params).rows
         var cols = [[Double]](repeating: [], count: 6)
-        var first = Double.infinity
+        var first = Double.infinity, failed = 0
         for values in rows {
             let r = PGRow(values: values)
+            if r.bool(7) { failed += 1; continue }
             for c in 0..<6 { cols[c].append(r.double(c)) }
             first = min(first, r.double(6))
         }
-        let failed = Int(try db.query("SELECT count(*) FROM jobs WHERE state = 'failed' AND \(clause)", params).scalar ?? "0") ?? 0
         return WindowStats.make(name, seconds: seconds, now: now, columns: cols, firstClaimed: first, failed: failed)
     }
 
