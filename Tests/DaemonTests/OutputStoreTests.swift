@@ -47,12 +47,12 @@ final class OutputStoreTests: XCTestCase {
         let (width, height) = try engine.validate(request)
         let first = try engine.render(request).png
         let existing = { output.reusable(for: j, engine: engine, width: width, height: height) }
-        guard case .written(let path, let sha) = try output.publish(first, for: j, tag: "node-a.w0", existingRender: existing) else {
+        guard case .written(let path, let sha) = try output.publish(first, for: j, tag: "node-a", existingRender: existing) else {
             return XCTFail("the first writer writes")
         }
         // A second node's bytes for the same job (different bytes: what another CPU could render).
         let late = first + [0]
-        guard case .adopted(path, sha) = try output.publish(late, for: j, tag: "node-b.w0", existingRender: existing) else {
+        guard case .adopted(path, sha) = try output.publish(late, for: j, tag: "node-b", existingRender: existing) else {
             return XCTFail("the second writer adopts the file that is there")
         }
         XCTAssertEqual(FileManager.default.contents(atPath: path).map { [UInt8]($0) }, first, "the file was not replaced")
@@ -61,7 +61,7 @@ final class OutputStoreTests: XCTestCase {
         let stale = try PNGCodec.encode(rgb: image.rgb, width: width, height: height,
                                         text: image.metadata.map { $0.0 == "engine" ? ($0.0, "mdd-engine 0.0.1") : $0 })
         try AtomicFile.write(stale, to: path)
-        guard case .written(path, _) = try output.publish(first, for: j, tag: "node-a.w0", existingRender: existing) else {
+        guard case .written(path, _) = try output.publish(first, for: j, tag: "node-a", existingRender: existing) else {
             return XCTFail("a stale file is replaced")
         }
         XCTAssertEqual(FileManager.default.contents(atPath: path).map { [UInt8]($0) }, first)

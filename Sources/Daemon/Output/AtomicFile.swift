@@ -46,11 +46,17 @@ enum AtomicFile {
         return true
     }
 
+    /// The temp file beside `path`: `.<name>.tmp`, or `.<name>.<tag>.tmp` for a tagged writer.
+    static func tempPath(for path: String, tag: String?) -> String {
+        let parent = (path as NSString).deletingLastPathComponent
+        return "\(parent.isEmpty ? "." : parent)/.\((path as NSString).lastPathComponent)\(tag.map { ".\($0)" } ?? "").tmp"
+    }
+
     /// Writes and fsyncs the temp file beside `path`; returns the directory and the temp file's path.
     private static func writeTemp(_ bytes: [UInt8], for path: String, tag: String?, mode: mode_t) throws -> (String, String) {
         let parent = (path as NSString).deletingLastPathComponent
         let dir = parent.isEmpty ? "." : parent
-        let tmp = "\(dir)/.\((path as NSString).lastPathComponent)\(tag.map { ".\($0)" } ?? "").tmp"
+        let tmp = tempPath(for: path, tag: tag)
         let fd = try retry("open", tmp) { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
         do {
             try writeAll(fd, bytes, path: tmp)

@@ -50,6 +50,12 @@ struct OutputStore {
         return .written(path: p, sha256: SHA256.hex(png))
     }
 
+    /// Removes the writer's temp file of the job: a kill between `publish`'s link and its unlink leaves it beside
+    /// the published file, and a reused file is never published again.
+    func removeLeftoverTemp(for job: Job, tag: String) {
+        unlink(AtomicFile.tempPath(for: path(for: job), tag: tag))
+    }
+
     /// A file left by a crash between rename and commit is reused when its metadata records this very job, rendered
     /// as this engine would render it now: prompt, negative prompt, seed, steps, guidance, size, model weights,
     /// engine version and precision (a chunk absent from the file must be absent from the job too: after the queue

@@ -210,11 +210,11 @@ final class RenderWorker: @unchecked Sendable {
         return job.state == .succeeded && job.workerId == id && job.outputSHA256 == out.sha256 && job.outputPath == out.path
     }
 
-    /// The writer's tag in temp file names: node and worker slot, without the pid, so that a restarted daemon
-    /// reuses (and so removes) the temp file its predecessor left, while two nodes never share one.
+    /// The writer's tag in temp file names: the node, without pid or worker slot, so that whichever worker of a
+    /// restarted daemon writes the job next reuses (and so removes) the temp file a kill left, while two nodes never
+    /// share one. (Two workers of one node never hold one job: a job has one live lease.)
     private var tempTag: String {
-        let parts = id.split(separator: ":")
-        return parts.count == 3 ? "\(parts[0]).\(parts[2])" : id.replacingOccurrences(of: ":", with: ".")
+        String(id.split(separator: ":").first ?? "node")
     }
 
     /// Writes the PNG durably, or adopts a valid render of the job found at its path (see `OutputStore`); the PNG
@@ -274,6 +274,7 @@ final class RenderWorker: @unchecked Sendable {
         let (width, height) = try engine.validate(request)
         if let bytes = output.reusable(for: job, engine: engine, width: width, height: height) {
             log.info("job \(job.id): reusing output written before a crash")
+            output.removeLeftoverTemp(for: job, tag: tempTag)
             return .reused(JobOutput(path: output.path(for: job), sha256: SHA256.hex(bytes),
                                      timings: JobTimings(textMs: 0, unetMs: 0, decodeMs: 0, pngMs: 0, totalMs: 0)))
         }
