@@ -42,9 +42,13 @@ final class Fleet {
     /// network namespace reaches the server by another address) and through `launcher` (see `DaemonHarness.start`).
     @discardableResult
     func start(_ i: Int, _ extra: [String] = [], environment: [String: String] = [:], queue: String? = nil, launcher: [String] = []) throws -> Process {
-        // One BLAS thread each: several daemons share the test machine's cores, and OpenBLAS threads spin.
-        try nodes[i].start(["--queue", queue ?? url, "--output-dir", shared, "--node", names[i], "--log-level", "debug",
-                            "--blas-threads", "1"] + extra,
+        // One BLAS thread each: several daemons share the test machine's cores, and OpenBLAS threads spin. One
+        // precision for all unless a test says otherwise: `auto` measures at each start, and nodes that chose
+        // differently would not reuse each other's PNGs after a crash (they adopt them instead), which the crash
+        // test counts.
+        let precision = extra.contains("--precision") ? [] : ["--precision", "fp32"]
+        return try nodes[i].start(["--queue", queue ?? url, "--output-dir", shared, "--node", names[i], "--log-level", "debug",
+                            "--blas-threads", "1"] + precision + extra,
                            environment: environment, launcher: launcher)
     }
 

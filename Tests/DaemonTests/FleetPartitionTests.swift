@@ -26,12 +26,15 @@ final class FleetPartitionTests: XCTestCase {
         let tcp = { (l: TestNetwork.Link) in "postgresql://postgres@\(l.hostAddress):\(server.port)/\(database)" }
         let lease = ["--lease-seconds", "3"]
 
-        let nodeA = try fleet.start(0, lease, environment: ["MDD_STOP_AT": "rendered:1"], queue: tcp(a), launcher: a.launcher)
+        // Different precisions, so that the two nodes' bytes differ (as on different CPUs): a late node that judged
+        // the other's render stale and replaced it would change the recorded file (caught once, when `auto` chose
+        // differently on the two nodes).
+        let nodeA = try fleet.start(0, lease + ["--precision", "fp32"], environment: ["MDD_STOP_AT": "rendered:1"], queue: tcp(a), launcher: a.launcher)
         XCTAssertEqual(fleet.nodes[0].ctl(["submit", "--batch", "part", "--seed", "9", "a purple hexagon"]).status, 0)
         try waitUntil(timeout: 30, "node a frozen with its render in memory") { Self.processState(nodeA.processIdentifier) == "T" }
         try net.set(a, up: false)
 
-        try fleet.start(1, lease, queue: tcp(b), launcher: b.launcher)
+        try fleet.start(1, lease + ["--precision", "bf16"], queue: tcp(b), launcher: b.launcher)
         let store = try fleet.store()
         func job() throws -> Job { try XCTUnwrap(try store.list(JobFilter(batch: "part")).first) }
         try waitUntil(timeout: 40, "node b to finish the job once a's lease expired") { try job().state == .succeeded }

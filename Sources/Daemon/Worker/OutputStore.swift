@@ -14,7 +14,8 @@ import Queue
 /// there adopts it, recording that file's SHA-256 instead of its own bytes'. Every writer of the path then records
 /// the same bytes, whichever of them the database lets commit, and a refused node leaves the file alone. (Naming
 /// files per attempt would also be safe, but changes the layout that users' scripts and `export` rely on.)
-/// Only a file that is not a render of this job (another job's, left before the queue was recreated) is replaced.
+/// Only a file that is not a render of this job (another job's, left before the queue was recreated) is replaced;
+/// a render of the job by another model build, engine version or precision is kept (see `anyRender`).
 struct OutputStore {
     let root: String
 
@@ -38,7 +39,7 @@ struct OutputStore {
     }
 
     /// Puts the job's PNG at its path unless a valid render of the job is there already (see the type's comment).
-    /// `tag` names the writer (node and worker slot) in its temp file's name; `existingRender` returns the bytes at
+    /// `tag` names the writer (its node) in its temp file's name; `existingRender` returns the bytes at
     /// the path if they are a render of this job.
     func publish(_ png: [UInt8], for job: Job, tag: String, existingRender: () -> [UInt8]?) throws -> Published {
         let p = path(for: job)
@@ -62,15 +63,31 @@ struct OutputStore {
     /// database is recreated, job ids restart and an old file of another job can sit at the path). Otherwise the job
     /// is rendered again and the file replaced. Returns the bytes to reuse.
     func reusable(for job: Job, engine: TextToImage, width: Int, height: Int) -> [UInt8]? {
+        render(of: job, width: width, height: height, also: [
+            "model_sha256": engine.weightsSHA256, "engine": TextToImage.engineVersion,
+            "precision": engine.precision == .fp32 ? nil : engine.precision.rawValue,
+        ])
+    }
+
+    /// The file at the job's path if it is a render of this job by any node: prompt, negative prompt, seed, steps,
+    /// guidance and size match, whatever model build, engine version or precision rendered it. `publish` keeps such
+    /// a file: in a fleet, nodes may render with different precisions (each measures its own at start-up) or
+    /// during a rolling upgrade with different engines, and any of them may be the one whose completion the
+    /// database records. (A test caught exactly that: a late node that judged an other-precision render stale
+    /// replaced the recorded file.) Only another job's file, left before the queue was recreated, is replaced.
+    func anyRender(of job: Job, width: Int, height: Int) -> [UInt8]? {
+        render(of: job, width: width, height: height, also: [:])
+    }
+
+    /// The file's bytes if its PNG text records the job's request (plus `also`) and it decodes.
+    private func render(of job: Job, width: Int, height: Int, also: [String: String?]) -> [UInt8]? {
         guard let data = FileManager.default.contents(atPath: path(for: job)) else { return nil }
         let bytes = [UInt8](data)
         let text = Dictionary(PNGCodec.textChunks(bytes), uniquingKeysWith: { a, _ in a })
         let expected: [String: String?] = [
             "prompt": job.prompt, "negative_prompt": job.negativePrompt, "seed": String(job.seed), "steps": String(job.steps),
             "guidance": String(Float(job.guidance)), "width": String(width), "height": String(height),
-            "model_sha256": engine.weightsSHA256, "engine": TextToImage.engineVersion,
-            "precision": engine.precision == .fp32 ? nil : engine.precision.rawValue,
-        ]
+        ].merging(also) { a, _ in a }
         guard expected.allSatisfy({ text[$0.key] == $0.value }), (try? PNGCodec.decode(bytes)) != nil else { return nil }
         return bytes
     }

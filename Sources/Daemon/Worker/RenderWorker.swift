@@ -222,7 +222,7 @@ final class RenderWorker: @unchecked Sendable {
     private func write(_ png: [UInt8], _ t: JobTimings, _ width: Int, _ height: Int, for job: Job) throws -> JobOutput {
         let start = Date()
         let published = try output.publish(png, for: job, tag: tempTag) {
-            output.reusable(for: job, engine: engine, width: width, height: height)
+            output.anyRender(of: job, width: width, height: height)
         }
         let path: String, sha: String
         switch published {
