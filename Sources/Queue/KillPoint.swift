@@ -5,26 +5,33 @@ import Foundation
 /// exactly that moment). Without the variable, reaching a point costs one check of a constant.
 ///
 /// Points: `submit-chunk` (a submit chunk committed), `claim` (a claim committed), `complete` (a completion
-/// committed, with the next claim when combined), and in the daemon `png-renamed` (a PNG is durable at its final
-/// path, its completion not yet committed).
+/// committed, with the next claim when combined), and in the daemon `rendered` (a PNG rendered in memory, nothing
+/// written yet) and `png-renamed` (a PNG is durable at its final path, its completion not yet committed).
+///
+/// `MDD_STOP_AT=NAME:N` stops the process instead (SIGSTOP) at that moment, for tests that must act while a node
+/// is frozen at a known point (the partition test cuts a node's link there) and then let it go on with SIGCONT.
 public enum KillPoint {
-    private static let target: (name: String, count: Int)? = {
-        guard let spec = ProcessInfo.processInfo.environment["MDD_KILL_AT"] else { return nil }
+    private static func parse(_ variable: String) -> (name: String, count: Int)? {
+        guard let spec = ProcessInfo.processInfo.environment[variable] else { return nil }
         let parts = spec.split(separator: ":")
         guard parts.count == 2, let n = Int(parts[1]), n >= 1 else { return nil }
         return (String(parts[0]), n)
-    }()
+    }
+
+    private static let killTarget = parse("MDD_KILL_AT")
+    private static let stopTarget = parse("MDD_STOP_AT")
 
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var seen = 0
+    nonisolated(unsafe) private static var seen: [String: Int] = [:]
 
-    /// Marks that the point `name` was reached; kills the process if it is the chosen one.
+    /// Marks that the point `name` was reached; kills (or stops) the process if it is the chosen one.
     public static func reached(_ name: String) {
-        guard let target, target.name == name else { return }
+        guard killTarget?.name == name || stopTarget?.name == name else { return }
         let n = lock.withLock { () -> Int in
-            seen += 1
-            return seen
+            seen[name, default: 0] += 1
+            return seen[name, default: 0]
         }
-        if n == target.count { kill(getpid(), SIGKILL) }
+        if let k = killTarget, k.name == name, n == k.count { kill(getpid(), SIGKILL) }
+        if let s = stopTarget, s.name == name, n == s.count { kill(getpid(), SIGSTOP) }
     }
 }

@@ -26,6 +26,8 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
     case closed(path: String, sql: String)
     /// The lease token no longer holds the job (expired and recovered, canceled, or settled already).
     case staleLease(jobId: Int64)
+    /// The database server is out of reach (restarting, or cut off by the network); the store redials on a backoff.
+    case unreachable(location: String, reason: String, retryIn: Double)
 
     public var description: String {
         switch self {
@@ -42,6 +44,8 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .backup(path, reason): return "backup to \(path): \(reason)"
         case let .closed(path, sql): return "\(path): the queue is closed (the daemon is stopping); not run: \(sql.prefix(80))"
         case let .staleLease(id): return "job \(id): lease is no longer held (expired, canceled or already settled)"
+        case let .unreachable(location, reason, retryIn):
+            return "\(location): the queue database is unreachable (\(reason)); reconnecting in \(String(format: "%.1f", retryIn)) s"
         }
     }
 }

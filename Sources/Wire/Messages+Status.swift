@@ -165,10 +165,14 @@ public struct HealthReply: Codable, Sendable, Equatable {
     public var notificationWakeups: Int?
     /// Whether the daemon listens for the shared queue's notifications (false: it polls); absent on SQLite.
     public var listening: Bool?
+    /// A queue on another host (PostgreSQL): whether the daemon reaches it now; absent for the embedded SQLite queue.
+    public var queueReachable: Bool?
+    /// A queue on another host: "connected", or how long it has been unreachable, why, and when the next attempt is.
+    public var queueConnection: String?
     public init(ok: Bool, version: String, pid: Int32, uptimeSeconds: Double, model: String, modelSha256: String, blas: String,
                 stateDir: String, outputDir: String, peakRssMb: Double, lifecycle: String, diskFull: String? = nil,
                 precision: String? = nil, products: String? = nil, onednn: String? = nil, notificationWakeups: Int? = nil,
-                listening: Bool? = nil) {
+                listening: Bool? = nil, queueReachable: Bool? = nil, queueConnection: String? = nil) {
         self.ok = ok
         self.version = version
         self.pid = pid
@@ -186,6 +190,8 @@ public struct HealthReply: Codable, Sendable, Equatable {
         self.onednn = onednn
         self.notificationWakeups = notificationWakeups
         self.listening = listening
+        self.queueReachable = queueReachable
+        self.queueConnection = queueConnection
     }
 }
 

@@ -51,12 +51,14 @@ final class DaemonHarness {
     /// count depend on the machine). `environment` is added to the daemon's (e.g. `MDD_KILL_AT`). Each start
     /// begins a fresh `log()`; `allLogs()` keeps what every daemon of the test wrote.
     @discardableResult
-    func start(_ extra: [String] = [], oneWorker: Bool = true, environment: [String: String] = [:]) throws -> Process {
+    func start(_ extra: [String] = [], oneWorker: Bool = true, environment: [String: String] = [:], launcher: [String] = []) throws -> Process {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binDir + "/mdd")
+        // `launcher` runs mdd through another program that execs it (e.g. `ip netns exec NS`), keeping its pid.
+        p.executableURL = URL(fileURLWithPath: launcher.first ?? binDir + "/mdd")
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let workers = !oneWorker || extra.contains("--workers") ? [] : ["--workers", "1"]
-        p.arguments = ["serve", "--state-dir", stateDir, "--socket", socket, "--model", model] + workers + extra
+        p.arguments = launcher.dropFirst() + (launcher.isEmpty ? [] : [binDir + "/mdd"])
+            + ["serve", "--state-dir", stateDir, "--socket", socket, "--model", model] + workers + extra
         earlierLogs += log()
         guard FileManager.default.createFile(atPath: logPath, contents: nil) else { throw HarnessError("cannot create \(logPath)") }
         let log = FileHandle(forWritingAtPath: logPath)!

@@ -11,6 +11,8 @@ struct BenchQueueCommand: ParsableCommand {
     @Option(help: "Jobs to claim and complete afterwards.") var claims = 20_000
     @Option(help: "Database path (default: a temporary file, removed afterwards).") var db: String?
     @Option(help: "Benchmark this queue instead: sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME (an empty database).") var queue: String?
+    @Option(help: "Jobs per transaction in the batched claim + complete measure.") var batch = 32
+    @Option(help: "Then add this many finished jobs (inserted by SQL, see BenchFixture) and time status and stats.") var finishedRows = 0
     @Flag(help: "Print one JSON document.") var json = false
 
     struct Report: Encodable {
@@ -19,6 +21,9 @@ struct BenchQueueCommand: ParsableCommand {
         var separateTransactionsJobsPerSecond: Double
         var batchedJobsPerSecond: Double, batchSize: Int
         var databaseBytes: Int, bytesPerMillionJobs: Double
+        var finishedRows = 0, fixtureSeconds: Double?
+        /// Medians over repeated calls, in milliseconds; `statsAllMs` (every finished row read) is one call.
+        var statusMs: Double?, statsRecentMs: Double?, statsAllMs: Double?
     }
 
     func run() throws {
@@ -56,7 +61,6 @@ struct BenchQueueCommand: ParsableCommand {
         let separateSeconds = Date().timeIntervalSince(t)
 
         // Batched: claim and complete `batch` jobs per transaction (what a worker with a prefetch and a completer does).
-        let batch = 32
         var batchedDone = 0
         t = Date()
         while batchedDone < claims {
@@ -66,12 +70,14 @@ struct BenchQueueCommand: ParsableCommand {
             batchedDone += leases.count
         }
         let batchedSeconds = Date().timeIntervalSince(t)
-        let size = ["", "-wal", "-shm"].compactMap { try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? Int }.reduce(0, +)
-        let r = Report(jobs: jobs, submitSeconds: submitSeconds, submitJobsPerSecond: Double(jobs) / submitSeconds,
+        var r = Report(jobs: jobs, submitSeconds: submitSeconds, submitJobsPerSecond: Double(jobs) / submitSeconds,
                        claims: done, claimCompleteSeconds: combined, claimCompleteJobsPerSecond: Double(done) / combined,
                        separateTransactionsJobsPerSecond: Double(separate) / separateSeconds,
-                       batchedJobsPerSecond: Double(batchedDone) / batchedSeconds, batchSize: batch,
-                       databaseBytes: size, bytesPerMillionJobs: Double(size) / Double(max(jobs, 1)) * 1e6)
+                       batchedJobsPerSecond: Double(batchedDone) / batchedSeconds, batchSize: batch, databaseBytes: 0, bytesPerMillionJobs: 0)
+        if finishedRows > 0 { try measureReads(store, into: &r) }
+        let size = ["", "-wal", "-shm"].compactMap { try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? Int }.reduce(0, +)
+        r.databaseBytes = size
+        r.bytesPerMillionJobs = Double(size) / Double(max(jobs + finishedRows, 1)) * 1e6
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -81,7 +87,35 @@ struct BenchQueueCommand: ParsableCommand {
             print(String(format: "claim+complete (one transaction per job): %d jobs in %.2f s (%.0f jobs/s)", done, combined, r.claimCompleteJobsPerSecond))
             print(String(format: "claim, then complete (two transactions): %.0f jobs/s", r.separateTransactionsJobsPerSecond))
             print(String(format: "batched claim + batched complete (%d jobs per transaction): %.0f jobs/s", batch, r.batchedJobsPerSecond))
+            if let f = r.fixtureSeconds, let st = r.statusMs, let recent = r.statsRecentMs, let all = r.statsAllMs {
+                print(String(format: "%d finished rows added in %.1f s; then status %.2f ms, stats (1m, 5m windows) %.2f ms, stats with the all-time window %.0f ms",
+                             r.finishedRows, f, st, recent, all))
+            }
             print(String(format: "database: %.1f MB (%.0f MB per million jobs), synchronous=FULL, WAL", Double(size) / 1e6, r.bytesPerMillionJobs / 1e6))
         }
+    }
+
+    /// Adds `finishedRows` finished jobs, then times `status` and `stats` (what `mdctl status` and `mdctl stats` ask).
+    private func measureReads(_ store: any JobQueue, into r: inout Report) throws {
+        guard let fixture = store as? any BenchFixture else { throw ValidationError("this queue cannot take benchmark rows") }
+        var t = Date()
+        try fixture.insertFinishedJobs(batch: "bench-finished", count: finishedRows, agoSeconds: 86_400)
+        r.finishedRows = finishedRows
+        r.fixtureSeconds = Date().timeIntervalSince(t)
+        _ = try store.status()  // the first call folds whatever count changes are pending (PostgreSQL)
+        func median(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
+            var ms: [Double] = []
+            for _ in 0..<runs {
+                let start = Date()
+                try body()
+                ms.append(Date().timeIntervalSince(start) * 1000)
+            }
+            return ms.sorted()[runs / 2]
+        }
+        r.statusMs = try median(21) { _ = try store.status() }
+        r.statsRecentMs = try median(21) { _ = try store.stats(batch: nil, recentOnly: true) }
+        t = Date()
+        _ = try store.stats(batch: nil, recentOnly: false)
+        r.statsAllMs = Date().timeIntervalSince(t) * 1000
     }
 }

@@ -43,6 +43,7 @@ enum WorkersHandler {
 /// `health`: identity and vital signs of the daemon.
 enum HealthHandler {
     static func handle(_ r: Empty, _ c: DaemonContext) throws -> HealthReply {
+        let remote = (c.store as? any RemoteQueue)?.connectivity
         let blas = (try? BLAS.get()).map { "OpenBLAS \($0.coreName), \($0.threads) threads" } ?? "unavailable"
         return HealthReply(ok: c.lifecycle == "running", version: MDD.version, pid: getpid(),
                            uptimeSeconds: Date().timeIntervalSince(c.started), model: c.engine.modelName,
@@ -51,6 +52,6 @@ enum HealthHandler {
                            lifecycle: c.lifecycle, diskFull: c.disk.status, precision: c.engine.precision.rawValue,
                            products: (try? BLAS.get()).map { EngineBackend.describe(precision: c.engine.precision, blas: $0) },
                            onednn: EngineBackend.onednnSummary, notificationWakeups: c.wakeListener?.notificationWakeups,
-                           listening: c.wakeListener?.isListening)
+                           listening: c.wakeListener?.isListening, queueReachable: remote?.reachable, queueConnection: remote?.summary)
     }
 }

@@ -30,6 +30,7 @@ final class Daemon: @unchecked Sendable {
         var options = QueueOptions()
         options.leaseSeconds = c.leaseSeconds
         let store = try QueueSetting.parse(c.queue, stateDir: c.stateDir).open(options: options, passfile: c.queuePassfile)
+        logConnectivityChanges(of: store)
         try recover(store)
         log.info("loading model", metadata: ["path": "\(c.modelPath)", "workers": "\(c.autoWorkers ? "auto" : String(c.workers))"])
         // One engine per worker: an engine renders one image at a time, and its non-GEMM work runs on the calling
@@ -93,6 +94,20 @@ final class Daemon: @unchecked Sendable {
             log.info("queue checkpointed and closed", metadata: ["path": "\(store.location)"])
         } catch {
             log.error("closing the queue: \(error); the -wal file beside the database holds what the checkpoint missed")
+        }
+    }
+
+    /// Logs once when a queue on another host is lost and once when it is back (not at every redial: the store's
+    /// backoff paces those, and `mdctl health` shows the current state).
+    private func logConnectivityChanges(of store: any JobQueue) {
+        guard let remote = store as? any RemoteQueue else { return }
+        remote.onConnectivityChange { [log] s in
+            if s.reachable {
+                log.notice("queue database reachable again; claims resume", metadata: ["queue": "\(store.location)"])
+            } else {
+                log.warning("queue database unreachable: no new claims; finished renders are kept until they can be recorded",
+                            metadata: ["queue": "\(store.location)", "reason": "\(s.reason ?? "")"])
+            }
         }
     }
 

@@ -34,6 +34,9 @@ final class Heartbeat: @unchecked Sendable {
             log.warning("job \(lease.job.id): lease lost while rendering (canceled or expired); the render will be discarded")
             lock.withLock { lostValue = true }
             timer.cancel()
+        } catch let e as QueueError where e.isConnectionLost {
+            // The daemon logs the outage once; the beats go on, and the lease may expire meanwhile.
+            log.debug("job \(lease.job.id): lease renewal failed while the queue is out of reach: \(e)")
         } catch {
             log.error("job \(lease.job.id): lease renewal failed: \(error); retrying at the next beat")
         }

@@ -18,7 +18,7 @@ final class RenderWorker: @unchecked Sendable {
 
     /// A render ready to be settled: either fresh PNG bytes to write, or a file a crash left that is reused.
     enum Rendered {
-        case fresh(png: [UInt8], timings: JobTimings)
+        case fresh(png: [UInt8], timings: JobTimings, width: Int, height: Int)
         case reused(JobOutput)
     }
 
@@ -102,6 +102,11 @@ final class RenderWorker: @unchecked Sendable {
                     continue
                 }
                 process(lease, settler: settler)
+            } catch let e as QueueError where e.isConnectionLost {
+                // No claims while the database is out of reach: the store fails calls at once between its paced
+                // redials, and logs the outage once; `mdctl health` shows it.
+                setState("waiting for the queue database")
+                wake.wait(timeout: 1)
             } catch {
                 log.error("worker \(id): queue error: \(error)")
                 wake.wait(timeout: 1)
@@ -148,9 +153,10 @@ final class RenderWorker: @unchecked Sendable {
         switch rendered {
         case .reused(let o):
             out = o
-        case .fresh(let png, let t):
+        case .fresh(let png, let t, let width, let height):
+            KillPoint.reached("rendered")
             do {
-                guard let written = try disk.retrying(output.root, until: { shouldStop }, { try write(png, t, for: l.job) }) else {
+                guard let written = try disk.retrying(output.root, until: { shouldStop }, { try write(png, t, width, height, for: l.job) }) else {
                     return handBack(l, "stopping while the outputs' disk is full")
                 }
                 out = written
@@ -162,7 +168,7 @@ final class RenderWorker: @unchecked Sendable {
         // Counted before the commit, so that whoever sees the job succeeded in the queue also sees it counted.
         lock.withLock { snapshotValue.completed += 1 }
         do {
-            guard try disk.retrying(store.location, until: { shouldStop }, { try store.complete(l, output: out) }) != nil else {
+            guard try record(l, out) else {
                 lock.withLock { snapshotValue.completed -= 1 }
                 return handBack(l, "stopping while the queue's disk is full (its PNG is written and will be reused)")
             }
@@ -177,12 +183,57 @@ final class RenderWorker: @unchecked Sendable {
         }
     }
 
-    /// Writes the PNG durably; the PNG stage's time includes the write (not the time spent waiting for space).
-    private func write(_ png: [UInt8], _ t: JobTimings, for job: Job) throws -> JobOutput {
+    /// Records the completion. While the database is out of reach the result is kept (its PNG is at its path
+    /// already) and the commit repeated, paced by the store's reconnection backoff, until it commits, the lease is
+    /// found lost, or the worker stops. Returns false if the worker stopped first (recovery reuses the PNG).
+    private func record(_ l: Lease, _ out: JobOutput) throws -> Bool {
+        var cutOff = false
+        while true {
+            do {
+                return try disk.retrying(store.location, until: { shouldStop }, { try store.complete(l, output: out) }) != nil
+            } catch let e as QueueError where e.isConnectionLost {
+                if shouldStop { return false }
+                if !cutOff { log.warning("job \(l.job.id): rendered; keeping the result until the queue database can record it: \(e)") }
+                cutOff = true
+                setState("holding a result: queue unreachable", job: l.job.id)
+                wake.wait(timeout: 1)
+            } catch QueueError.staleLease where cutOff && committedEarlier(l, out) {
+                return true  // the COMMIT that the outage cut off had gone through
+            }
+        }
+    }
+
+    /// Whether a completion whose COMMIT was cut off in flight committed after all: the job succeeded with this
+    /// worker's id and this very output (the lease token is cleared by completion, so a repeat finds it stale).
+    private func committedEarlier(_ l: Lease, _ out: JobOutput) -> Bool {
+        guard let job = try? store.job(l.job.id) else { return false }
+        return job.state == .succeeded && job.workerId == id && job.outputSHA256 == out.sha256 && job.outputPath == out.path
+    }
+
+    /// The writer's tag in temp file names: the node, without pid or worker slot, so that whichever worker of a
+    /// restarted daemon writes the job next reuses (and so removes) the temp file a kill left, while two nodes never
+    /// share one. (Two workers of one node never hold one job: a job has one live lease.)
+    private var tempTag: String {
+        String(id.split(separator: ":").first ?? "node")
+    }
+
+    /// Writes the PNG durably, or adopts a valid render of the job found at its path (see `OutputStore`); the PNG
+    /// stage's time includes the write (not the time spent waiting for space).
+    private func write(_ png: [UInt8], _ t: JobTimings, _ width: Int, _ height: Int, for job: Job) throws -> JobOutput {
         let start = Date()
-        let (path, sha) = try output.write(png, for: job)
+        let published = try output.publish(png, for: job, tag: tempTag) {
+            output.anyRender(of: job, width: width, height: height)
+        }
+        let path: String, sha: String
+        switch published {
+        case let .written(p, s):
+            (path, sha) = (p, s)
+            log.debug("job \(job.id): wrote \(path)")  // the crash tests count these: no job's PNG is written twice
+        case let .adopted(p, s):
+            (path, sha) = (p, s)
+            log.warning("job \(job.id): a render of this job was already at \(path) (an earlier attempt's); kept it, discarded ours")
+        }
         let writeMs = Date().timeIntervalSince(start) * 1000
-        log.debug("job \(job.id): wrote \(path)")  // the crash tests count these: no job's PNG is written twice
         KillPoint.reached("png-renamed")
         return JobOutput(path: path, sha256: sha, timings: JobTimings(
             textMs: t.textMs, unetMs: t.unetMs, decodeMs: t.decodeMs, pngMs: t.pngMs + writeMs, totalMs: t.totalMs + writeMs))
@@ -223,13 +274,15 @@ final class RenderWorker: @unchecked Sendable {
         let (width, height) = try engine.validate(request)
         if let bytes = output.reusable(for: job, engine: engine, width: width, height: height) {
             log.info("job \(job.id): reusing output written before a crash")
+            output.removeLeftoverTemp(for: job, tag: tempTag)
             return .reused(JobOutput(path: output.path(for: job), sha256: SHA256.hex(bytes),
                                      timings: JobTimings(textMs: 0, unetMs: 0, decodeMs: 0, pngMs: 0, totalMs: 0)))
         }
         let image = try engine.render(request)
         let t = image.timings
         return .fresh(png: image.png, timings: JobTimings(textMs: t.tokenizeMs + t.textEncoderMs, unetMs: t.unetMs,
-                                                          decodeMs: t.decodeMs, pngMs: t.pngMs, totalMs: t.totalMs))
+                                                          decodeMs: t.decodeMs, pngMs: t.pngMs, totalMs: t.totalMs),
+                      width: width, height: height)
     }
 }
 

@@ -28,19 +28,38 @@ final class PGConnection {
     private var conn: OpaquePointer?
     /// The URL without a password, for messages.
     let location: String
+    /// Paces reconnection after the server is lost and reports the connection's state (see `ReconnectBackoff`).
+    let backoff = ReconnectBackoff()
 
     /// Connects with a libpq URI or keyword string; libpq itself reads PGPASSWORD and ~/.pgpass.
     init(conninfo: String, location: String) throws {
         self.location = location
-        conn = PQconnectdb(conninfo)
+        conn = PQconnectdb(Self.withNetworkTimeouts(conninfo))
         guard let conn, PQstatus(conn) == CONNECTION_OK else {
             let message = conn.map { Self.message(PQerrorMessage($0)) } ?? "out of memory"
             PQfinish(conn)
             self.conn = nil
             throw QueueError.unusableDatabase(path: location, reason: "cannot connect: \(message)")
         }
+        try configureSession()
+    }
+
+    /// Session settings, made again on every new connection.
+    private func configureSession() throws {
         // Notices (e.g. "relation already exists, skipping") would go to stderr by default.
-        _ = try? query("SET client_min_messages = warning")
+        _ = try? send("SET client_min_messages = warning", [])
+    }
+
+    /// Adds libpq's network timeouts to a URI that sets none, so that a cut-off link fails a call within seconds
+    /// instead of TCP's minutes: `connect_timeout` bounds a dial, keepalives notice a silent peer while idle, and
+    /// `tcp_user_timeout` (ms) fails a statement whose bytes stay unacknowledged. Unix-socket connections ignore them.
+    static func withNetworkTimeouts(_ conninfo: String) -> String {
+        guard conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://") else { return conninfo }
+        let defaults = [("connect_timeout", "5"), ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"),
+                        ("keepalives_count", "3"), ("tcp_user_timeout", "10000")]
+        let missing = defaults.filter { !conninfo.contains("\($0.0)=") }.map { "\($0.0)=\($0.1)" }
+        guard !missing.isEmpty else { return conninfo }
+        return conninfo + (conninfo.contains("?") ? "&" : "?") + missing.joined(separator: "&")
     }
 
     deinit { PQfinish(conn) }
@@ -51,11 +70,27 @@ final class PGConnection {
         conn = nil
     }
 
-    /// The open connection, reset if the server dropped it (a restart, a network blip); `closed` after close().
+    /// The open connection, redialled if the server dropped it (a restart, a network blip) when the backoff allows;
+    /// `unreachable` while it does not or the attempt fails; `closed` after close().
     private func handle(_ sql: String) throws -> OpaquePointer {
         guard let conn else { throw QueueError.closed(path: location, sql: sql) }
-        if PQstatus(conn) != CONNECTION_OK { PQreset(conn) }
+        guard PQstatus(conn) != CONNECTION_OK else { return conn }
+        if let wait = backoff.waitBeforeAttempt() {
+            throw QueueError.unreachable(location: location, reason: backoff.reason, retryIn: wait)
+        }
+        PQreset(conn)
+        guard PQstatus(conn) == CONNECTION_OK else {
+            backoff.failed(Self.message(PQerrorMessage(conn)))
+            throw QueueError.unreachable(location: location, reason: backoff.reason, retryIn: backoff.waitBeforeAttempt() ?? 0)
+        }
+        backoff.succeeded()
+        try configureSession()
         return conn
+    }
+
+    /// Notes a statement that found the connection broken, so that the next call redials on the backoff.
+    private func noteBroken() {
+        if let conn, PQstatus(conn) != CONNECTION_OK { backoff.failed(Self.message(PQerrorMessage(conn))) }
     }
 
     /// Runs one statement with text parameters ($1, $2, …) and returns its rows. A statement sent outside a
@@ -68,7 +103,7 @@ final class PGConnection {
         do {
             return try send(sql, params)
         } catch QueueError.postgres(_, _, _) where idle && conn.map({ PQstatus($0) != CONNECTION_OK }) == true {
-            return try send(sql, params)
+            return try send(sql, params)  // noteBroken allowed one immediate redial
         }
     }
 
@@ -81,7 +116,30 @@ final class PGConnection {
             PQexecParams(conn, sql, Int32(params.count), nil, v.baseAddress, nil, nil, 0)
         }
         defer { PQclear(result) }
-        return try rows(of: result, sql: sql)
+        do { return try rows(of: result, sql: sql) } catch { noteBroken(); throw error }
+    }
+
+    /// Runs `COPY … FROM STDIN` with `data` in COPY's text format; returns the rows copied. One round trip for a
+    /// whole chunk of rows, without the per-parameter parsing of a multi-row INSERT.
+    @discardableResult
+    func copyIn(_ sql: String, data: String) throws -> Int {
+        let conn = try handle(sql)
+        let start = PQexec(conn, sql)
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            defer { PQclear(start) }
+            do { _ = try rows(of: start, sql: sql) } catch { noteBroken(); throw error }
+            throw QueueError.postgres(sqlstate: "XX000", message: "COPY did not start", sql: sql)
+        }
+        PQclear(start)
+        let sent = data.utf8CString.withUnsafeBufferPointer { b in PQputCopyData(conn, b.baseAddress, Int32(b.count - 1)) }
+        let ended = PQputCopyEnd(conn, sent == 1 ? nil : "the client could not send the rows")
+        var copied: Result<Int, Error> = .success(0)
+        while let result = PQgetResult(conn) {  // COPY's own result, then nil
+            do { copied = .success(try rows(of: result, sql: sql).affected) } catch { copied = .failure(error) }
+            PQclear(result)
+        }
+        if sent != 1 || ended != 1 { noteBroken() }
+        do { return try copied.get() } catch { noteBroken(); throw error }
     }
 
     /// Runs several statements without parameters (migrations).
@@ -89,7 +147,7 @@ final class PGConnection {
         let conn = try handle(sql)
         let result = PQexec(conn, sql)
         defer { PQclear(result) }
-        _ = try rows(of: result, sql: sql)
+        do { _ = try rows(of: result, sql: sql) } catch { noteBroken(); throw error }
     }
 
     private func rows(of result: OpaquePointer?, sql: String) throws -> PGRows {

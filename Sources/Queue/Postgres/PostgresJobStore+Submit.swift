@@ -13,49 +13,50 @@ extension PostgresJobStore {
     /// Inserted rows after which a submit refreshes the statistics.
     static let analyzeAfter = 10_000
 
-    /// Rows per INSERT: 9 parameters each, far below PostgreSQL's 65,535, and few round trips per chunk.
-    static let rowsPerInsert = 500
-
-    /// Inserts one chunk; `ON CONFLICT DO NOTHING` on (batch, key) makes a resubmit idempotent, also when two
+    /// Inserts one chunk: its rows are sent with one COPY into a temporary table, then moved in line order with
+    /// `INSERT … SELECT … ON CONFLICT DO NOTHING` on (batch, key), which makes a resubmit idempotent, also when two
     /// nodes submit the same file at once (the second waits on the first one's uncommitted keys, then skips them).
+    /// (500-row INSERT statements with 9 parameters a row measured 16,400 prompts/s; COPY skips the parameter
+    /// parsing and the round trips.)
     private func insert(batch: BatchSpec, _ jobs: ArraySlice<JobSpec>, startIndex: Int) throws -> Int {
         try db.query("INSERT INTO batches (name, created_at, defaults) VALUES ($1, \(Self.now), $2) ON CONFLICT (name) DO NOTHING",
                      [batch.name, JobStore.defaultsJSON(batch)])
         let batchId = String(try self.batchId(batch.name))
-        var enqueued = 0
+        // Temporary tables live as long as the connection; after a reconnect the next chunk makes it again.
+        try db.query("""
+            CREATE TEMP TABLE IF NOT EXISTS submit_rows (ord integer, key text, prompt text, negative_prompt text, seed bigint,
+                width integer, height integer, steps integer, guidance float8, priority integer) ON COMMIT DELETE ROWS
+            """)
         var rng = SystemRandomNumberGenerator()
-        var i = jobs.startIndex
-        while i < jobs.endIndex {
-            let rows = min(Self.rowsPerInsert, jobs.endIndex - i)
-            var params: [String?] = [batchId, String(batch.maxAttempts)]
-            params.reserveCapacity(2 + 9 * rows)
-            for r in 0..<rows {
-                let job = jobs[i + r], index = startIndex + (i - jobs.startIndex) + r
-                params += [Submission.key(job, index: index), job.prompt, job.negativePrompt,
-                           String(Submission.seed(job, batch: batch, index: index, rng: &rng)),
-                           (job.width ?? batch.width).map(String.init), (job.height ?? batch.height).map(String.init),
-                           String(job.steps ?? batch.steps), String(job.guidance ?? batch.guidance), String(job.priority ?? batch.priority)]
-            }
-            enqueued += try db.query(Self.insertSQL(rows: rows), params).affected
-            i += rows
+        var data = ""
+        data.reserveCapacity(jobs.count * 96)
+        for (offset, job) in jobs.enumerated() {
+            let index = startIndex + offset
+            let fields: [String?] = [String(offset), Submission.key(job, index: index), job.prompt, job.negativePrompt,
+                                     String(Submission.seed(job, batch: batch, index: index, rng: &rng)),
+                                     (job.width ?? batch.width).map(String.init), (job.height ?? batch.height).map(String.init),
+                                     String(job.steps ?? batch.steps), String(job.guidance ?? batch.guidance),
+                                     String(job.priority ?? batch.priority)]
+            data += fields.map { $0.map(Self.copyEscaped) ?? "\\N" }.joined(separator: "\t")
+            data += "\n"
         }
-        if enqueued > 0 { try notifyWorkers() }
+        try db.copyIn("COPY submit_rows FROM STDIN", data: data)
+        let enqueued = try db.query("""
+            INSERT INTO jobs (batch_id, key, prompt, negative_prompt, seed, width, height, steps, guidance,
+                              priority, state, max_attempts, created_at)
+            SELECT $1::bigint, key, prompt, negative_prompt, seed, width, height, steps, guidance, priority,
+                   'pending', $2::integer, \(Self.now)
+            FROM submit_rows ORDER BY ord
+            ON CONFLICT (batch_id, key) DO NOTHING
+            """, [batchId, String(batch.maxAttempts)]).affected
+        if enqueued > 0 { try notifyWorkers() }  // delivered when this chunk's transaction commits
         return enqueued
     }
 
-    /// `INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING` for `rows` jobs: $1 batch id and $2 max_attempts shared;
-    /// row r's nine values are $(3 + 9r) … $(11 + 9r).
-    static func insertSQL(rows: Int) -> String {
-        let tuples = (0..<rows).map { r -> String in
-            let p = 3 + 9 * r
-            return "($1::bigint, $\(p), $\(p + 1), $\(p + 2), $\(p + 3)::bigint, $\(p + 4)::integer, $\(p + 5)::integer, "
-                + "$\(p + 6)::integer, $\(p + 7)::float8, $\(p + 8)::integer, 'pending', $2::integer, \(now))"
-        }
-        return """
-            INSERT INTO jobs (batch_id, key, prompt, negative_prompt, seed, width, height, steps, guidance,
-                              priority, state, max_attempts, created_at)
-            VALUES \(tuples.joined(separator: ", "))
-            ON CONFLICT (batch_id, key) DO NOTHING
-            """
+    /// A field in COPY's text format: backslash, tab, newline and carriage return escaped.
+    static func copyEscaped(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: { $0 == "\\" || $0 == "\t" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\t", with: "\\t")
+            .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
     }
 }

@@ -99,3 +99,9 @@ public final class PostgresJobStore: JobQueue, @unchecked Sendable {
             .rows.map(Self.decodeJob)
     }
 }
+
+extension PostgresJobStore: RemoteQueue {
+    public var connectivity: QueueConnectivity { db.backoff.connectivity }
+
+    public func onConnectivityChange(_ handler: @escaping @Sendable (QueueConnectivity) -> Void) { db.backoff.onChange(handler) }
+}

@@ -79,6 +79,49 @@ enum PostgresSchema {
             PRIMARY KEY (node, worker)
         );
         """,
+        // v3: counts per (batch, state) without counting rows: `status` at 10 million jobs read the whole
+        // (batch_id, state) index (~1 s). A single counter row per state would serialise every claim and completion
+        // of the fleet on it, so each statement that changes states appends its net change to `job_count_deltas`
+        // (statement-level triggers over transition tables: one aggregate INSERT per statement, not per row), and
+        // readers fold the deltas into `job_counts` now and then (`PostgresJobStore.foldCounts`). Counts are the sum
+        // of both tables. v3, after the nodes table (v2).
+        """
+        CREATE TABLE job_counts (
+            batch_id bigint NOT NULL,
+            state    text NOT NULL,
+            n        bigint NOT NULL,
+            PRIMARY KEY (batch_id, state)
+        );
+        CREATE TABLE job_count_deltas (batch_id bigint NOT NULL, state text NOT NULL, n bigint NOT NULL);
+        INSERT INTO job_counts (batch_id, state, n) SELECT batch_id, state, count(*) FROM jobs GROUP BY batch_id, state;
+        CREATE FUNCTION mdd_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO job_count_deltas (batch_id, state, n) SELECT batch_id, state, count(*) FROM new_rows GROUP BY 1, 2;
+            RETURN NULL;
+        END $$;
+        CREATE FUNCTION mdd_count_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            -- Only rows whose state changed (a heartbeat changes none): -1 for the old state, +1 for the new.
+            INSERT INTO job_count_deltas (batch_id, state, n)
+            SELECT batch_id, state, sum(n) FROM (
+                SELECT o.batch_id, o.state, -1 AS n FROM old_rows o JOIN new_rows w ON w.id = o.id WHERE w.state <> o.state
+                UNION ALL
+                SELECT w.batch_id, w.state, 1 AS n FROM old_rows o JOIN new_rows w ON w.id = o.id WHERE w.state <> o.state
+            ) changed GROUP BY 1, 2 HAVING sum(n) <> 0;
+            RETURN NULL;
+        END $$;
+        CREATE FUNCTION mdd_count_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO job_count_deltas (batch_id, state, n) SELECT batch_id, state, -count(*) FROM old_rows GROUP BY 1, 2;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER jobs_count_inserted AFTER INSERT ON jobs REFERENCING NEW TABLE AS new_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION mdd_count_inserted();
+        CREATE TRIGGER jobs_count_updated AFTER UPDATE ON jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION mdd_count_updated();
+        CREATE TRIGGER jobs_count_deleted AFTER DELETE ON jobs REFERENCING OLD TABLE AS old_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION mdd_count_deleted();
+        """,
     ]
 
     static var version: Int { migrations.count }

@@ -104,6 +104,7 @@ struct Health: ParsableCommand {
                 peak RSS \(String(format: "%.0f", h.peakRssMb)) MB
                 """)
             if let full = h.diskFull { print("PAUSED:  \(full) (claims resume by themselves when space returns)") }
+            if let queue = h.queueConnection { print("queue:   \(queue)") }
             if let wakeups = h.notificationWakeups {
                 print("wake-ups: \(h.listening == true ? "listening" : "NOT listening (polling every second)"), \(wakeups) by notification")
             }

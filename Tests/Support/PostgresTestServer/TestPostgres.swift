@@ -36,14 +36,30 @@ public final class TestPostgres: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try Self.run("/bin/chown", ["postgres:postgres", dir])
         try asPostgres("initdb", ["-D", dir + "/data", "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])
-        try asPostgres("pg_ctl", ["-D", dir + "/data", "-l", dir + "/server.log", "-w", "-t", "60", "start", "-o",
-                                  "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"])
+        try asPostgres("pg_ctl", ["-D", dir + "/data", "-l", dir + "/server.log", "-w", "-t", "60", "start", "-o", options(listen: ["127.0.0.1"])])
         atexit { if case .success(let pg) = TestPostgres.shared { pg.stop() } }
     }
 
     /// Restarts the server (fast shutdown: every client connection is cut), as an operator or a crash would.
     public func restart() throws {
         try asPostgres("pg_ctl", ["-D", dir + "/data", "-l", dir + "/server.log", "-m", "fast", "-w", "-t", "60", "restart"])
+    }
+
+    /// Restarts the server listening on `addresses` as well as 127.0.0.1, trusting clients from `network` (CIDR), for
+    /// tests that reach it from network namespaces of their own. Kept for the rest of the test process (the next
+    /// `restart` reuses the options; an address gone by then costs the server a warning, not its start).
+    public func listen(on addresses: [String], trusting network: String) throws {
+        let hba = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/data/pg_hba.conf"))
+        hba.seekToEndOfFile()
+        hba.write(Data("host all all \(network) trust\n".utf8))
+        try hba.close()
+        try asPostgres("pg_ctl", ["-D", dir + "/data", "-l", dir + "/server.log", "-m", "fast", "-w", "-t", "60", "restart",
+                                  "-o", options(listen: ["127.0.0.1"] + addresses)])
+    }
+
+    /// The server's command-line options: private port and socket folder, no fsync (a test server).
+    private func options(listen: [String]) -> String {
+        "-p \(port) -k \(dir) -c listen_addresses=\(listen.joined(separator: ",")) -c fsync=off -c max_connections=200"
     }
 
     /// Stops the server and removes its folder.
