@@ -133,7 +133,7 @@ enum Winograd {
             }
         }
         // Benchmarks report nominal FLOPs (what a direct convolution would do): add back what Winograd saved.
-        GEMM.flops &+= 18 * cout * cin * h * w - 72 * cout * cin * tilesW * tilesH
+        GEMM.count(flops: 18 * cout * cin * h * w - 72 * cout * cin * tilesW * tilesH)
     }
 
     /// V[k][c][t] = (Bᵀ·d·B)[k] for each 6×6 input tile d at (4·ty − 1, 4·tx − 1), zero outside the image.
