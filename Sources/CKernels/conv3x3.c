@@ -146,13 +146,17 @@ static void row_avx512(const float *padded, int cin, int h, int w, const float *
 }
 
 int ckernels_simd_level(void) {
+    // Atomic loads and stores: workers call this concurrently (a plain static was a data race under ThreadSanitizer);
+    // racing first callers compute the same value.
     static int cached = -1;
-    if (cached < 0) {
+    int level = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (level < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") ? 2
-               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+        level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") ? 2
+              : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+        __atomic_store_n(&cached, level, __ATOMIC_RELAXED);
     }
-    return cached;
+    return level;
 }
 
 void ckernels_conv3x3_level(int level, const float *padded, int cin, int h, int w, const float *packed, int cout,

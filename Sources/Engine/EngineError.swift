@@ -22,6 +22,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable, Sendable {
     case blas(String)
     /// PNG encoding or writing failed.
     case image(String)
+    /// The render was stopped through its `RenderCancellation`: why, and at which stage.
+    case canceled(reason: String, stage: String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .invalidRequest(reason): return "invalid request: \(reason)"
         case let .blas(reason): return "BLAS: \(reason)"
         case let .image(reason): return "image: \(reason)"
+        case let .canceled(reason, stage): return "render canceled at \(stage): \(reason)"
         }
     }
 }

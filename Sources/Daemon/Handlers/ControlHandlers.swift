@@ -6,6 +6,8 @@ enum CancelHandler {
     static func handle(_ r: TargetRequest, _ c: DaemonContext) throws -> CountReply {
         let n = try c.store.cancel(try WireMapping.target(r))
         DaemonMetrics.shared.jobsCanceled(n)
+        // Running jobs among them stop rendering at once: each worker renews its lease now and finds it lost.
+        if n > 0 { c.workers.forEach { $0.checkLease() } }
         return CountReply(count: n)
     }
 }

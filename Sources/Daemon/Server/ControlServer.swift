@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +24,9 @@ final class ControlServer: @unchecked Sendable {
     /// Seconds a client has to send the rest of a frame once it started (mdctl sends a request at once).
     static let frameTimeout = 10.0
     private let answering = InFlightRequests()
-    private var stopping = false
+    /// Set by `stop()`, read by the accept and client threads (atomic: a plain Bool was a data race).
+    private let stopFlag = Atomic<Bool>(false)
+    private var stopping: Bool { stopFlag.load(ordering: .acquiring) }
 
     init(path: String, router: RequestRouter, access: PeerAccess, log: Logger) {
         self.path = path
@@ -74,7 +77,7 @@ final class ControlServer: @unchecked Sendable {
     /// Stops accepting, then waits (up to 2 s) for requests being answered: a `shutdown` request's own reply
     /// must reach its client before the process exits (it raced `_exit` and was sometimes lost).
     func stop() {
-        stopping = true
+        stopFlag.store(true, ordering: .releasing)
         shutdown(listenFD, Int32(SHUT_RDWR))
         close(listenFD)
         unlink(path)

@@ -143,7 +143,13 @@ final class Daemon: @unchecked Sendable {
                 let paused = context.disk.status.map { "; claims paused, \($0)" } ?? ""
                 notifier.notify("STATUS=\(s.counts.pending) pending, \(s.counts.running) running, \(s.counts.succeeded) done, \(s.counts.failed) failed\(paused)")
             }
-            if Date().timeIntervalSince(lastRecovery) > configuration.leaseSeconds / 2 {
+            // A full queue disk refuses lease renewals too, so the leases this daemon's workers hold through a pause
+            // may expire; taking those jobs back would render them twice and count rescues towards poison. Recovery
+            // waits while paused and for one period after, by which time the heartbeats (retrying every second on
+            // a full disk, see Heartbeat) have renewed them.
+            if context.disk.isPaused {
+                lastRecovery = Date()
+            } else if Date().timeIntervalSince(lastRecovery) > configuration.leaseSeconds / 2 {
                 recoverExpired(store)
                 lastRecovery = Date()
             }

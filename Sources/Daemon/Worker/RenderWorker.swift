@@ -32,7 +32,10 @@ final class RenderWorker: @unchecked Sendable {
     private let lock = NSLock()
     private var snapshotValue: Snapshot
     private var stopRequested = false
-    private var current: Lease?
+    /// The job being rendered (not yet handed to the settle thread).
+    private var current: InFlight?
+    /// The heartbeat of the job on the settle thread (rendered; its PNG and completion may wait for disk space).
+    private var settling: Heartbeat?
     private let finished = DispatchSemaphore(value: 0)
 
     init(id: String, store: any JobQueue, engine: TextToImage, output: OutputStore, wake: WakeSignal, disk: DiskPause, log: Logger) {
@@ -65,17 +68,25 @@ final class RenderWorker: @unchecked Sendable {
     func waitUntilFinished(timeout: Double) -> Bool { finished.wait(timeout: .now() + timeout) == .success }
 
     /// Returns the job being rendered to pending without spending its attempt (forced stop); the render is
-    /// abandoned. A job already rendered and settling is left to finish (milliseconds) or to recovery.
+    /// stopped at its next check. A job already rendered and settling is left to finish (milliseconds) or to recovery.
     func releaseCurrent() {
         lock.withLock {
-            if let l = current {
-                do { try store.release(l) } catch {
-                    log.error("job \(l.job.id): cannot release it on a forced stop: \(error); recovery takes it back when its lease expires")
+            if let c = current {
+                do { try store.release(c.lease) } catch {
+                    log.error("job \(c.lease.job.id): cannot release it on a forced stop: \(error); recovery takes it back when its lease expires")
                 }
+                c.cancellation.cancel(reason: "the daemon stops now; the job was returned to pending")
                 current = nil
             }
             stopRequested = true
         }
+    }
+
+    /// Renews the lease of the job being rendered now rather than at the next beat; a canceled job's render then
+    /// stops within one UNet block. The cancel handler calls it (it cannot know which worker holds which job).
+    func checkLease() {
+        let held = lock.withLock { [current?.heartbeat, settling] }
+        held.forEach { $0?.beatSoon() }
     }
 
     private var shouldStop: Bool { lock.withLock { stopRequested } }
@@ -118,37 +129,47 @@ final class RenderWorker: @unchecked Sendable {
 
     /// Renders one job and hands it to the settle thread (which waits for the previous job's settle first).
     private func process(_ l: Lease, settler: SettleThread) {
-        lock.withLock { current = l }
+        let cancellation = RenderCancellation()
+        // A lost lease (canceled, or expired and taken back) stops the render at its next check: the result could
+        // be neither written nor settled, and the worker's time belongs to the next job.
+        let heartbeat = Heartbeat(store: store, lease: l, every: store.options.leaseSeconds / 3, log: log) {
+            cancellation.cancel(reason: "the job's lease was lost (canceled, or expired and taken back)")
+        }
+        lock.withLock { current = InFlight(lease: l, heartbeat: heartbeat, cancellation: cancellation) }
         setState("rendering", job: l.job.id)
-        let heartbeat = Heartbeat(store: store, lease: l, every: store.options.leaseSeconds / 3, log: log)
-        let result: Result<Rendered, Error> = Result { try render(l.job) }
+        let result: Result<Rendered, Error> = Result { try render(l.job, cancellation) }
         let stillMine = lock.withLock { () -> Bool in
             defer { current = nil }
             return current != nil
         }
         guard stillMine else { heartbeat.stop(); return }  // released by a forced stop
-        // Canceled (or expired and taken back) while rendering: the job is no longer ours to write or settle.
         guard !heartbeat.lost else {
             heartbeat.stop()
-            log.warning("job \(l.job.id): render discarded, its lease was lost while rendering (canceled or expired)")
+            var how = "finished"
+            if case .failure(EngineError.canceled(_, let stage)) = result { how = "stopped at \(stage)" }
+            log.warning("job \(l.job.id): render \(how) and discarded, its lease was lost while rendering (canceled or expired)")
             return
         }
         switch result {
         case .success(let rendered):
             settler.submit { [self] in
-                settle(l, rendered)
+                lock.withLock { settling = heartbeat }
+                settle(l, rendered, heartbeat)
                 heartbeat.stop()
+                lock.withLock { settling = nil }
             }
         case .failure(let error):
-            heartbeat.stop()
             let retryable = !(error is EngineError || error is InvalidJob)  // bad requests fail at once; I/O trouble retries
-            recordFailure(l, error: error, retryable: retryable)
+            recordFailure(l, error: error, retryable: retryable, heartbeat)
+            heartbeat.stop()  // after the failure is recorded: a full queue disk may hold it, and the lease with it
         }
     }
 
     /// Writes the PNG (temp file, fsync, rename, fsync directory) and completes the job; on the settle thread.
-    /// A full disk (outputs or queue) pauses here, lease renewed, until a retry succeeds or the worker stops.
-    private func settle(_ l: Lease, _ rendered: Rendered) {
+    /// A full disk (outputs or queue) pauses here, lease renewed by `heartbeat`, until a retry succeeds, the worker
+    /// stops (the job is handed back) or the lease is lost (the job was canceled meanwhile: nothing to write).
+    private func settle(_ l: Lease, _ rendered: Rendered, _ heartbeat: Heartbeat) {
+        let giveUp = { [self] in shouldStop || heartbeat.lost }
         let out: JobOutput
         switch rendered {
         case .reused(let o):
@@ -156,21 +177,21 @@ final class RenderWorker: @unchecked Sendable {
         case .fresh(let png, let t, let width, let height):
             KillPoint.reached("rendered")
             do {
-                guard let written = try disk.retrying(output.root, until: { shouldStop }, { try write(png, t, width, height, for: l.job) }) else {
-                    return handBack(l, "stopping while the outputs' disk is full")
+                guard let written = try disk.retrying(output.root, until: giveUp, { try write(png, t, width, height, for: l.job) }) else {
+                    return handBack(l, "stopping while the outputs' disk is full", heartbeat)
                 }
                 out = written
             } catch {
-                recordFailure(l, error: error, retryable: true)  // permissions, I/O errors: retried with backoff
+                recordFailure(l, error: error, retryable: true, heartbeat)  // permissions, I/O errors: retried with backoff
                 return
             }
         }
         // Counted before the commit, so that whoever sees the job succeeded in the queue also sees it counted.
         lock.withLock { snapshotValue.completed += 1 }
         do {
-            guard try record(l, out) else {
+            guard try record(l, out, until: giveUp) else {
                 lock.withLock { snapshotValue.completed -= 1 }
-                return handBack(l, "stopping while the queue's disk is full (its PNG is written and will be reused)")
+                return handBack(l, "stopping while the queue's disk is full (its PNG is written and will be reused)", heartbeat)
             }
             DaemonMetrics.shared.jobSucceeded(l.job, timings: out.timings)
             log.info("job \(l.job.id) done", metadata: ["batch": "\(l.job.batch)", "seed": "\(l.job.seed)", "total_ms": "\(Int(out.timings.totalMs))"])
@@ -186,13 +207,13 @@ final class RenderWorker: @unchecked Sendable {
     /// Records the completion. While the database is out of reach the result is kept (its PNG is at its path
     /// already) and the commit repeated, paced by the store's reconnection backoff, until it commits, the lease is
     /// found lost, or the worker stops. Returns false if the worker stopped first (recovery reuses the PNG).
-    private func record(_ l: Lease, _ out: JobOutput) throws -> Bool {
+    private func record(_ l: Lease, _ out: JobOutput, until giveUp: () -> Bool) throws -> Bool {
         var cutOff = false
         while true {
             do {
-                return try disk.retrying(store.location, until: { shouldStop }, { try store.complete(l, output: out) }) != nil
+                return try disk.retrying(store.location, until: giveUp, { try store.complete(l, output: out) }) != nil
             } catch let e as QueueError where e.isConnectionLost {
-                if shouldStop { return false }
+                if giveUp() { return false }
                 if !cutOff { log.warning("job \(l.job.id): rendered; keeping the result until the queue database can record it: \(e)") }
                 cutOff = true
                 setState("holding a result: queue unreachable", job: l.job.id)
@@ -239,8 +260,12 @@ final class RenderWorker: @unchecked Sendable {
             textMs: t.textMs, unetMs: t.unetMs, decodeMs: t.decodeMs, pngMs: t.pngMs + writeMs, totalMs: t.totalMs + writeMs))
     }
 
-    /// Returns a job to pending without spending its attempt (the worker stops before it could be settled).
-    private func handBack(_ l: Lease, _ why: String) {
+    /// Returns a job to pending without spending its attempt (the worker stops before it could be settled), unless
+    /// its lease was lost while waiting (canceled: there is nothing to hand back).
+    private func handBack(_ l: Lease, _ why: String, _ heartbeat: Heartbeat) {
+        guard !heartbeat.lost else {
+            return log.warning("job \(l.job.id): its lease was lost while waiting for disk space (canceled or expired); result discarded")
+        }
         do {
             try store.release(l)
             log.warning("job \(l.job.id): \(why); returned to pending, attempt not spent")
@@ -249,11 +274,12 @@ final class RenderWorker: @unchecked Sendable {
         }
     }
 
-    private func recordFailure(_ l: Lease, error: Error, retryable: Bool) {
+    private func recordFailure(_ l: Lease, error: Error, retryable: Bool, _ heartbeat: Heartbeat) {
         lock.withLock { snapshotValue.failed += 1 }
         do {
             // A full queue disk waits like a completion does: the failure is recorded, not lost with the lease.
-            guard let state = try disk.retrying(store.location, until: { shouldStop }, { try store.fail(l, error: "\(error)", retryable: retryable) }) else {
+            let giveUp = { [self] in shouldStop || heartbeat.lost }
+            guard let state = try disk.retrying(store.location, until: giveUp, { try store.fail(l, error: "\(error)", retryable: retryable) }) else {
                 return log.error("job \(l.job.id) failed: \(error); stopping while the queue's disk is full, recovery takes it back")
             }
             if state == .failed { DaemonMetrics.shared.jobFailed() }
@@ -266,7 +292,7 @@ final class RenderWorker: @unchecked Sendable {
     }
 
     /// Renders the job's PNG in memory (or finds the file a crash left for this very job).
-    private func render(_ job: Job) throws -> Rendered {
+    private func render(_ job: Job, _ cancellation: RenderCancellation) throws -> Rendered {
         // The queue refuses negative seeds, but a row is data, not a promise: a bad one fails its job, never the daemon.
         guard let seed = UInt64(exactly: job.seed) else { throw InvalidJob(id: job.id, reason: "seed \(job.seed) is negative") }
         let request = RenderRequest(prompt: job.prompt, negativePrompt: job.negativePrompt, seed: seed, steps: job.steps,
@@ -278,12 +304,19 @@ final class RenderWorker: @unchecked Sendable {
             return .reused(JobOutput(path: output.path(for: job), sha256: SHA256.hex(bytes),
                                      timings: JobTimings(textMs: 0, unetMs: 0, decodeMs: 0, pngMs: 0, totalMs: 0)))
         }
-        let image = try engine.render(request)
+        let image = try engine.render(request, cancellation: cancellation)
         let t = image.timings
         return .fresh(png: image.png, timings: JobTimings(textMs: t.tokenizeMs + t.textEncoderMs, unetMs: t.unetMs,
                                                           decodeMs: t.decodeMs, pngMs: t.pngMs, totalMs: t.totalMs),
                       width: width, height: height)
     }
+}
+
+/// The job a worker is rendering: its lease, the heartbeat renewing it and the handle that stops its render.
+private struct InFlight {
+    let lease: Lease
+    let heartbeat: Heartbeat
+    let cancellation: RenderCancellation
 }
 
 /// A job row the worker cannot render as stored (it fails at once, without retries).

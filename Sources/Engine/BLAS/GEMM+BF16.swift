@@ -91,11 +91,11 @@ extension GEMM {
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         guard m > 0, n > 0, k > 0, case .success(let blas) = BLAS.shared else { return }
-        flops &+= 2 * m * n * k
+        count(flops: 2 * m * n * k)
         let start = DispatchTime.now().uptimeNanoseconds
         bf16Blocks(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                    beta: beta, c: c, ldc: ldc, splitFromFlops: blas.splitFromFlops)
-        nanoseconds &+= DispatchTime.now().uptimeNanoseconds &- start
+        countTime(since: start)
     }
 
     private static func bf16Blocks(

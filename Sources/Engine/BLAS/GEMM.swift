@@ -1,16 +1,35 @@
 import Foundation
 import Dispatch
+import Synchronization
 
 /// The one GEMM entry point: every matrix product of the engine (linear, 1x1/3x3 conv, attention) goes here.
 ///
 /// Row-major: C[m, n] = alpha * op(A)[m, k] · op(B)[k, n] + beta * C, with op(X) = X or Xᵀ.
 public enum GEMM {
     /// Nominal multiply-add FLOPs (2·m·n·k through `sgemm`, and a direct convolution's count for Winograd layers)
-    /// since the process started; read by benchmarks.
-    nonisolated(unsafe) public static var flops: Int = 0
+    /// since the process started; read by benchmarks. Process-wide: while several threads render, a difference of
+    /// two reads includes the others' products (exact for one rendering thread).
+    public static var flops: Int {
+        get { flopCounter.load(ordering: .relaxed) }
+        set { flopCounter.store(newValue, ordering: .relaxed) }
+    }
     /// Wall-clock nanoseconds spent inside sgemm since the process started (benchmarks: a stage's time minus this
-    /// is what its non-GEMM kernels cost). Like `flops`, unsynchronised: exact for one rendering thread.
-    nonisolated(unsafe) public static var nanoseconds: UInt64 = 0
+    /// is what its non-GEMM kernels cost). Process-wide like `flops`.
+    public static var nanoseconds: UInt64 {
+        get { nanosecondCounter.load(ordering: .relaxed) }
+        set { nanosecondCounter.store(newValue, ordering: .relaxed) }
+    }
+    /// Atomic: the daemon's workers multiply at the same time (plain statics were a data race ThreadSanitizer found).
+    private static let flopCounter = Atomic<Int>(0)
+    private static let nanosecondCounter = Atomic<UInt64>(0)
+
+    /// Adds a product's (or a convolution's) FLOPs to `flops`.
+    static func count(flops n: Int) { flopCounter.wrappingAdd(n, ordering: .relaxed) }
+
+    /// Adds the nanoseconds since `start` (an uptime in ns) to `nanoseconds`.
+    static func countTime(since start: UInt64) {
+        nanosecondCounter.wrappingAdd(DispatchTime.now().uptimeNanoseconds &- start, ordering: .relaxed)
+    }
     /// Whether bf16 products run natively (`OneDNN.nativeBF16`); tests turn it off to compare with the emulation.
     nonisolated(unsafe) static var nativeBF16 = OneDNN.nativeBF16
 
@@ -28,11 +47,11 @@ public enum GEMM {
     ) {
         guard m > 0, n > 0 else { return }
         if k > 0 && BF16.isActive && nativeBF16, case .success(let blas) = BLAS.shared {
-            flops &+= 2 * m * n * k
+            count(flops: 2 * m * n * k)
             let start = DispatchTime.now().uptimeNanoseconds
             bf16Product(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                         beta: beta, c: c, ldc: ldc, constA: constA, constB: constB, splitFromFlops: blas.splitFromFlops)
-            nanoseconds &+= DispatchTime.now().uptimeNanoseconds &- start
+            countTime(since: start)
             return
         }
         if k > 0 && BF16.isActive {
@@ -49,7 +68,7 @@ public enum GEMM {
             }
             return
         }
-        flops &+= 2 * m * n * k
+        count(flops: 2 * m * n * k)
         if k == 0 {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : c[i * ldc + j] * beta } }
             return
@@ -68,7 +87,7 @@ public enum GEMM {
             call(blas, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
                  ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
-        nanoseconds &+= DispatchTime.now().uptimeNanoseconds &- start
+        countTime(since: start)
     }
 
     /// How many blocks `sgemm` cuts a product into: a function of its shape alone, never of the thread count, so a

@@ -69,12 +69,13 @@ public final class AutoencoderKLDecoder: VAEDecoder, @unchecked Sendable {
         parameters = w.parameterCount
     }
 
-    public func decode(_ z: Tensor) -> Tensor {
+    public func decode(_ z: Tensor, check: () throws -> Void) rethrows -> Tensor {
         var x = convIn(postQuantConv.map { $0(z) } ?? z)
         x = midResnets[0](x, temb: nil)
         if let midAttention { x = midAttention(x) }
         x = midResnets[1](x, temb: nil)
         for block in upBlocks {
+            try check()  // the up blocks at full resolution are most of the decoder's time
             for r in block.resnets { x = r(x, temb: nil) }
             if let up = block.upsample { x = up(Resample.nearest2x(x)) }
         }

@@ -51,10 +51,11 @@ public final class AutoencoderTinyDecoder: VAEDecoder, @unchecked Sendable {
         parameters = w.parameterCount
     }
 
-    public func decode(_ z: Tensor) -> Tensor {
+    public func decode(_ z: Tensor, check: () throws -> Void) rethrows -> Tensor {
         var x = z
         for i in 0..<x.count { x.data[i] = tanhf(x.data[i] / 3) * 3 }
         for layer in layers {
+            try check()
             switch layer {
             case .conv(let c): x = c(x)
             case .relu: Activation.relu.apply(&x)

@@ -29,10 +29,17 @@ extension UNet2DConditionModel {
 
     /// sample: [N, Cin, h, w], timestep per batch row, context: [N, S, crossAttentionDim] → [N, Cout, h, w]
     public func callAsFunction(_ sample: Tensor, timesteps: [Float], context: Tensor) -> Tensor {
+        callAsFunction(sample, timesteps: timesteps, context: context, check: {})
+    }
+
+    /// The same forward pass, calling `check` before each down, mid and up block; whatever it throws (a canceled
+    /// render) ends the pass there.
+    public func callAsFunction(_ sample: Tensor, timesteps: [Float], context: Tensor, check: () throws -> Void) rethrows -> Tensor {
         let temb = timeEmbedding(timesteps)
         var x = convIn(sample)
         var skips = [x]
         for block in down {
+            try check()
             for (j, resnet) in block.resnets.enumerated() {
                 x = resnet(x, temb: temb)
                 if !block.attentions.isEmpty { x = block.attentions[j](x, context: context) }
@@ -41,11 +48,13 @@ extension UNet2DConditionModel {
             if let conv = block.resample { x = conv(x); skips.append(x) }
         }
         if let mid {
+            try check()
             x = mid.resnets[0](x, temb: temb)
             x = mid.attentions[0](x, context: context)
             x = mid.resnets[1](x, temb: temb)
         }
         for block in up {
+            try check()
             for (j, resnet) in block.resnets.enumerated() {
                 x = resnet(concatChannels(x, skips.removeLast()), temb: temb)
                 if !block.attentions.isEmpty { x = block.attentions[j](x, context: context) }

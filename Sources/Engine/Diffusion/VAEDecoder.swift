@@ -10,8 +10,14 @@ public protocol VAEDecoder: Sendable {
     var scalingFactor: Float { get }
     /// Added after the division (`shift_factor`, 0 for SD-family VAEs).
     var shiftFactor: Float { get }
+    /// z: [N, latentChannels, h, w] (already scaled) → image [N, 3, h*f, w*f] in about [-1, 1]; `check` is
+    /// called between blocks, and whatever it throws (a canceled render) ends the decode there.
+    func decode(_ z: Tensor, check: () throws -> Void) rethrows -> Tensor
+}
+
+extension VAEDecoder {
     /// z: [N, latentChannels, h, w] (already scaled) → image [N, 3, h*f, w*f] in about [-1, 1]
-    func decode(_ z: Tensor) -> Tensor
+    public func decode(_ z: Tensor) -> Tensor { decode(z, check: {}) }
 }
 
 /// Loads the `vae/` folder's decoder, choosing the class from `config.json`'s `_class_name`.

@@ -63,6 +63,6 @@ struct DirectConvPlan: Sendable {
                 }
             }
         }
-        GEMM.flops &+= 2 * 9 * cin * cout * h * w
+        GEMM.count(flops: 2 * 9 * cin * cout * h * w)
     }
 }

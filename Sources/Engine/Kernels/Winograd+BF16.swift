@@ -37,7 +37,7 @@ extension Winograd {
                 }
             }
         }
-        GEMM.flops &+= 18 * cout * cin * h * w - 72 * cout * cin * tilesW * tilesH
+        GEMM.count(flops: 18 * cout * cin * h * w - 72 * cout * cin * tilesW * tilesH)
     }
 
     /// U in bf16 for a layer without a kept bf16 U: transformed here from the weights (or taken from `precomputed`),

@@ -146,7 +146,7 @@ enum Winograd {
             }
         }
         // Benchmarks report nominal FLOPs (what a direct convolution would do): add back what Winograd saved.
-        GEMM.flops &+= 18 * cout * cin * h * w - 72 * cout * cin * tilesW * tilesH
+        GEMM.count(flops: 18 * cout * cin * h * w - 72 * cout * cin * tilesW * tilesH)
     }
 
     /// The output transform of one band (M → dst rows, + bias), over the engine's threads: the AVX2 kernel, or the

@@ -1,15 +1,17 @@
 import Foundation
 
 extension TextToImage {
-    /// Renders one image; the same request on the same build and machine gives the same bytes.
-    public func render(_ r: RenderRequest) throws -> RenderedImage {
+    /// Renders one image; the same request on the same build and machine gives the same bytes. A render whose
+    /// `cancellation` is canceled stops at its next check with `EngineError.canceled` (see `RenderCancellation`).
+    public func render(_ r: RenderRequest, cancellation: RenderCancellation? = nil) throws -> RenderedImage {
         lock.lock()
         defer { lock.unlock() }
-        return try BF16.with(precision) { try renderLocked(r) }
+        return try BF16.with(precision) { try renderLocked(r, cancellation) }
     }
 
-    private func renderLocked(_ r: RenderRequest) throws -> RenderedImage {
+    private func renderLocked(_ r: RenderRequest, _ cancellation: RenderCancellation?) throws -> RenderedImage {
         let (width, height) = try validate(r)
+        func check(_ stage: @autoclosure () -> String) throws { try cancellation?.check(at: stage()) }
         var clock = Stopwatch()
         var t = StageTimings()
         var work = StageWork()
@@ -24,6 +26,7 @@ extension TextToImage {
         var ids = [tokenizer.encode(r.prompt)]
         if cfg { ids.insert(tokenizer.encode(r.negativePrompt ?? ""), at: 0) }
         t.tokenizeMs = clock.lap()
+        try check("the text encoder")
 
         // 2. Text encoder → context [B, L, D], one prompt at a time through the embedding cache (a batch of two
         //    would give the same values; encoding rows alone makes cache hits bit-identical to misses).
@@ -40,10 +43,13 @@ extension TextToImage {
         Elementwise.scale(&latents, scheduler.initNoiseSigma)
 
         // 4. Denoise: one UNet call per step on the (doubled, if guiding) batch.
+        let steps = scheduler.timesteps.count
         for (i, timestep) in scheduler.timesteps.enumerated() {
             let input = scheduler.scaleModelInput(latents, step: i)
             let batch = cfg ? Tensor.concat(first: [input, input]) : input
-            var noise = unet(batch, timesteps: [Float](repeating: timestep, count: batch.n), context: context)
+            var noise = try unet(batch, timesteps: [Float](repeating: timestep, count: batch.n), context: context) {
+                try check("denoising step \(i + 1) of \(steps)")
+            }
             if cfg { noise = guide(noise, scale: r.guidance) }
             latents = scheduler.step(noise, step: i, sample: latents, generator: &generator)
         }
@@ -55,7 +61,7 @@ extension TextToImage {
         // 5. Decode latents / scaling_factor (+ shift_factor) and quantise like VaeImageProcessor.
         var z = latents
         for i in 0..<z.count { z.data[i] = z.data[i] / vae.scalingFactor + vae.shiftFactor }
-        let rgb = imageToRGB8(vae.decode(z))
+        let rgb = imageToRGB8(try vae.decode(z) { try check("the VAE decoder") })
         t.decodeMs = clock.lap()
         work.decodeFlops = GEMM.flops - flops
         work.decodeGemmMs = gemmMs()
