@@ -16,7 +16,8 @@ for s in "${@:-thread address}"; do
     reports="$PWD/$scratch.reports"
     rm -rf "$reports"; mkdir -p "$reports"
     # The Swift backtracer hangs on a process a sanitizer is aborting; the sanitizer's own report is what we want.
-    if SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=0 log_path=$reports/r" TSAN_OPTIONS="halt_on_error=0 log_path=$reports/r" \
+    # MDD_TEST_SLOWDOWN: tests whose limits are about a render's duration scale them (instrumented code is slower).
+    if MDD_TEST_SLOWDOWN=${MDD_TEST_SLOWDOWN:-4} SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=0 log_path=$reports/r" TSAN_OPTIONS="halt_on_error=0 log_path=$reports/r" \
        swift test --sanitize="$s1" --scratch-path "$scratch" --filter "$filter" 2>&1 | tee "$scratch.log" | grep -E "Executed .* tests|error:" ; then :; fi
     rc=${PIPESTATUS[0]}
     n=$(find "$reports" -type f | wc -l)

@@ -122,14 +122,16 @@ final class DaemonRobustnessTests: XCTestCase {
         // A larger image makes each render take long enough to be caught mid-way. The timeouts are generous: this
         // debug-build render, seconds on an idle machine, took over 60 s with a training run beside it, and the test
         // is about the drain finishing the job in hand, not about speed.
-        let p = try h.start(["--drain-timeout", "120"])
+        // Under a sanitizer (scripts/sanitize.sh sets MDD_TEST_SLOWDOWN) the render is ~5–10× slower: the limits scale.
+        let slow = Double(ProcessInfo.processInfo.environment["MDD_TEST_SLOWDOWN"] ?? "") ?? 1
+        let p = try h.start(["--drain-timeout", "\(Int(120 * slow))"])
         XCTAssertEqual(h.ctl(["submit", "slow one", "slow two", "--batch", "drain", "--width", "768", "--height", "768"]).status, 0)
         try waitUntil(timeout: 30, "a render in progress") { try h.json(["workers"], as: WorkersReply.self).workers.first?.state == "rendering" }
         let start = Date()
         kill(p.processIdentifier, SIGTERM)
-        try h.waitForExit(p, timeout: 150)
+        try h.waitForExit(p, timeout: 150 * slow)
         XCTAssertEqual(p.terminationStatus, 0)
-        XCTAssertLessThan(Date().timeIntervalSince(start), 120)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 120 * slow)
         let store = try JobStore(path: h.stateDir + "/queue.sqlite")
         let jobs = try store.list(JobFilter(batch: "drain"))
         XCTAssertEqual(jobs.filter { $0.state == .running }.count, 0)
