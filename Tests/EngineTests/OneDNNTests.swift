@@ -204,6 +204,21 @@ final class OneDNNTests: XCTestCase {
             XCTAssertEqual(try run(native: true, threads: 1), native, "1 vs 2 threads")
             XCTAssertEqual(try run(native: true, threads: 3), native, "3 vs 2 threads")
         }
+        // A 1×1 conv over more columns than one band (`Scratch.bandFloats` / cin): banded in native bf16.
+        let (c1, hw1) = (96, Scratch.bandFloats / 96 + 1000)
+        let pointwise = Conv2d(weight: Tensor(shape: [40, c1, 1, 1], data: randoms(40 * c1, seed: 35, scale: 0.2)),
+                               bias: randoms(40, seed: 36))
+        let xs = Tensor(shape: [1, c1, 1, hw1], data: randoms(c1 * hw1, seed: 37))
+        func pointwiseRun(native: Bool) -> [Float] {
+            let saved = GEMM.nativeBF16
+            GEMM.nativeBF16 = native
+            defer { GEMM.nativeBF16 = saved }
+            return BF16.with(.bf16) { pointwise(xs).data }
+        }
+        let banded = pointwiseRun(native: true), emulatedWhole = pointwiseRun(native: false)
+        let worst1x1 = zip(banded, emulatedWhole).map { abs($0 - $1) }.max()!
+        print("[oneDNN] bf16 1x1 conv \(c1)→40 over \(hw1) columns (banded): native vs emulated max diff \(worst1x1)")
+        XCTAssertLessThan(worst1x1, 1e-4)
         // The C columns against the Swift ones rounded, bit for bit.
         let src = randoms(cin * h * w, seed: 34)
         for (stride, r0, rows) in [(1, 0, 21), (1, 5, 7), (2, 3, 4)] {

@@ -134,8 +134,18 @@ public struct Conv2d: Sendable {
         let beta: Float = bias == nil ? 0 : 1
         weight.data.withUnsafeBufferPointer { wp in
             if kh == 1 && kw == 1 && stride == 1 && padding == 0 {
-                GEMM.sgemm(m: outChannels, n: hw, k: k, a: wp.baseAddress!, lda: k, b: src, ldb: hw,
-                           beta: beta, c: dst, ldc: hw, constA: weightBF16)
+                // A native bf16 product converts its activation operand into a per-thread buffer that stays: bands
+                // of columns bound it to `Scratch.bandFloats` halves (a 512² decoder's 128-channel shortcut would
+                // keep 67 MB). fp32 products read the input in place, in one call.
+                let native = BF16.isActive && GEMM.nativeBF16
+                let band = native ? max(16, min(hw, Scratch.bandFloats / max(1, k)) / 16 * 16) : hw
+                var c0 = 0
+                while c0 < hw {
+                    let n = min(band, hw - c0)
+                    GEMM.sgemm(m: outChannels, n: n, k: k, a: wp.baseAddress!, lda: k, b: src + c0, ldb: hw,
+                               beta: beta, c: dst + c0, ldc: hw, constA: weightBF16)
+                    c0 += n
+                }
                 return
             }
             // Bands of output rows keep the column buffer near `Scratch.bandFloats` at most.
