@@ -37,8 +37,11 @@ extension PostgresJobStore {
         try locked {
             let now = Double(try db.query("SELECT \(Self.now)").scalar ?? "") ?? 0
             let batchId = try batch.map { String(try self.batchId($0)) }
+            // Bounded windows scan their `jobs_finished` range for exact percentiles; all time reads the histograms
+            // (±1 %, see `LatencyHistogram`).
             let windows = try JobStore.allWindows.prefix(recentOnly ? 2 : 4).map { name, seconds in
-                try window(name, seconds: seconds, now: now, batchId: batchId)
+                try seconds == nil ? allTimeWindowLocked(name, now: now, batchId: batchId)
+                                   : window(name, seconds: seconds, now: now, batchId: batchId)
             }
             let remaining = Int(try db.query("SELECT coalesce(sum(n), 0) FROM (\(Self.countRows)) u WHERE state IN ('pending', 'running')"
                                              + (batchId == nil ? "" : " AND batch_id = $1::bigint"), batchId.map { [$0] } ?? []).scalar ?? "0") ?? 0
