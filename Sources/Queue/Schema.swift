@@ -115,11 +115,12 @@ enum Schema {
             stages.map { "SELECT \($0.offset) AS stage, \(row).\($0.element) AS ms" }.joined(separator: " UNION ALL ")
         }
         let sums = LatencyHistogram.columns.map { "\($0) = \($0) - coalesce(OLD.\($0), 0)" }.joined(separator: ", ")
-        let subtract = """
-            UPDATE latency_totals SET n = n - 1, \(sums) WHERE batch_id = OLD.batch_id;
-            UPDATE latency_buckets SET n = n - 1
-                WHERE batch_id = OLD.batch_id AND (stage, bucket) IN (SELECT stage, \(bucket("ms")) FROM (\(stageRows("OLD"))));
-            """
+        // One primary-key UPDATE per stage: prune runs this for every row it deletes. With one UPDATE over a row-value
+        // IN list instead, pruning 1 M rows took 50 s against 24.5 s without the trigger; with these, 34 s against
+        // 32 s (a loaded 2-vCPU VM, so noisy).
+        let subtract = "UPDATE latency_totals SET n = n - 1, \(sums) WHERE batch_id = OLD.batch_id;\n" + stages.map {
+            "UPDATE latency_buckets SET n = n - 1 WHERE batch_id = OLD.batch_id AND stage = \($0.offset) AND bucket = \(bucket("OLD.\($0.element)"));"
+        }.joined(separator: "\n")
         return """
             CREATE TABLE latency_totals (
                 batch_id       INTEGER PRIMARY KEY,
