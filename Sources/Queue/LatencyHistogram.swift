@@ -24,9 +24,6 @@ enum LatencyHistogram {
 
     /// The value a bucket reports: its geometric middle, in ms.
     static func representative(_ bucket: Int) -> Double { pow(ratio, Double(bucket) + 0.5) }
-
-    /// The bucket of `ms`, as the SQL computes it (for tests).
-    static func bucket(_ ms: Double) -> Int { Int((log(max(ms, 1)) / log(ratio)).rounded(.down)) }
 }
 
 /// The exact totals and the bucket counts of the succeeded jobs of one batch or of all batches.

@@ -10,6 +10,9 @@ extension PostgresJobStore {
             }
             // The counters (migration 3), never the rows: constant time at any number of jobs.
             try foldCountsLocked()
+            // The latency changes too: every daemon's watchdog polls status, which keeps the deltas that `stats`
+            // sums to a few seconds' worth however rarely anyone asks for the all-time window.
+            try foldLatencyLocked()
             var total = StateCounts()
             for values in try db.query("SELECT batch_id, state, sum(n) FROM (\(Self.countRows)) u GROUP BY batch_id, state").rows {
                 let c = PGRow(values: values)

@@ -125,9 +125,10 @@ enum PostgresSchema {
         // v4: the all-time `stats` window from running latency histograms per batch (see `LatencyHistogram`): sorting
         // every finished job's latencies took 49 s at 10 million rows. Like the counts of v3, and for the same reason
         // (one hot row per batch would serialise the fleet's completions), statement-level triggers append each
-        // statement's net change to the delta tables, and `stats` folds them in (`foldLatencyLocked`). A succeeded
-        // job cannot leave that state today (retry takes failed and canceled jobs only); the subtraction keeps the
-        // histograms equal to the rows should that change. Prune subtracts what it deletes.
+        // statement's net change to the delta tables, and readers (`status`, `stats`) fold them in
+        // (`foldLatencyLocked`). A succeeded job cannot leave that state today (retry takes failed and canceled jobs
+        // only); the subtraction keeps the histograms equal to the rows should that change. Prune subtracts what it
+        // deletes.
         latencyMigration,
     ]
 
