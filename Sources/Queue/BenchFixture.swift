@@ -36,6 +36,7 @@ extension JobStore: BenchFixture {
                         INSERT INTO batch_counts (batch_id, state, n) VALUES (?, 'succeeded', ?)
                         ON CONFLICT (batch_id, state) DO UPDATE SET n = n + excluded.n
                         """).run([.int(batchId), .int(Int64(n))])
+                    try addFixtureLatency(batchId: batchId, n: n, t: t)
                     try db.exec("COMMIT")
                 } catch {
                     try? db.exec("ROLLBACK")
@@ -65,10 +66,47 @@ extension PostgresJobStore: BenchFixture {
                            '/out/' || i || '.png', repeat('f', 64), 9000, 5, 20, 10, 2, 37
                     FROM generate_series($2::bigint, $3::bigint) i, (SELECT \(Self.now) - $4::float8 AS t) c
                     """, [batchId, String(done + 1), String(done + n), String(agoSeconds)])
+                // INSERT has no latency trigger (only bulk submit inserts, and never a succeeded job): append the
+                // chunk's histogram change as the UPDATE trigger would.
+                try db.query("""
+                    WITH t AS (
+                        INSERT INTO latency_total_deltas
+                        SELECT $1::bigint, $2::bigint, \(fixtureTimings.map { "\($0) * $2::float8" }.joined(separator: ", ")),
+                               $2::bigint, \(Self.now) - $3::float8 - 1, \(Self.now) - $3::float8
+                    )
+                    INSERT INTO latency_bucket_deltas (batch_id, stage, bucket, n)
+                    SELECT $1::bigint, s.stage, \(LatencyHistogram.bucketSQL("s.ms", max: "greatest"))::integer, $2::bigint
+                    FROM (VALUES \(fixtureTimings.enumerated().map { "(\($0.offset), \($0.element).0)" }.joined(separator: ", "))) s(stage, ms)
+                    """, [batchId, String(n), String(agoSeconds)])
             }
             done += n
         }
         try locked { try db.query("ANALYZE jobs") }
+    }
+}
+
+/// The fixture's latencies (queue wait, text, UNet, decode, PNG, total, in ms), as its INSERTs write them.
+private let fixtureTimings = [9000, 5, 20, 10, 2, 37]
+
+private extension JobStore {
+    /// Adds `n` fixture jobs of batch `batchId`, claimed at `t - 1` and finished at `t`, to the latency histograms
+    /// as the v4 trigger would one by one (INSERT has no latency trigger: no other path inserts a succeeded job).
+    func addFixtureLatency(batchId: Int64, n: Int, t: Double) throws {
+        let cols = LatencyHistogram.columns
+        try db.prepare("""
+            INSERT INTO latency_totals VALUES (?1, ?2, \(fixtureTimings.map { "\($0) * ?2" }.joined(separator: ", ")), ?2, ?3 - 1, ?3)
+            ON CONFLICT (batch_id) DO UPDATE SET n = n + excluded.n,
+                \(cols.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", ")),
+                completed_ever = completed_ever + excluded.completed_ever,
+                first_claimed = coalesce(min(first_claimed, excluded.first_claimed), first_claimed, excluded.first_claimed),
+                last_finished = coalesce(max(last_finished, excluded.last_finished), last_finished, excluded.last_finished)
+            """).run([.int(batchId), .int(Int64(n)), .double(t)])
+        try db.prepare("""
+            INSERT INTO latency_buckets (batch_id, stage, bucket, n)
+            SELECT ?1, stage, CAST(\(LatencyHistogram.bucketSQL("ms", max: "max")) AS INTEGER), ?2
+            FROM (\(fixtureTimings.enumerated().map { "SELECT \($0.offset) AS stage, \($0.element).0 AS ms" }.joined(separator: " UNION ALL "))) WHERE true
+            ON CONFLICT (batch_id, stage, bucket) DO UPDATE SET n = n + excluded.n
+            """).run([.int(batchId), .int(Int64(n))])
     }
 }
 

@@ -18,6 +18,11 @@ final class DatabaseTests: XCTestCase {
         // v2's counts table was filled from the v1 rows and follows later transitions.
         let c = try q.status().counts
         XCTAssertEqual([c.pending, c.running, c.succeeded, c.failed, c.canceled], [1, 1, 2, 1, 1])
+        // v4's latency histograms too: both succeeded v1 jobs took 10 ms in total.
+        let all = try XCTUnwrap(try q.stats(batch: nil).windows.last)
+        XCTAssertEqual([all.completed, all.failed], [2, 1])
+        XCTAssertEqual(all.stages["total"]?.mean, 10)
+        XCTAssertEqual(all.stages["total"]?.p99 ?? 0, 10, accuracy: 0.1)
     }
 
     func testCountsTableAgreesWithTheRowsAfterEveryKindOfTransition() throws {

@@ -10,6 +10,9 @@ extension PostgresJobStore {
             }
             // The counters (migration 3), never the rows: constant time at any number of jobs.
             try foldCountsLocked()
+            // The latency changes too: every daemon's watchdog polls status, which keeps the deltas that `stats`
+            // sums to a few seconds' worth however rarely anyone asks for the all-time window.
+            try foldLatencyLocked()
             var total = StateCounts()
             for values in try db.query("SELECT batch_id, state, sum(n) FROM (\(Self.countRows)) u GROUP BY batch_id, state").rows {
                 let c = PGRow(values: values)
@@ -37,8 +40,11 @@ extension PostgresJobStore {
         try locked {
             let now = Double(try db.query("SELECT \(Self.now)").scalar ?? "") ?? 0
             let batchId = try batch.map { String(try self.batchId($0)) }
+            // Bounded windows scan their `jobs_finished` range for exact percentiles; all time reads the histograms
+            // (±1 %, see `LatencyHistogram`).
             let windows = try JobStore.allWindows.prefix(recentOnly ? 2 : 4).map { name, seconds in
-                try window(name, seconds: seconds, now: now, batchId: batchId)
+                try seconds == nil ? allTimeWindowLocked(name, now: now, batchId: batchId)
+                                   : window(name, seconds: seconds, now: now, batchId: batchId)
             }
             let remaining = Int(try db.query("SELECT coalesce(sum(n), 0) FROM (\(Self.countRows)) u WHERE state IN ('pending', 'running')"
                                              + (batchId == nil ? "" : " AND batch_id = $1::bigint"), batchId.map { [$0] } ?? []).scalar ?? "0") ?? 0
