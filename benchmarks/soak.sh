@@ -38,9 +38,17 @@ print(f"{rows[-1]['done']} of {n} jobs in {secs} s ({int(rows[-1]['done']) / sec
 ok = True
 for k in ("rss_kb", "threads", "fds"):
     v = [int(r[k]) for r in after]; base = v[0]; top = max(v); low = min(v)
-    flat = top <= base * 1.05 and low >= base * 0.95
+    half = v[len(v) // 2:] or v
+    if k == "rss_kb":
+        flat = top <= base * 1.05 and low >= base * 0.95
+        verdict = "flat within 5 %" if flat else "NOT flat"
+    else:
+        # Small counts: one transient thread (Dispatch's pool) or descriptor (a client) is more than 5 % of ~10. A leak
+        # keeps climbing, so: within 5 % or 2 of the warm-up value, and no new high in the second half of the run.
+        flat = top <= max(base * 1.05, base + 2) and max(half) <= max(v[:len(v) // 2] or v)
+        verdict = "bounded (within 5 % or 2, no new high in the second half)" if flat else "NOT bounded"
     ok &= flat
-    print(f"{k}: after warm-up {base}, min {low}, max {top} -> {'flat within 5 %' if flat else 'NOT flat'}")
+    print(f"{k}: after warm-up {base}, min {low}, max {top}, second half max {max(half)} -> {verdict}")
 print(f"db_bytes: {rows[0]['db_bytes']} -> {rows[-1]['db_bytes']}")
 sys.exit(0 if ok else 1)
 PY
