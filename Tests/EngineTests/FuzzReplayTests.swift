@@ -114,5 +114,7 @@ final class FuzzFindingsTests: XCTestCase {
 
     func testZeroAttentionHeadsAreRefused() throws {
         try assertRefused("config", "zero-heads", "num_attention_heads") { _ = try CLIPTextModel.Config(ConfigReader(path: $0)) }
+        // The UNet's heads (libFuzzer, config target): a remainder by zero trapped before.
+        try assertRefused("config", "found-unet-heads-zero", "block 0: 0 must be ≥ 1") { _ = try UNetConfig(ConfigReader(path: $0)) }
     }
 }

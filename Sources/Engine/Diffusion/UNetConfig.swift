@@ -86,6 +86,13 @@ public struct UNetConfig: Sendable {
             throw EngineError.config(path: c.path, field: "md_ff_mult", reason: "md_ff_mult and md_mid_block_layers must be ≥ 1")
         }
         try Self.rejectUnsupported(c)
+        // Counts used as divisors and loop bounds: a 0 here trapped the process (libFuzzer found num_attention_heads 0).
+        let headsField = c.has("num_attention_heads") ? "num_attention_heads" : "attention_head_dim"
+        for (field, values) in [(headsField, heads), ("layers_per_block", layersPerBlock), ("transformer_layers_per_block", transformerLayers)] {
+            if let (i, v) = values.enumerated().first(where: { $0.element < 1 }) {
+                throw EngineError.config(path: c.path, field: field, reason: "block \(i): \(v) must be ≥ 1")
+            }
+        }
         for (i, ch) in blockOutChannels.enumerated() where ch % heads[i] != 0 {
             throw EngineError.config(path: c.path, field: "attention_head_dim", reason: "block \(i): \(ch) channels are not divisible by \(heads[i]) heads")
         }
