@@ -65,15 +65,17 @@ let package = Package(
             dependencies: ["Wire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(
-            name: "EngineTests", dependencies: ["Engine", "CSHA256", "CKernels", "CDNNL"],
+            name: "EngineTests", dependencies: ["Engine", "CSHA256", "CKernels", "CDNNL", "FuzzCorpus"],
             resources: [.copy("Fixtures")], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Drives the queue from other processes in the multi-process and crash tests.
         .executableTarget(name: "QueueHelper", dependencies: ["Queue"], swiftSettings: [.swiftLanguageMode(.v5)]),
         // A private PostgreSQL server (initdb/pg_ctl in a temp folder) for the queue and fleet tests.
         .target(name: "PostgresTestServer", path: "Tests/Support/PostgresTestServer", swiftSettings: [.swiftLanguageMode(.v5)]),
+        // The fuzz corpora's loader, for both test targets' replay tests.
+        .target(name: "FuzzCorpus", path: "Tests/Support/FuzzCorpus", swiftSettings: [.swiftLanguageMode(.v5)]),
         // Boots the real `mdd serve` and drives it with the real `mdctl` (both built as dependencies).
         .testTarget(
-            name: "DaemonTests", dependencies: ["Daemon", "ctl", "Queue", "Wire", "Engine", "PostgresTestServer"],
+            name: "DaemonTests", dependencies: ["Daemon", "ctl", "Queue", "Wire", "Engine", "PostgresTestServer", "FuzzCorpus"],
             exclude: ["Snapshots"],  // read by path (#filePath), not bundled
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import FuzzCorpus
 import XCTest
 @testable import Daemon
 import Wire
@@ -7,14 +8,6 @@ import Wire
 /// read what clients send: the frame decoder, the router's request decoding and the prompt files. Every input must
 /// decode or fail with a typed error — never trap, never hang. Decode only: no daemon is started.
 final class FuzzReplayTests: XCTestCase {
-    static func corpus(_ target: String, file: StaticString = #filePath) throws -> [(name: String, data: Data)] {
-        let root = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/\(target)")
-        let names = try FileManager.default.contentsOfDirectory(atPath: root.path).sorted()
-        XCTAssertGreaterThan(names.count, 10, "corpus \(target) is (nearly) empty")
-        return try names.map { ($0, try Data(contentsOf: root.appendingPathComponent($0))) }
-    }
-
     private func timed(_ label: String, _ body: () throws -> Void) rethrows {
         let start = Date()
         try body()
@@ -24,7 +17,7 @@ final class FuzzReplayTests: XCTestCase {
 
     /// The bytes go into one end of a socket pair, closed after writing; the decoder reads frames until the end.
     func testFrameCorpus() throws {
-        for (name, data) in try Self.corpus("frame") {
+        for (name, data) in try FuzzCorpus.load("frame") {
             try timed("frame/\(name)") {
                 for frame in try FrameReplay.frames(data) { _ = frame }
             }
@@ -32,7 +25,7 @@ final class FuzzReplayTests: XCTestCase {
     }
 
     func testRequestCorpus() throws {
-        for (name, data) in try Self.corpus("request") {
+        for (name, data) in try FuzzCorpus.load("request") {
             timed("request/\(name)") {
                 do { try RequestDecoding.decode(data) } catch is DecodingError {} catch {
                     XCTFail("request/\(name): untyped error \(type(of: error)): \(error)")
@@ -47,7 +40,7 @@ final class FuzzReplayTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for format in PromptFile.Format.allCases {
             let path = dir + "/prompts." + format.rawValue
-            for (name, data) in try Self.corpus("prompt-\(format.rawValue)") {
+            for (name, data) in try FuzzCorpus.load("prompt-\(format.rawValue)") {
                 try data.write(to: URL(fileURLWithPath: path))
                 timed("prompt-\(format.rawValue)/\(name)") {
                     do {

@@ -1,4 +1,5 @@
 import Foundation
+import FuzzCorpus
 import XCTest
 @testable import Engine
 
@@ -6,18 +7,9 @@ import XCTest
 /// inputs libFuzzer found, see `scripts/fuzz.sh`) through the engine's parsers of untrusted files: every input
 /// must parse or throw an `EngineError` — never trap, never hang. Deterministic and fast, so CI runs it.
 final class FuzzReplayTests: XCTestCase {
-    /// `fuzz/corpus/<target>/*`, sorted; read by path (the corpora live outside the test bundle, shared with fuzz/).
-    static func corpus(_ target: String, file: StaticString = #filePath) throws -> [(name: String, data: Data)] {
-        let root = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/\(target)")
-        let names = try FileManager.default.contentsOfDirectory(atPath: root.path).sorted()
-        XCTAssertGreaterThan(names.count, 10, "corpus \(target) is (nearly) empty")
-        return try names.map { ($0, try Data(contentsOf: root.appendingPathComponent($0))) }
-    }
-
     /// Runs `body` on every input of `target`, failing on any error that is not an `EngineError` or on a slow input.
     private func replay(_ target: String, _ body: (Data) throws -> Void) throws {
-        for (name, data) in try Self.corpus(target) {
+        for (name, data) in try FuzzCorpus.load(target) {
             let start = Date()
             do { try body(data) } catch is EngineError {} catch {
                 XCTFail("\(target)/\(name): untyped error \(type(of: error)): \(error)")
@@ -79,7 +71,7 @@ final class FuzzReplayTests: XCTestCase {
 /// The inputs that trapped before the corpora were replayed, each now refused with a typed error naming the field.
 final class FuzzFindingsTests: XCTestCase {
     private func input(_ target: String, _ name: String) throws -> Data {
-        try XCTUnwrap(FuzzReplayTests.corpus(target).first { $0.name == name }?.data, "\(target)/\(name)")
+        try XCTUnwrap(FuzzCorpus.load(target).first { $0.name == name }?.data, "\(target)/\(name)")
     }
 
     private func assertRefused(_ target: String, _ name: String, _ fragment: String, _ read: (String) throws -> Void) throws {
