@@ -42,6 +42,21 @@ final class PrecisionTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("no 'prompt' text chunk"), bad.stderr)
     }
 
+    /// A bf16 image rendered with fp32 Winograd products (`MDD_WINOGRAD_BF16=0`) records it, and `--from` renders it
+    /// again the same way in a process without that variable.
+    func testRenderFromAPNGKeepsFP32WinogradProducts() throws {
+        let h = try DaemonHarness(test: self)
+        let first = h.dir + "/wf.png", again = h.dir + "/wf-again.png"
+        let r = h.run(h.binDir + "/mdd", ["render", "--model", h.model, "--prompt", "a red circle", "--seed", "42",
+                                          "--precision", "bf16", "--out", first], environment: ["MDD_WINOGRAD_BF16": "0"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let png = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: first)))
+        XCTAssertEqual(Dictionary(PNGCodec.textChunks(png), uniquingKeysWith: { a, _ in a })["winograd"], "fp32")
+        let re = h.mdd(["render", "--model", h.model, "--from", first, "--out", again])
+        XCTAssertEqual(re.status, 0, re.stderr)
+        XCTAssertEqual(FileManager.default.contents(atPath: again), FileManager.default.contents(atPath: first))
+    }
+
     func testServeSettlesOnOnePrecisionAndSaysWhy() throws {
         let h = try DaemonHarness(test: self)
         var daemon = try h.start(["--precision", "auto"])

@@ -79,4 +79,33 @@ final class BF16Tests: XCTestCase {
         XCTAssertGreaterThan(psnr, 30)
         XCTAssertEqual(try m.render(RenderRequest(prompt: "a red circle", seed: 4, steps: 1)).png, a.png)
     }
+
+    /// A bf16 render runs Winograd's products in bf16 unless `winogradBF16` is off, when they are fp32 — the bits of
+    /// the layer outside bf16 — and the PNG says so (`winograd: fp32`), so `mdd render --from` can render it again.
+    func testWinogradProductsFollowTheSwitchAndTheRenderRecordsIt() throws {
+        var rng = SplitMix(seed: 12)
+        func randoms(_ n: Int) -> [Float] { (0..<n).map { _ in Float(Double(rng.next() % 2001) / 1000 - 1) } }
+        // 72 channels at 72×72: neither the direct kernel (≤ 64 channels at ≤ 64×64) nor im2col.
+        let (c, side) = (72, 72)
+        let conv = Conv2d(weight: Tensor(shape: [c, c, 3, 3], data: randoms(c * c * 9).map { $0 * 0.1 }), bias: randoms(c),
+                          padding: 1, useWinograd: true)
+        XCTAssertNotNil(conv.winograd)
+        let x = Tensor(shape: [1, c, side, side], data: randoms(c * side * side))
+        let saved = PrecisionSetting.winogradBF16
+        defer { PrecisionSetting.winogradBF16 = saved }
+        PrecisionSetting.winogradBF16 = true
+        let bf16 = BF16.with(.bf16) { conv(x) }
+        PrecisionSetting.winogradBF16 = false
+        let fp32Products = BF16.with(.bf16) { conv(x) }
+        XCTAssertEqual(fp32Products.data, conv(x).data, "fp32 Winograd products in a bf16 render: the fp32 layer's bits")
+        XCTAssertNotEqual(bf16.data, fp32Products.data, "bf16 Winograd products round their operands")
+
+        let m = try TextToImage(folder: Fixtures.path("models/md8-tiny"))
+        m.precision = .bf16
+        let req = RenderRequest(prompt: "a red circle", seed: 4, steps: 1)
+        let chunks = { (png: [UInt8]) in Dictionary(PNGCodec.textChunks(png), uniquingKeysWith: { a, _ in a }) }
+        XCTAssertEqual(chunks(try m.render(req).png)["winograd"], "fp32")
+        PrecisionSetting.winogradBF16 = true
+        XCTAssertNil(chunks(try m.render(req).png)["winograd"], "bf16 Winograd is the default and goes unsaid")
+    }
 }

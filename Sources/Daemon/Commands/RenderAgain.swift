@@ -20,6 +20,8 @@ struct RenderAgain {
         }
         // fp32 sums are those of the backend the PNG names (OpenBLAS unless it says otherwise).
         GEMM.fp32Backend = GEMM.FP32Backend(rawValue: text["fp32_backend"] ?? "") ?? .openblas
+        // A bf16 render ran Winograd's products in bf16 unless it records otherwise (MDD_WINOGRAD_BF16=0).
+        PrecisionSetting.winogradBF16 = text["winograd"] != "fp32"
         let engine = try reportingEngineErrors { try TextToImage(folder: try ModelLocator.resolve(model), precision: precision) }
         if let sha = text["model_sha256"], sha != engine.weightsSHA256 {
             FileHandle.standardError.write(Data("mdd: \(png) was rendered by model \(sha.prefix(16))…, this is \(engine.weightsSHA256.prefix(16))…: the image will differ\n".utf8))

@@ -49,7 +49,9 @@ extension StatusPages {
     /// precision and fp32 backend its PNG records.
     func renderCommand(_ j: Job, recorded: [String: String]) -> String {
         // The fp32 product backend changes the last bits; the PNG records oneDNN when it ran, else it was OpenBLAS.
-        var args = ["MDD_FP32_BACKEND=\(recorded["fp32_backend"] ?? "openblas")", "mdd", "render", "--model", context.configuration.modelPath, "--prompt", j.prompt, "--seed", String(j.seed),
+        var args = ["MDD_FP32_BACKEND=\(recorded["fp32_backend"] ?? "openblas")"]
+        if recorded["winograd"] == "fp32" { args.append("MDD_WINOGRAD_BF16=0") }
+        args += ["mdd", "render", "--model", context.configuration.modelPath, "--prompt", j.prompt, "--seed", String(j.seed),
                     "--steps", String(j.steps), "--guidance", String(j.guidance)]
         if let n = j.negativePrompt { args += ["--negative-prompt", n] }
         if let w = j.width { args += ["--width", String(w)] }

@@ -10,8 +10,9 @@ import Glibc
 /// with fp32 accumulation and output; normalisation, softmax, activations, the scheduler and every sum stay fp32.
 /// Few-channel 3×3 convolutions (the direct kernel) and depthwise convolutions stay fp32 in both modes: they are
 /// memory-bound, so bf16 operands would cost accuracy and gain nothing. Winograd convolutions (the VAE decoder's
-/// large layers) stay fp32 too: their transforms amplify operand rounding (PSNR 43.7 → 54.9 dB against fp32 on
-/// mobilediffusion-512 for ~10 % of the decoder's time).
+/// large layers) take bf16 operands too unless `MDD_WINOGRAD_BF16=0`: their transforms amplify operand rounding
+/// (43.7 dB from fp32 on mobilediffusion-512 against 54.9 dB with fp32 Winograd products; diffusers' bf16 autocast
+/// is 44.2 dB) for ~20 % of the decoder's time.
 ///
 /// Where the CPU multiplies bf16 natively (AVX512-BF16 or AMX, `OneDNN.nativeBF16`) the products run through
 /// oneDNN's bf16 kernels. Elsewhere (AVX2-only or AVX-512 without BF16) the mode is emulated: operands are rounded
@@ -125,4 +126,11 @@ public enum PrecisionSetting: String, Sendable, CaseIterable {
 
     /// Whether bf16 products run natively here (reports and logs).
     public static var nativeBF16: Bool { GEMM.nativeBF16 }
+
+    /// Whether a bf16 render runs Winograd convolutions' products in bf16 (the default; `MDD_WINOGRAD_BF16=0` keeps
+    /// them fp32, and such a render records `winograd: fp32`). Set before rendering, like `GEMM.fp32Backend`.
+    public static var winogradBF16: Bool {
+        get { Winograd.bf16Products }
+        set { Winograd.bf16Products = newValue }
+    }
 }

@@ -98,6 +98,18 @@ extension GEMM {
         countTime(since: start)
     }
 
+    /// `serialProduct` on bf16 operands: one single-threaded oneDNN call on the calling thread (FLOPs counted).
+    static func serialBF16Product(m: Int, n: Int, k: Int, a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>,
+                                  ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        count(flops: 2 * m * n * k)
+        do {
+            try OneDNN.matmulBF16(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                                  beta: 0, c: c, ldc: ldc)
+        } catch {
+            fatalError("bf16 product \(m)x\(k)x\(n): \(error)")  // oneDNN always has a bf16 matmul; failing is a bug
+        }
+    }
+
     private static func bf16Blocks(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a pa: UnsafePointer<UInt16>, lda la: Int,
         b pb: UnsafePointer<UInt16>, ldb lb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,

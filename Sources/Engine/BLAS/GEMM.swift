@@ -30,6 +30,21 @@ public enum GEMM {
     static func countTime(since start: UInt64) {
         nanosecondCounter.wrappingAdd(DispatchTime.now().uptimeNanoseconds &- start, ordering: .relaxed)
     }
+    /// Adds nanoseconds spent in products to `nanoseconds` (kernels that run products on several threads at once
+    /// add their per-thread average, the wall time the products took).
+    static func count(nanoseconds n: UInt64) { nanosecondCounter.wrappingAdd(n, ordering: .relaxed) }
+
+    /// One product as one single-threaded library call on the calling thread, never split: for kernels that split
+    /// their own work over the engine's threads in blocks whose shape depends on the layer only (Winograd's groups
+    /// of tile rows). FLOPs are counted, time is not (the caller adds its share with `count(nanoseconds:)`).
+    static func serialProduct(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                              c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard case .success(let blas) = BLAS.shared else { fatalError("GEMM called without OpenBLAS") }
+        count(flops: 2 * m * n * k)
+        call(blas, transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb, beta: 0,
+             c: c, ldc: ldc)
+    }
+
     /// Whether bf16 products run natively (`OneDNN.nativeBF16`); tests turn it off to compare with the emulation.
     nonisolated(unsafe) static var nativeBF16 = OneDNN.nativeBF16
 

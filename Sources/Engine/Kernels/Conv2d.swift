@@ -108,8 +108,8 @@ public struct Conv2d: Sendable {
         return out
     }
 
-    /// One image through Winograd: fp32 products in either precision unless `Winograd.bf16Products` (quality: see
-    /// there).
+    /// One image through Winograd: in a bf16 render, bf16 products unless `MDD_WINOGRAD_BF16=0` (quality: see
+    /// `Winograd.bf16Products`).
     private func winograd(_ plan: WinogradPlan, _ src: UnsafePointer<Float>, h: Int, w: Int,
                           prologue: UnsafePointer<ckernels_prologue>?, _ dst: UnsafeMutablePointer<Float>) {
         let run = { plan.convolve(src, weight: weight.data, cin: inChannels, h: h, w: w, cout: outChannels, bias: bias, prologue: prologue, dst) }

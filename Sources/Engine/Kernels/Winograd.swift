@@ -63,13 +63,13 @@ enum Winograd {
     /// On unless `MDD_WINOGRAD=0` (measured side by side in the performance notes of the README).
     static let enabledByDefault = ProcessInfo.processInfo.environment["MDD_WINOGRAD"] != "0"
 
-    /// Whether a bf16 render runs Winograd's 36 products in bf16 too (`MDD_WINOGRAD_BF16=1`); off by default, so bf16
-    /// renders keep fp32 Winograd. F(4×4, 3×3)'s transforms (coefficients up to 8 and 1/24) amplify the rounding of the
-    /// transformed operands ~10× over a direct sum: on mobilediffusion-512 (random weights, AVX512-BF16, no AMX) bf16
-    /// products here made the decoder ~12 % faster (V stored in bf16 by the transform) but put the image 43.7 dB from
-    /// fp32 instead of 54.9 dB — diffusers' own bf16 autocast is 44.2 dB from its fp32 on the same weights. Where
-    /// bf16 products are much faster than fp32 (AMX) the trade may differ: measure with `mdd bench --profile`.
-    static let bf16Products = ProcessInfo.processInfo.environment["MDD_WINOGRAD_BF16"] == "1"
+    /// Whether a bf16 render runs Winograd's 36 products in bf16 too: yes unless `MDD_WINOGRAD_BF16=0` (a render
+    /// records `winograd: fp32` then, and `mdd render --from` sets it back). F(4×4, 3×3)'s transforms (coefficients
+    /// up to 8 and 1/24) amplify the rounding of the transformed operands ~10× over a direct sum: on
+    /// mobilediffusion-512 (random weights) the image is 43.7 dB from fp32 with bf16 products here and 54.9 dB with
+    /// fp32 ones — diffusers' own bf16 autocast is 44.2 dB from its fp32 on the same weights, and the quality bar is
+    /// 40 dB — while the decoder is ~20 % faster (661 against 833 ms, best of 3, AMD EPYC with AVX512-BF16, 2 threads).
+    nonisolated(unsafe) static var bf16Products = ProcessInfo.processInfo.environment["MDD_WINOGRAD_BF16"] != "0"
 
     /// Whether a layer qualifies (and is big enough for the transforms to pay).
     static func applies(kernel: Int, stride: Int, padding: Int, groups: Int, cin: Int, cout: Int) -> Bool {
@@ -110,57 +110,56 @@ enum Winograd {
         }
     }
 
-    /// One image: src [cin, h, w] → dst [cout, h, w] (+ bias), in bands of tile rows that bound V and M.
-    /// `u`: the transformed kernel, or nil to transform `weight` into scratch space first (large layers).
+    /// One image: src [cin, h, w] → dst [cout, h, w] (+ bias), in groups of tile rows (`WinogradGroups`).
+    /// `u`: the transformed kernel, or nil to transform `weight` into scratch space first (large layers). Inside
+    /// `BF16.with(.bf16)` the 36 products take bf16 operands: natively (V stored in bf16 by the input transform, U
+    /// rounded once and kept in `uBF16`) or, without native bf16, emulated (V and U rounded, fp32 products) — the
+    /// same rounded operands, only the order of the fp32 sums differs.
     static func convolve(_ src: UnsafePointer<Float>, cin: Int, h: Int, w: Int, u precomputed: UnsafePointer<Float>?,
                          uBF16: BF16Copy? = nil, weight: UnsafePointer<Float>, cout: Int, bias: [Float]?,
                          prologue: UnsafePointer<ckernels_prologue>? = nil, _ dst: UnsafeMutablePointer<Float>) {
-        if BF16.isActive && GEMM.nativeBF16 {
-            return convolveBF16(src, cin: cin, h: h, w: w, u: precomputed, uBF16: uBF16, weight: weight, cout: cout, bias: bias,
-                                prologue: prologue, dst)
-        }
-        let tilesW = (w + 3) / 4, tilesH = (h + 3) / 4
-        let bandRows = max(1, min(tilesH, Scratch.bandFloats / max(1, 36 * (cin + cout) * tilesW)))
-        let uCount = precomputed == nil ? 36 * cout * cin : 0
-        Scratch.with(uCount + 36 * (cin + cout) * bandRows * tilesW + 64) { scratch in
-            let u = precomputed ?? UnsafePointer(scratch), buf = scratch + uCount
-            if precomputed == nil {
-                Parallel.forSlices(cout, work: 16 * cout * cin) { transformKernel(weight, cout: cout, cin: cin, outputs: $0, u: scratch) }
-            }
-            var t0 = 0
-            while t0 < tilesH {
-                let rows = min(bandRows, tilesH - t0), tiles = rows * tilesW
-                let v = buf, m = buf + 36 * cin * tiles
-                Parallel.forSlices(cin, work: cin * tiles * 16) { s in
-                    // The C twin (AVX2, same bits) where the CPU has it; this Swift version otherwise.
-                    guard ckernels_winograd_input(src, Int32(s.lowerBound), Int32(s.upperBound), Int32(cin), Int32(h), Int32(w),
-                                                  Int32(t0), Int32(rows), Int32(tilesW), prologue, v) != 0 else { return }
-                    transformInput(src, channels: s, cin: cin, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, prologue: prologue, v: v)
+        let operands: WinogradGroups.Operands = BF16.isActive ? (GEMM.nativeBF16 ? .nativeBF16 : .emulatedBF16) : .fp32
+        let uCount = 36 * cout * cin
+        // U in fp32 scratch: made per call, or rounded (emulation); in bf16 scratch: native without a kept copy.
+        let floatU = precomputed == nil || operands == .emulatedBF16
+        let halfU = operands == .nativeBF16 && (precomputed == nil || uBF16 == nil)
+        func run(bias biasPointer: UnsafePointer<Float>?) {
+            let groups = WinogradGroups(src: src, dst: dst, cin: cin, cout: cout, h: h, w: w, prologue: prologue,
+                                        bias: biasPointer, operands: operands)
+            let threads = min(Parallel.threads, groups.groups)
+            let uFloats = (floatU ? uCount : 0) + (halfU ? (uCount + 1) / 2 : 0)
+            Scratch.with(uFloats + threads * groups.floatsPerThread + 64) { scratch in
+                let work = scratch + (uFloats + 15) / 16 * 16
+                let uh = scratch + (floatU ? uCount : 0)
+                switch operands {
+                case .fp32:
+                    if precomputed == nil { transformKernel(weight, cout: cout, cin: cin, into: scratch) }
+                    groups.run(threads: threads, u: precomputed ?? UnsafePointer(scratch), uh: nil, work: work)
+                case .emulatedBF16:
+                    if precomputed == nil { transformKernel(weight, cout: cout, cin: cin, into: scratch) }
+                    let source = precomputed ?? UnsafePointer(scratch)
+                    Parallel.forSlices(36 * cout, work: uCount) { r in
+                        BF16.round(source + r.lowerBound * cin, scratch + r.lowerBound * cin, count: r.count * cin)
+                    }
+                    groups.run(threads: threads, u: UnsafePointer(scratch), uh: nil, work: work)
+                case .nativeBF16:
+                    uh.withMemoryRebound(to: UInt16.self, capacity: uCount) { half in
+                        let u = halfU ? UnsafePointer(half) : uBF16!.pointer(precomputed!, count: uCount)
+                        if halfU { roundedU(precomputed, weight: weight, cout: cout, cin: cin, fp32: scratch, into: half) }
+                        groups.run(threads: threads, u: nil, uh: u, work: work)
+                    }
                 }
-                for k in 0..<36 {
-                    GEMM.sgemm(m: cout, n: tiles, k: cin, a: u + k * cout * cin, lda: cin, b: v + k * cin * tiles, ldb: tiles,
-                               c: m + k * cout * tiles, ldc: tiles)
-                }
-                outputBand(m, cout: cout, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, bias: bias, dst: dst)
-                t0 += rows
             }
         }
+        if let bias { bias.withUnsafeBufferPointer { run(bias: $0.baseAddress) } } else { run(bias: nil) }
         // Benchmarks report nominal FLOPs (what a direct convolution would do): add back what Winograd saved.
+        let tilesW = (w + 3) / 4, tilesH = (h + 3) / 4
         GEMM.count(flops: 18 * cout * cin * h * w - 72 * cout * cin * tilesW * tilesH)
     }
 
-    /// The output transform of one band (M → dst rows, + bias), over the engine's threads: the AVX2 kernel, or the
-    /// Swift one without AVX2.
-    static func outputBand(_ m: UnsafePointer<Float>, cout: Int, h: Int, w: Int, tileRow0 t0: Int, rows: Int, tilesW: Int,
-                           bias: [Float]?, dst: UnsafeMutablePointer<Float>) {
-        Parallel.forSlices(cout, work: cout * rows * tilesW * 16) { s in
-            let run = { (b: UnsafePointer<Float>?) in
-                ckernels_winograd_output(m, Int32(s.lowerBound), Int32(s.upperBound), Int32(cout), Int32(h), Int32(w),
-                                         Int32(t0), Int32(rows), Int32(tilesW), b, dst) == 0
-            }
-            let done = bias.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
-            if !done { transformOutput(m, outputs: s, cout: cout, h: h, w: w, tileRow0: t0, rows: rows, tilesW: tilesW, bias: bias, dst: dst) }
-        }
+    /// U = G·g·Gᵀ for every kernel into `u`, split over the engine's threads by output channel.
+    static func transformKernel(_ weight: UnsafePointer<Float>, cout: Int, cin: Int, into u: UnsafeMutablePointer<Float>) {
+        Parallel.forSlices(cout, work: 16 * cout * cin) { transformKernel(weight, cout: cout, cin: cin, outputs: $0, u: u) }
     }
 
     /// V[k][c][t] = (Bᵀ·d·B)[k] for each 6×6 input tile d at (4·ty − 1, 4·tx − 1), zero outside the image.

@@ -108,6 +108,7 @@ extension TextToImage {
               ("width", String(width)), ("height", String(height)), ("scheduler", schedulerName),
               ("model", modelName), ("model_sha256", weightsSHA256), ("engine", Self.engineVersion)]
         if precision != .fp32 { m.append(("precision", precision.rawValue)) }
+        if precision == .bf16 && !Winograd.bf16Products { m.append(("winograd", "fp32")) }  // MDD_WINOGRAD_BF16=0
         // bf16 renders have fp32 products too (Winograd convolutions, the emulation), so both record the backend.
         if GEMM.fp32Backend == .onednn { m.append(("fp32_backend", GEMM.FP32Backend.onednn.rawValue)) }
         m.append(("parameters", a1111Parameters(r, width: width, height: height)))
