@@ -7,11 +7,12 @@ extension Winograd {
     static let groupFloats = 1 << 19
 
     /// Tile rows per group, from the layer's shape alone (never the thread count, so a render is bit-identical on any
-    /// number of threads): enough tiles for the 36 products to run at speed (≥ 64 columns), as long as V and M stay
-    /// within `groupFloats`. One tile row may exceed it (a 256-channel layer at 256×256: 4.7 MB); it still stays in
-    /// the shared L3, where whole-image bands did not.
+    /// number of threads): at least 16 tiles (the products' columns), as long as V and M stay within `groupFloats`.
+    /// One tile row may exceed it (a 256-channel layer at 256×256: 4.7 MB); it still stays in the shared L3, where
+    /// whole-image bands did not. mobilediffusion-512's fp32 decoder, best of 3–4 interleaved runs in two rounds on a
+    /// busy VM: 782 / 763 ms with ≥ 16 tiles, 830 / 810 ms with ≥ 64; a 2 MiB limit was slower (931 ms).
     static func groupRows(cin: Int, cout: Int, tilesW: Int, tilesH: Int) -> Int {
-        var rows = max(1, (64 + tilesW - 1) / tilesW)
+        var rows = max(1, (16 + tilesW - 1) / tilesW)
         while rows > 1 && 36 * (cin + cout) * rows * tilesW > groupFloats { rows -= 1 }
         return min(rows, tilesH)
     }
