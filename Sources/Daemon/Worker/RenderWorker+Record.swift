@@ -15,7 +15,7 @@ extension RenderWorker {
     struct Outcome<T> {
         /// "rendered" or "failed: ERROR", for the one warning logged when the hold begins.
         let what: String
-        /// The worker's state while holding, for `mdctl workers`.
+        /// The worker's state while holding ("holding a result"), for `mdctl workers`; the cause is appended.
         let holding: String
         let commit: () throws -> T
         let committedEarlier: (Job) -> T?
@@ -24,7 +24,7 @@ extension RenderWorker {
     /// Records the completion; false if the worker stopped first (its PNG is at its path: recovery reuses it).
     func record(_ l: Lease, _ out: JobOutput, until giveUp: () -> Bool) throws -> Bool {
         let outcome = Outcome<Void>(
-            what: "rendered", holding: "holding a result: queue unreachable",
+            what: "rendered", holding: "holding a result",
             commit: { [store] in try store.complete(l, output: out) },
             committedEarlier: { [id] row in l.showsCompletion(in: row, by: id, output: out) ? () : nil })
         return try hold(l, outcome, until: giveUp) != nil
@@ -35,7 +35,7 @@ extension RenderWorker {
     func recordFailure(_ l: Lease, error: Error, retryable: Bool, _ heartbeat: Heartbeat) {
         let message = "\(error)"
         let outcome = Outcome<JobState>(
-            what: "failed (\(message))", holding: "holding a failure: queue unreachable",
+            what: "failed (\(message))", holding: "holding a failure",
             commit: { [store] in try store.fail(l, error: message, retryable: retryable) },
             committedEarlier: { [id] row in l.showsFailure(in: row, by: id, error: message) })
         // Counted before the commit, like a completion: whoever sees the job failed in the queue sees it counted.
@@ -70,7 +70,7 @@ extension RenderWorker {
                 if giveUp() { return nil }
                 if !cutOff { log.warning("job \(l.job.id): \(outcome.what); keeping the outcome until the queue database can record it: \(e)") }
                 cutOff = true
-                setState(outcome.holding, job: l.job.id)
+                setState(outcome.holding + (e.isStatementTimeout ? ": statement timed out" : ": queue unreachable"), job: l.job.id)
                 wake.wait(timeout: 1)
             } catch QueueError.staleLease where cutOff {
                 guard let row = try? store.job(l.job.id), let recorded = outcome.committedEarlier(row) else {

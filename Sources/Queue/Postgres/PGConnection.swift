@@ -98,8 +98,8 @@ final class PGConnection {
             backoff.failed(Self.message(PQerrorMessage(conn)))
             throw QueueError.unreachable(location: location, reason: backoff.reason, retryIn: backoff.waitBeforeAttempt() ?? 0)
         }
-        connectedAt = Date()
         backoff.succeeded()
+        connectedAt = Date()  // after the recovery is recorded: this connection's next break is a new outage's
         try configureSession()
         return conn
     }

@@ -7,14 +7,7 @@ import PostgresTestServer
 /// elsewhere, the statement timeout ends such a wait with a clear error, and a server restart found by both
 /// connections is one outage, reported once.
 final class PostgresConnectionsTests: XCTestCase {
-    private func server() throws -> TestPostgres {
-        switch TestPostgres.shared {
-        case .success(let s): return s
-        case .failure(let why):
-            print("SKIP (no PostgreSQL server): \(name): \(why)")
-            throw XCTSkip("no PostgreSQL server: \(why)")
-        }
-    }
+    private func server() throws -> TestPostgres { try postgresServer() }
 
     /// A store with one claimed job, and a connection of the test's own (another client, as an operator's psql
     /// would be) holding that job's row lock in an open transaction.
@@ -93,6 +86,25 @@ final class PostgresConnectionsTests: XCTestCase {
         try store.close()
         XCTAssertThrowsError(try store.status()) { guard case QueueError.closed = $0 else { return XCTFail("\($0)") } }
         XCTAssertThrowsError(try store.claim(worker: "w")) { guard case QueueError.closed = $0 else { return XCTFail("\($0)") } }
+    }
+
+    /// The rule behind one report per outage, on the backoff alone: the first break reports; a break found on a
+    /// connection made before the last recovery does not; a break of a connection made after it is a new outage.
+    func testABreakOlderThanTheLastRecoveryIsNotANewOutage() {
+        let backoff = ReconnectBackoff()
+        let before = Date()
+        backoff.broken("server closed the connection", connectedAt: before)
+        XCTAssertFalse(backoff.connectivity.reachable)
+        XCTAssertNil(backoff.waitBeforeAttempt(), "the first redial is immediate")
+        backoff.broken("another connection, same outage", connectedAt: before)
+        XCTAssertEqual(backoff.connectivity.failedAttempts, 0, "a second break is no failed attempt")
+        backoff.succeeded()
+        backoff.broken("found late on an idle connection", connectedAt: before)
+        XCTAssertTrue(backoff.connectivity.reachable, "that outage is over")
+        backoff.broken("a new outage", connectedAt: Date())
+        XCTAssertFalse(backoff.connectivity.reachable)
+        backoff.failed("connection refused")
+        XCTAssertNotNil(backoff.waitBeforeAttempt(), "failed redials are paced")
     }
 
     private func waitUntil(_ what: String, timeout: Double = 30, _ condition: () throws -> Bool) throws {
