@@ -15,6 +15,8 @@ import Foundation
 ///   `nodes`, `isPaused`. A write can wait on the server for a long time (a row lock held by another node or by an
 ///   operator's transaction, a hung network); under one lock, `mdctl status` waited behind it (~10 s seen). Reads
 ///   never wait on row locks under MVCC, so on a connection of their own they answer while a write is stuck.
+///   (`status` also folds the count changes there; the fold only tries its advisory lock and writes rows no other
+///   statement writes, so it never waits on a worker's locks either.)
 /// Not a pool: the daemon has one writer stream by design (the SQLite store has one writer connection too) and
 /// one reader stream is enough for a control socket whose requests are small; two connections per node keep a
 /// fleet's connection count predictable (`max_connections`). Both share one `ReconnectBackoff` (one server, one
