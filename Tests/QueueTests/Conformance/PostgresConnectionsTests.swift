@@ -56,7 +56,19 @@ final class PostgresConnectionsTests: XCTestCase {
         var options = QueueOptions()
         options.statementTimeoutSeconds = 0.5
         let (store, lease, blocker) = try heldJob(options)
-        XCTAssertThrowsError(try store.heartbeat(lease)) { error in
+        // On a thread with a deadline: without the timeout the renewal would wait for the lock until the blocker
+        // lets go, which it does below either way.
+        final class Outcome: @unchecked Sendable { var result: Result<Void, Error>? }
+        let outcome = Outcome(), done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            outcome.result = Result { try store.heartbeat(lease) }
+            done.signal()
+        }
+        let ended = done.wait(timeout: .now() + 30)
+        try blocker.query("ROLLBACK")
+        XCTAssertEqual(ended, .success, "the blocked statement was ended by the timeout")
+        if ended == .timedOut { _ = done.wait(timeout: .now() + 30) }  // let go by the ROLLBACK
+        XCTAssertThrowsError(try XCTUnwrap(outcome.result).get()) { error in
             guard case let QueueError.statementTimeout(_, seconds, sql) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(seconds, 0.5)
             XCTAssertTrue(sql.hasPrefix("UPDATE jobs SET lease_expires_at"), sql)
@@ -64,7 +76,6 @@ final class PostgresConnectionsTests: XCTestCase {
             XCTAssertTrue((error as? QueueError)?.isStatementTimeout ?? false)
             XCTAssertFalse((error as? QueueError)?.isConnectionLost ?? true, "the connection stays; only the statement ended")
         }
-        try blocker.query("ROLLBACK")
         try store.heartbeat(lease)  // the timed-out transaction was rolled back; the connection goes on
         XCTAssertTrue(store.connectivity.reachable)
     }
