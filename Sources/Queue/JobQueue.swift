@@ -159,6 +159,10 @@ public struct QueueOptions: Sendable {
     public var submitChunk: Int = 100_000
     /// Check the database on open and refuse a damaged one (SQLite's `PRAGMA quick_check`).
     public var verifyOnOpen: Bool = true
+    /// PostgreSQL only: seconds after which the server cancels a statement (`statement_timeout`; 0: never), so that a
+    /// statement stuck on a lock held elsewhere fails with `QueueError.statementTimeout` instead of hanging. Long
+    /// enough for the slowest legitimate statement (a prune of millions of rows); migrations are exempt.
+    public var statementTimeoutSeconds: Double = 60
     public init() {}
 
     /// The retry delay after `attempts` attempts: doubled per attempt, capped at 5 minutes.

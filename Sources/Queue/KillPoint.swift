@@ -6,7 +6,8 @@ import Foundation
 ///
 /// Points: `submit-chunk` (a submit chunk committed), `claim` (a claim committed), `complete` (a completion
 /// committed, with the next claim when combined), and in the daemon `rendered` (a PNG rendered in memory, nothing
-/// written yet) and `png-renamed` (a PNG is durable at its final path, its completion not yet committed).
+/// written yet), `png-renamed` (a PNG is durable at its final path, its completion not yet committed) and
+/// `render-failed` (a render failed, its failure not yet recorded).
 ///
 /// `MDD_STOP_AT=NAME:N` stops the process instead (SIGSTOP) at that moment, for tests that must act while a node
 /// is frozen at a known point (the partition test cuts a node's link there) and then let it go on with SIGCONT.

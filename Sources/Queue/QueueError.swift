@@ -28,6 +28,9 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
     case staleLease(jobId: Int64)
     /// The database server is out of reach (restarting, or cut off by the network); the store redials on a backoff.
     case unreachable(location: String, reason: String, retryIn: Double)
+    /// A PostgreSQL statement ran past the store's statement timeout and the server canceled it (nothing it did
+    /// stays): a lock held elsewhere for that long, or an overloaded server.
+    case statementTimeout(location: String, seconds: Double, sql: String)
 
     public var description: String {
         switch self {
@@ -46,11 +49,21 @@ public enum QueueError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .staleLease(id): return "job \(id): lease is no longer held (expired, canceled or already settled)"
         case let .unreachable(location, reason, retryIn):
             return "\(location): the queue database is unreachable (\(reason)); reconnecting in \(String(format: "%.1f", retryIn)) s"
+        case let .statementTimeout(location, seconds, sql):
+            return "\(location): a statement ran longer than the statement timeout (\(String(format: "%g", seconds)) s) and was canceled, "
+                + "nothing it did was kept (a lock held elsewhere, or an overloaded server; raise queue_statement_timeout "
+                + "if it is legitimately slow) (in: \(sql.prefix(120)))"
         }
     }
 }
 
 extension QueueError {
+    /// A statement was canceled by the statement timeout: nothing changed, and it may be repeated.
+    public var isStatementTimeout: Bool {
+        if case .statementTimeout = self { return true }
+        return false
+    }
+
     /// SQLite found no space to write (SQLITE_FULL): the disk or the file system quota is full.
     public var isDiskFull: Bool {
         if case let .sqlite(code, _, _) = self { return code & 0xFF == SQLITE_FULL }  // extended codes masked

@@ -7,14 +7,7 @@ import XCTest
 /// wake-ups by LISTEN/NOTIFY, `mdctl prune`, and `mdctl backup` refused on a PostgreSQL queue. One node on an
 /// SQLite queue goes through the same code path.
 final class FleetNodesTests: XCTestCase {
-    private func postgres() throws -> TestPostgres {
-        switch TestPostgres.shared {
-        case .success(let s): return s
-        case .failure(let why):
-            print("SKIP (no PostgreSQL server): \(name): \(why)")
-            throw XCTSkip("no PostgreSQL server: \(why)")
-        }
-    }
+    private func postgres() throws -> TestPostgres { try Fleet.server(for: self) }
 
     private func nodes(_ h: DaemonHarness) throws -> [NodeInfo] {
         try XCTUnwrap(try h.json(["workers"], as: WorkersReply.self).nodes, "a daemon with the nodes table lists nodes")

@@ -34,6 +34,45 @@ final class FleetOutageTests: XCTestCase {
         XCTAssertEqual(PNGWrites.count(in: fleet.logs).filter { $0.value != 1 }, [:], "no PNG written twice")
     }
 
+    /// A render that fails while the database is down (the node frozen with `MDD_STOP_AT=render-failed:1` at that
+    /// moment, the server stopped, the node let go): the worker keeps the failure and repeats it on the store's
+    /// backoff instead of dropping it, and once the server is back the failure is recorded once: failed with its
+    /// error, its one attempt counted, no rescue (dropped, it waited for its lease to expire and was rendered again).
+    func testAFailureDuringAnOutageIsRecordedOnceAfterReconnecting() throws {
+        let fleet = try Fleet(test: self, count: 1)
+        let h = fleet.nodes[0]
+        let node = try fleet.start(0, [], environment: ["MDD_STOP_AT": "render-failed:1"])
+        let submit = try h.submitFile("bad.jsonl", #"{"prompt": "bad size", "width": 12, "height": 12}"#, ["--batch", "outage"])
+        XCTAssertEqual(submit.status, 0, submit.stderr)
+        let id = try XCTUnwrap(try fleet.store().list(JobFilter(batch: "outage", limit: 10)).first?.id)
+        try waitUntil(timeout: 30, "the node frozen with its render failed") { FleetPartitionTests.processState(node.processIdentifier) == "T" }
+        try fleet.server.stopServer()
+        var down = true
+        defer { if down { try? fleet.server.startServer() } }
+        kill(node.processIdentifier, SIGCONT)
+        try waitUntil(timeout: 30, "the worker to hold the failure") { h.log().contains("job \(id): failed (") }
+        XCTAssertTrue(h.log().contains("keeping the outcome until the queue database can record it"), h.log().suffix(1500).description)
+        try fleet.server.startServer()
+        down = false
+
+        let store = try fleet.store()
+        try waitUntil(timeout: 60, "the failure recorded") { try store.job(id)?.state == .failed }
+        let job = try XCTUnwrap(try store.job(id))
+        XCTAssertEqual(job.attempts, 1, "the failed attempt is counted once")
+        XCTAssertEqual(job.rescues, 0, "recorded by its worker, not rescued after its lease expired")
+        XCTAssertEqual(job.workerId?.hasPrefix(fleet.names[0] + ":"), true)
+        let log = h.allLogs()
+        XCTAssertTrue(log.contains("job \(id) failed: \(job.error ?? "?")"), "the recorded error is the render's: \(log.suffix(1500))")
+        XCTAssertEqual(log.components(separatedBy: "job \(id) failed:").count - 1, 1, "recorded once")
+        XCTAssertEqual(log.components(separatedBy: "job \(id): failed (").count - 1, 1, "held once, from the outage's start")
+        let rows = try store.list(JobFilter(batch: "outage", limit: 10))
+        XCTAssertEqual(rows.map(\.state), [.failed])
+        let status = try h.json(["status", "--batch", "outage"], as: StatusReply.self)
+        XCTAssertEqual([status.counts.failed, status.counts.running, status.counts.pending], [1, 0, 0], "the counts agree with the rows")
+        let workers = try h.json(["workers"], as: WorkersReply.self)
+        XCTAssertEqual(workers.workers.map(\.failed), [1], "the worker counts the failure once")
+    }
+
     /// The same 2,000-line file submitted through two nodes at the same moment: each line is enqueued once, and
     /// the two replies together account for every line (one enqueued it, the other found it a duplicate).
     func testTwoNodesSubmittingTheSameFileAtOnceEnqueueEachLineOnce() throws {

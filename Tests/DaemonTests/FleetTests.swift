@@ -8,13 +8,7 @@ import XCTest
 /// answers for the whole batch.
 final class FleetTests: XCTestCase {
     func testTwoDaemonsRenderOneBatchExactlyOnce() throws {
-        let server: TestPostgres
-        switch TestPostgres.shared {
-        case .success(let s): server = s
-        case .failure(let why):
-            print("SKIP (no PostgreSQL server): \(name): \(why)")
-            throw XCTSkip("no PostgreSQL server: \(why)")
-        }
+        let server = try Fleet.server(for: self)
         let url = try server.createDatabase()
         let a = try DaemonHarness(test: self), b = try DaemonHarness(test: self)
         let shared = a.dir + "/shared-outputs"

@@ -30,6 +30,10 @@ final class HTTPMetricsTests: XCTestCase {
         XCTAssertEqual(m.value("mdd_jobs", ["state": "pending"]), 0)
         XCTAssertGreaterThanOrEqual(m.value("mdd_queue_oldest_pending_age_seconds") ?? -1, 0)
         XCTAssertEqual(m.value("mdd_workers", ["state": "idle"]), 1)
+        let node = try XCTUnwrap(try h.json(["workers"], as: WorkersReply.self).nodes?.first?.name)
+        XCTAssertEqual(m.values("mdd_node_up").map { $0.labels["node"] }, [node], "the one node of an SQLite queue")
+        XCTAssertEqual(m.value("mdd_node_up", ["node": node]), 1)
+        XCTAssertEqual(m.value("mdd_node_workers", ["node": node, "state": "idle"]), 1)
         XCTAssertEqual(m.types["mdd_job_stage_seconds"], "histogram")
         for stage in ["queue_wait", "text", "unet", "decode", "png", "total"] {
             try checkHistogram(m, stage: stage, observations: 5)

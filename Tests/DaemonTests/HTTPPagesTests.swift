@@ -41,6 +41,7 @@ final class HTTPPagesTests: XCTestCase {
         XCTAssertTrue(index.contains(#"<td class="succeeded">5</td>"#))
         XCTAssertTrue(index.contains(#"<td class="failed">1</td>"#))
         XCTAssertTrue(index.contains("<svg"), "throughput plot")
+        XCTAssertTrue(index.contains("1 node(s) up, 1 worker(s)") && index.contains("<tr data-node="), "the one node and its worker")
         XCTAssertFalse(index.contains("<script"), "no JavaScript")
         XCTAssertFalse(index.contains("http-equiv=\"refresh\""), "nothing runs: no refresh")
 

@@ -10,9 +10,11 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("state-dir"), help: "Queue database and outputs (default: $XDG_STATE_HOME/mdd, /var/lib/mdd as root).") var stateDir: String?
     @Option(help: "Control socket (default: $MDD_SOCKET, $XDG_RUNTIME_DIR/mdd/mdd.sock, /run/mdd/mdd.sock as root).") var socket: String?
     @Option(help: "diffusers-format model folder (default: the embedded model).") var model: String?
-    @Option(help: "JSON config file (keys: state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds, drain_timeout_seconds, allowed_uids, allowed_gids, log_level, png_compression, precision, http, http_token_file, queue, queue_passfile, node; workers may be \"auto\").") var config: String?
+    @Option(help: "JSON config file (keys: state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds, drain_timeout_seconds, allowed_uids, allowed_gids, log_level, png_compression, precision, http, http_token_file, queue, queue_passfile, queue_statement_timeout, node; workers may be \"auto\").") var config: String?
     @Option(help: "The job queue: sqlite:PATH (default: <state-dir>/queue.sqlite) or postgresql://USER@HOST:PORT/DBNAME, shared by a fleet of daemons (password from PGPASSWORD, ~/.pgpass or the config's queue_passfile, never in the URL).")
     var queue: String?
+    @Option(name: .customLong("queue-statement-timeout"), help: "PostgreSQL queue: seconds after which the server cancels a statement, e.g. one stuck on a lock held elsewhere (default: 60; 0: no limit).")
+    var queueStatementTimeout: Double?
     @Option(name: .customLong("output-dir"), help: "Where the PNGs go (default: <state-dir>/outputs); a fleet shares one folder (NFS and the like).")
     var outputDir: String?
     @Option(help: "This daemon's name in worker ids and the fleet (default: the host name).")

@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import Queue
+import Wire
 
 /// The daemon's Prometheus series (`GET /metrics`, text format 0.0.4), counted since this process started.
 ///
@@ -31,6 +32,8 @@ final class DaemonMetrics: Sendable {
     let batchRates = BatchThroughput()
     /// Where the oldest pending job was found last, so scrapes do not walk the finished history.
     let oldestPending = OldestPendingProbe()
+    /// Per-node gauges of the whole cluster (`mdd_node_*{node=…}`).
+    let cluster: ClusterMetrics
     private let submitted: Counter
     private let finished: [String: Counter]
     private let stageSeconds: [String: ValueHistogram]
@@ -52,6 +55,7 @@ final class DaemonMetrics: Sendable {
         oldestPendingAge = r.makeGauge(descriptor: Self.name("queue_oldest_pending_age", "seconds", "Age of the oldest pending job (0 when none)."))
         let workersName = Self.name("workers", "", "Render workers of this daemon by state.")
         workers = Dictionary(uniqueKeysWithValues: Self.workerStates.map { ($0, r.makeGauge(descriptor: workersName, labels: [("state", $0)])) })
+        cluster = ClusterMetrics(registry: r)
     }
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -96,8 +100,9 @@ final class DaemonMetrics: Sendable {
 
     // MARK: Scrape
 
-    /// The exposition: gauges refreshed from the queue and the workers, then every series.
-    func exposition(status: QueueStatus, oldestPendingCreatedAt: Double?, workerStates: [String], now: Double) -> String {
+    /// The exposition: gauges refreshed from the queue, this daemon's workers and the cluster's nodes (nil before the
+    /// node reporter runs), then every series.
+    func exposition(status: QueueStatus, oldestPendingCreatedAt: Double?, workerStates: [String], nodes: [NodeInfo]?, now: Double) -> String {
         let held = status.paused ? status.counts.pending : status.batches.filter(\.paused).reduce(0) { $0 + $1.counts.pending }
         jobs["pending"]?.set(to: Double(status.counts.pending - held))
         jobs["running"]?.set(to: Double(status.counts.running))
@@ -106,6 +111,7 @@ final class DaemonMetrics: Sendable {
         var byState = Dictionary(uniqueKeysWithValues: Self.workerStates.map { ($0, 0) })
         for s in workerStates { byState[Self.workerStates.contains(s) ? s : "other", default: 0] += 1 }
         for (s, n) in byState { workers[s]?.set(to: Double(n)) }
+        if let nodes { cluster.update(nodes) }
         return registry.emitToString()
     }
 }

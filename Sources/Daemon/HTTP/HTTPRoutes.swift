@@ -89,8 +89,8 @@ struct HTTPRoutes: HTTPHandler {
         let status = try context.store.status()
         let now = Date().timeIntervalSince1970
         let oldest = try metrics.oldestPending.oldestCreatedAt(store: context.store, pending: status.counts.pending, now: now)
-        let body = metrics.exposition(status: status, oldestPendingCreatedAt: oldest,
-                                      workerStates: context.workers.map { $0.snapshot.state }, now: now)
+        let body = metrics.exposition(status: status, oldestPendingCreatedAt: oldest, workerStates: context.workers.map { $0.snapshot.state },
+                                      nodes: try WorkersHandler.nodes(context), now: now)
         return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: Data(body.utf8))
     }
 

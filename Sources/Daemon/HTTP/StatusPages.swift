@@ -14,22 +14,23 @@ struct StatusPages {
     /// million-job batch costs one indexed query.
     static let pageSize = 60
 
-    /// `/`: every batch (newest first) with progress, counts, rate and ETA; a throughput plot; the workers.
-    /// Everything here is the queue's counters (one small query) and the daemon's memory, so the page stays
-    /// cheap however long the history.
+    /// `/`: every batch (newest first) with progress, counts, rate and ETA; a throughput plot; the cluster's nodes
+    /// and workers. Everything here is the queue's counters and nodes table (small queries) and the daemon's
+    /// memory, so the page stays cheap however long the history.
     func index() throws -> String {
         let status = try context.store.status()
+        let nodes = try WorkersHandler.nodes(context)
         let now = Date().timeIntervalSince1970
         // The batches with work left: a batch that just finished still has a recent rate but no ETA to share.
         let rate = status.batches.filter { $0.counts.remaining > 0 }.reduce(0) { $0 + batchRates.rate(batch: $1.name, now: now) }
         let remaining = status.counts.remaining
         let eta: Double? = remaining == 0 ? 0 : rate > 0 ? Double(remaining) / rate : nil
         var body = "<h1>mdd</h1><p>model <b>\(HTML.escape(context.engine.modelName))</b> (\(HTML.escape(context.engine.precision.rawValue))), "
-        body += "\(context.workers.count) worker(s)\(status.paused ? ", <b>queue paused</b>" : ""). "
+        body += "\(workerSummary(nodes))\(status.paused ? ", <b>queue paused</b>" : ""). "
         body += "<span id=\"rate\">\(String(format: "%.2f", rate))</span> images/s, ETA <span id=\"eta\">\(HTML.duration(eta))</span>.</p>"
         body += "<h2>Images per minute, last hour</h2>" + HTML.throughputPlot(history.perMinute(now: now))
         body += "<h2>Batches</h2>" + batchTable(status.batches, now: now)
-        body += "<h2>Workers</h2>" + workerTable()
+        body += cluster(nodes)
         return HTML.page(title: "mdd", refresh: remaining > 0 ? Self.refreshSeconds : nil, body: body)
     }
 
@@ -47,15 +48,6 @@ struct StatusPages {
         }
         return "<table><tr><th>batch</th><th>progress</th><th>pending</th><th>running</th><th>succeeded</th><th>failed</th>"
             + "<th>canceled</th><th>images/s</th><th>ETA</th></tr>\(rows)</table>"
-    }
-
-    private func workerTable() -> String {
-        let rows = context.workers.map { w -> String in
-            let s = w.snapshot
-            let job = s.jobId.map { "<a href=\"/jobs/\($0)\">job \($0)</a>" } ?? ""
-            return "<tr><td>\(HTML.escape(w.id))</td><td>\(HTML.escape(s.state))</td><td>\(job)</td><td>\(s.completed)</td><td>\(s.failed)</td></tr>"
-        }.joined()
-        return "<table><tr><th>worker</th><th>state</th><th>rendering</th><th>done</th><th>failed</th></tr>\(rows)</table>"
     }
 
     /// `/batches/NAME?state=S&after=ID`: one page of thumbnails (index and seed under each, the prompt on hover)

@@ -29,6 +29,7 @@ final class Daemon: @unchecked Sendable {
         let http = try Self.httpSettings(c)  // refused before the model loads: a bad setting fails fast
         var options = QueueOptions()
         options.leaseSeconds = c.leaseSeconds
+        options.statementTimeoutSeconds = c.queueStatementTimeout
         let store = try QueueSetting.parse(c.queue, stateDir: c.stateDir).open(options: options, passfile: c.queuePassfile)
         logConnectivityChanges(of: store)
         try recover(store)

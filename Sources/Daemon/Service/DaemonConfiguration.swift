@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Queue
 import Wire
 
 /// Everything `mdd serve` needs, from flags and an optional JSON config file (flags win).
@@ -37,6 +38,9 @@ struct DaemonConfiguration: Sendable {
     var queue: String?
     /// A libpq password file readable by the daemon only (config `queue_passfile`).
     var queuePassfile: String?
+    /// Seconds after which PostgreSQL cancels one of the queue's statements (config `queue_statement_timeout`;
+    /// 0: never). See `QueueOptions.statementTimeoutSeconds`.
+    var queueStatementTimeout = QueueOptions().statementTimeoutSeconds
     /// This daemon's name in worker ids and the fleet (`--node`; default: the host name).
     var node = Daemon.hostname()
 
@@ -44,7 +48,7 @@ struct DaemonConfiguration: Sendable {
 
     /// Keys of the config file (JSON): state_dir, socket, model, output_dir, workers, blas_threads, lease_seconds,
     /// drain_timeout_seconds, allowed_uids, allowed_gids, log_level,
-    /// png_compression, precision, http, http_token_file, queue, queue_passfile, node.
+    /// png_compression, precision, http, http_token_file, queue, queue_passfile, queue_statement_timeout, node.
     static func load(file: String?, stateDir: String?, socket: String?, model: String?) throws -> DaemonConfiguration {
         var json: [String: Any] = [:]
         if let file {
@@ -96,11 +100,13 @@ struct DaemonConfiguration: Sendable {
         c.httpTokenFile = try str("http_token_file")
         c.queue = try str("queue")
         c.queuePassfile = try str("queue_passfile")
+        if let t = try num("queue_statement_timeout") { c.queueStatementTimeout = t }
         if let n = try str("node") { c.node = n }
         guard (1...16).contains(c.workers) else { throw ConfigError("workers must be 1…16, got \(c.workers)") }
         if let t = c.blasThreads, !(1...256).contains(t) { throw ConfigError("blas_threads must be 1…256, got \(t)") }
         guard (0...9).contains(c.pngCompression) else { throw ConfigError("png_compression must be 0…9, got \(c.pngCompression)") }
         guard c.leaseSeconds >= 1 else { throw ConfigError("lease_seconds must be ≥ 1") }
+        guard c.queueStatementTimeout >= 0 else { throw ConfigError("queue_statement_timeout must be ≥ 0 (0: no limit)") }
         return c
     }
 }

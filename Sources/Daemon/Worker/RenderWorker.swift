@@ -23,14 +23,14 @@ final class RenderWorker: @unchecked Sendable {
     }
 
     let id: String
-    private let store: any JobQueue
+    let store: any JobQueue
     private let engine: TextToImage
     private let output: OutputStore
-    private let log: Logger
-    private let wake: WakeSignal
-    private let disk: DiskPause
-    private let lock = NSLock()
-    private var snapshotValue: Snapshot
+    let log: Logger
+    let wake: WakeSignal
+    let disk: DiskPause
+    let lock = NSLock()
+    var snapshotValue: Snapshot
     private var stopRequested = false
     /// The job being rendered (not yet handed to the settle thread).
     private var current: InFlight?
@@ -89,9 +89,9 @@ final class RenderWorker: @unchecked Sendable {
         held.forEach { $0?.beatSoon() }
     }
 
-    private var shouldStop: Bool { lock.withLock { stopRequested } }
+    var shouldStop: Bool { lock.withLock { stopRequested } }
 
-    private func setState(_ s: String, job: Int64? = nil) {
+    func setState(_ s: String, job: Int64? = nil) {
         lock.withLock { snapshotValue.state = s; snapshotValue.jobId = job; snapshotValue.since = Date() }
     }
 
@@ -160,6 +160,7 @@ final class RenderWorker: @unchecked Sendable {
             }
         case .failure(let error):
             let retryable = !(error is EngineError || error is InvalidJob)  // bad requests fail at once; I/O trouble retries
+            KillPoint.reached("render-failed")
             recordFailure(l, error: error, retryable: retryable, heartbeat)
             heartbeat.stop()  // after the failure is recorded: a full queue disk may hold it, and the lease with it
         }
@@ -204,33 +205,6 @@ final class RenderWorker: @unchecked Sendable {
         }
     }
 
-    /// Records the completion. While the database is out of reach the result is kept (its PNG is at its path
-    /// already) and the commit repeated, paced by the store's reconnection backoff, until it commits, the lease is
-    /// found lost, or the worker stops. Returns false if the worker stopped first (recovery reuses the PNG).
-    private func record(_ l: Lease, _ out: JobOutput, until giveUp: () -> Bool) throws -> Bool {
-        var cutOff = false
-        while true {
-            do {
-                return try disk.retrying(store.location, until: giveUp, { try store.complete(l, output: out) }) != nil
-            } catch let e as QueueError where e.isConnectionLost {
-                if giveUp() { return false }
-                if !cutOff { log.warning("job \(l.job.id): rendered; keeping the result until the queue database can record it: \(e)") }
-                cutOff = true
-                setState("holding a result: queue unreachable", job: l.job.id)
-                wake.wait(timeout: 1)
-            } catch QueueError.staleLease where cutOff && committedEarlier(l, out) {
-                return true  // the COMMIT that the outage cut off had gone through
-            }
-        }
-    }
-
-    /// Whether a completion whose COMMIT was cut off in flight committed after all: the job succeeded with this
-    /// worker's id and this very output (the lease token is cleared by completion, so a repeat finds it stale).
-    private func committedEarlier(_ l: Lease, _ out: JobOutput) -> Bool {
-        guard let job = try? store.job(l.job.id) else { return false }
-        return job.state == .succeeded && job.workerId == id && job.outputSHA256 == out.sha256 && job.outputPath == out.path
-    }
-
     /// The writer's tag in temp file names: the node, without pid or worker slot, so that whichever worker of a
     /// restarted daemon writes the job next reuses (and so removes) the temp file a kill left, while two nodes never
     /// share one. (Two workers of one node never hold one job: a job has one live lease.)
@@ -271,23 +245,6 @@ final class RenderWorker: @unchecked Sendable {
             log.warning("job \(l.job.id): \(why); returned to pending, attempt not spent")
         } catch {
             log.error("job \(l.job.id): \(why); cannot return it to pending: \(error); recovery takes it back when its lease expires")
-        }
-    }
-
-    private func recordFailure(_ l: Lease, error: Error, retryable: Bool, _ heartbeat: Heartbeat) {
-        lock.withLock { snapshotValue.failed += 1 }
-        do {
-            // A full queue disk waits like a completion does: the failure is recorded, not lost with the lease.
-            let giveUp = { [self] in shouldStop || heartbeat.lost }
-            guard let state = try disk.retrying(store.location, until: giveUp, { try store.fail(l, error: "\(error)", retryable: retryable) }) else {
-                return log.error("job \(l.job.id) failed: \(error); stopping while the queue's disk is full, recovery takes it back")
-            }
-            if state == .failed { DaemonMetrics.shared.jobFailed() }
-            log.error("job \(l.job.id) failed: \(error)", metadata: ["next_state": "\(state.rawValue)"])
-        } catch QueueError.staleLease {
-            log.warning("job \(l.job.id) failed: \(error); not recorded, its lease was lost meanwhile (canceled or expired)")
-        } catch let recordError {
-            log.error("job \(l.job.id) failed: \(error); cannot record the failure: \(recordError); it stays running until its lease expires and recovery takes it back")
         }
     }
 

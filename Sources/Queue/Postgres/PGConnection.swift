@@ -28,12 +28,19 @@ final class PGConnection {
     private var conn: OpaquePointer?
     /// The URL without a password, for messages.
     let location: String
-    /// Paces reconnection after the server is lost and reports the connection's state (see `ReconnectBackoff`).
-    let backoff = ReconnectBackoff()
+    /// Paces reconnection after the server is lost and reports the server's state (see `ReconnectBackoff`); shared
+    /// by the connections of one store, which reach one server.
+    let backoff: ReconnectBackoff
+    /// When the current connection was made (at init, or by the last successful redial): a break found on a
+    /// connection older than the backoff's last recovery belongs to that outage, already reported and over.
+    private var connectedAt = Date()
+    /// Seconds after which the server cancels a statement (`statement_timeout`), nil for none; kept across redials.
+    private var statementTimeout: Double?
 
     /// Connects with a libpq URI or keyword string; libpq itself reads PGPASSWORD and ~/.pgpass.
-    init(conninfo: String, location: String) throws {
+    init(conninfo: String, location: String, backoff: ReconnectBackoff = ReconnectBackoff()) throws {
         self.location = location
+        self.backoff = backoff
         conn = PQconnectdb(Self.withNetworkTimeouts(conninfo))
         guard let conn, PQstatus(conn) == CONNECTION_OK else {
             let message = conn.map { Self.message(PQerrorMessage($0)) } ?? "out of memory"
@@ -44,10 +51,18 @@ final class PGConnection {
         try configureSession()
     }
 
-    /// Session settings, made again on every new connection.
+    /// Per-connection settings, made again on every new connection.
     private func configureSession() throws {
         // Notices (e.g. "relation already exists, skipping") would go to stderr by default.
         _ = try? send("SET client_min_messages = warning", [])
+        if let t = statementTimeout { try send("SET statement_timeout = \(Int((t * 1000).rounded()))", []) }
+    }
+
+    /// Makes the server cancel any statement of this connection that runs longer than `seconds` (nil or 0: never),
+    /// now and after every redial; such a statement fails with `QueueError.statementTimeout`.
+    func limitStatements(to seconds: Double?) throws {
+        statementTimeout = seconds.flatMap { $0 > 0 ? $0 : nil }
+        try send("SET statement_timeout = \(Int(((statementTimeout ?? 0) * 1000).rounded()))", [])
     }
 
     /// Adds libpq's network timeouts to a URI that sets none, so that a cut-off link fails a call within seconds
@@ -84,13 +99,14 @@ final class PGConnection {
             throw QueueError.unreachable(location: location, reason: backoff.reason, retryIn: backoff.waitBeforeAttempt() ?? 0)
         }
         backoff.succeeded()
+        connectedAt = Date()  // after the recovery is recorded: this connection's next break is a new outage's
         try configureSession()
         return conn
     }
 
     /// Notes a statement that found the connection broken, so that the next call redials on the backoff.
     private func noteBroken() {
-        if let conn, PQstatus(conn) != CONNECTION_OK { backoff.failed(Self.message(PQerrorMessage(conn))) }
+        if let conn, PQstatus(conn) != CONNECTION_OK { backoff.broken(Self.message(PQerrorMessage(conn)), connectedAt: connectedAt) }
     }
 
     /// Runs one statement with text parameters ($1, $2, …) and returns its rows. A statement sent outside a
@@ -166,10 +182,15 @@ final class PGConnection {
         return out
     }
 
-    /// The error of a failed statement: SQLSTATE (08006 for a lost connection) and libpq's message.
+    /// The error of a failed statement: SQLSTATE (08006 for a lost connection) and libpq's message; a statement
+    /// the statement timeout canceled (57014 with the server's "statement timeout" wording: an administrator's
+    /// pg_cancel_backend has the same code) is `statementTimeout`.
     private func error(_ result: OpaquePointer?, sql: String) -> QueueError {
         let state = result.flatMap { r in PQresultErrorField(r, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } } ?? "08006"
         let message = result.map { Self.message(PQresultErrorMessage($0)) } ?? conn.map { Self.message(PQerrorMessage($0)) } ?? "no connection"
+        if state == "57014", message.contains("statement timeout"), let t = statementTimeout {
+            return .statementTimeout(location: location, seconds: t, sql: sql)
+        }
         return .postgres(sqlstate: state, message: message.isEmpty ? "no result" : message, sql: sql)
     }
 

@@ -36,9 +36,9 @@ extension PostgresJobStore {
         }
     }
 
-    public func isPaused() throws -> Bool { try locked { try queuePausedLocked() } }
+    public func isPaused() throws -> Bool { try reading { try Self.queuePaused(on: $0) } }
 
-    func queuePausedLocked() throws -> Bool {
+    static func queuePaused(on db: PGConnection) throws -> Bool {
         try db.query("SELECT value FROM settings WHERE key = 'paused'").scalar == "1"
     }
 

@@ -16,8 +16,8 @@ extension PostgresJobStore {
     static let latencyFoldLock: Int64 = 0x6D64_645F_6869_7374  // "mdd_hist"
 
     /// The all-time window from the latency histograms and the state counters (migration v4), never the job rows.
-    func allTimeWindowLocked(_ name: String, now: Double, batchId: String?) throws -> WindowStats {
-        try foldLatencyLocked()
+    static func allTimeWindow(on db: PGConnection, _ name: String, now: Double, batchId: String?) throws -> WindowStats {
+        try foldLatency(on: db)
         let filter = batchId == nil ? "" : " WHERE batch_id = $1::bigint"
         let params = batchId.map { [$0] } ?? []
         var latency = AllTimeLatency()
@@ -42,11 +42,11 @@ extension PostgresJobStore {
     }
 
     /// Folds the latency changes appended since the last fold into the totals and buckets, in one transaction,
-    /// unless another node is folding right now (the same try-lock reasoning as `foldCountsLocked`).
-    func foldLatencyLocked() throws {
+    /// unless another node is folding right now (the same try-lock reasoning as `foldCounts`).
+    static func foldLatency(on db: PGConnection) throws {
         let cols = LatencyHistogram.columns
         try db.transaction {
-            guard try db.query("SELECT pg_try_advisory_xact_lock($1::bigint)", [String(Self.latencyFoldLock)]).scalar == "t" else { return }
+            guard try db.query("SELECT pg_try_advisory_xact_lock($1::bigint)", [String(latencyFoldLock)]).scalar == "t" else { return }
             try db.query("""
                 WITH d AS (DELETE FROM latency_bucket_deltas RETURNING batch_id, stage, bucket, n)
                 INSERT INTO latency_buckets AS b (batch_id, stage, bucket, n)

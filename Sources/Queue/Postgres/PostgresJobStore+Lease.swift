@@ -1,11 +1,7 @@
 import Foundation
 
-extension PostgresJobStore {
-    public func claim(worker: String) throws -> Lease? {
-        let lease = try write { try claimLocked(worker: worker, limit: 1).first }
-        if lease != nil { KillPoint.reached("claim") }
-        return lease
-    }
+extension PostgresJobStore: LeaseTransactions {
+    public func claim(worker: String) throws -> Lease? { try claimOne(worker: worker) }
 
     public func claim(worker: String, limit: Int) throws -> [Lease] {
         try write { try claimLocked(worker: worker, limit: limit) }
@@ -49,17 +45,11 @@ extension PostgresJobStore {
     }
 
     public func complete(_ lease: Lease, output: JobOutput) throws {
-        try write { try completeLocked(lease, output: output) }
-        KillPoint.reached("complete")
+        _ = try completeThenClaim(lease, output: output, worker: nil)
     }
 
     public func complete(_ lease: Lease, output: JobOutput, thenClaimFor worker: String) throws -> Lease? {
-        let next = try write {
-            try completeLocked(lease, output: output)
-            return try claimLocked(worker: worker, limit: 1).first
-        }
-        KillPoint.reached("complete")
-        return next
+        try completeThenClaim(lease, output: output, worker: worker)
     }
 
     @discardableResult

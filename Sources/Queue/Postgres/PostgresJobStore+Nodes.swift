@@ -34,7 +34,7 @@ extension PostgresJobStore {
     }
 
     public func nodes() throws -> [NodeRecord] {
-        try locked {
+        try reading { db in
             // One statement, so both tables are read at one database time (now() is the transaction's start).
             let rows = try db.query("""
                 SELECT n.name, n.host, n.pid, n.started_at, n.state, n.images_per_second, \(Self.now) - n.heartbeat_at,
@@ -62,16 +62,16 @@ extension PostgresJobStore {
 
     public func forgetNodes(silentFor seconds: Double, dryRun: Bool) throws -> Int {
         let condition = "heartbeat_at < \(Self.now) - $1::float8"
-        if dryRun { return Int(try locked { try db.query("SELECT count(*) FROM nodes WHERE \(condition)", [String(seconds)]).scalar } ?? "0") ?? 0 }
+        if dryRun { return Int(try reading { try $0.query("SELECT count(*) FROM nodes WHERE \(condition)", [String(seconds)]).scalar } ?? "0") ?? 0 }
         return try write { try db.query("DELETE FROM nodes WHERE \(condition)", [String(seconds)]).affected }  // workers cascade
     }
 
     public func prune(_ filter: PruneFilter, dryRun: Bool) throws -> Int {
         var clauses = ["state IN \(QueueSQL.finishedStates)"], params: [String?] = []
         if let age = try QueueSQL.pruneAge(filter) { params.append(String(age)); clauses.append("finished_at < \(Self.now) - $\(params.count)::float8") }
-        if let batch = filter.batch { params.append(String(try locked { try batchId(batch) })); clauses.append("batch_id = $\(params.count)::bigint") }
+        if let batch = filter.batch { params.append(String(try reading { try batchId(batch, on: $0) })); clauses.append("batch_id = $\(params.count)::bigint") }
         let condition = clauses.joined(separator: " AND ")
-        if dryRun { return Int(try locked { try db.query("SELECT count(*) FROM jobs WHERE \(condition)", params).scalar } ?? "0") ?? 0 }
+        if dryRun { return Int(try reading { try $0.query("SELECT count(*) FROM jobs WHERE \(condition)", params).scalar } ?? "0") ?? 0 }
         // One statement, unlike SQLite's chunks: under MVCC a long DELETE blocks no claim or commit (it locks only
         // finished rows, which nothing else writes but a retry), while chunks re-walk the dead tuples of the chunks
         // before them until a vacuum: 100,000 rows took 1.44 s in chunks of 10,000 against 0.13 s at once.

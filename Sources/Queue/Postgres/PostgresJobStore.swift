@@ -5,14 +5,33 @@ import Foundation
 /// Same contract as the SQLite `JobStore` (see `JobQueue`), with cluster semantics: claims take rows
 /// `FOR UPDATE SKIP LOCKED`, so concurrent claimers on many hosts never wait on or share a job; leases, deadlines
 /// and backoff use the database's clock (`now()`), never a host's; every transition is fenced on the lease token,
-/// so a node that was cut off cannot settle a job it no longer holds. One connection per store, guarded by a lock
-/// (the daemon's workers call it from their own threads; libpq's calls block, which suits them).
+/// so a node that was cut off cannot settle a job it no longer holds.
+///
+/// Two connections, each guarded by its own lock (libpq's calls block, which suits the callers' own threads):
+/// - `db`, the work connection: every write — claims, heartbeats, completions, failures, submits, control
+///   changes, node reports, recovery. Writes are serialised on it as before, so the write paths keep their one
+///   statement stream and their transactions.
+/// - `control`, the control connection: the control plane's reads — `status`, `stats`, `list`/`export`, `job`,
+///   `nodes`, `isPaused`. A write can wait on the server for a long time (a row lock held by another node or by an
+///   operator's transaction, a hung network); under one lock, `mdctl status` waited behind it (~10 s seen). Reads
+///   never wait on row locks under MVCC, so on a connection of their own they answer while a write is stuck.
+///   (`status` also folds the count changes there; the fold only tries its advisory lock and writes rows no other
+///   statement writes, so it never waits on a worker's locks either.)
+/// Not a pool: the daemon has one writer stream by design (the SQLite store has one writer connection too) and
+/// one reader stream is enough for a control socket whose requests are small; two connections per node keep a
+/// fleet's connection count predictable (`max_connections`). Both share one `ReconnectBackoff` (one server, one
+/// outage, reported once) and a `statement_timeout` (`QueueOptions.statementTimeoutSeconds`), so no statement
+/// hangs forever on either.
 public final class PostgresJobStore: JobQueue, @unchecked Sendable {
     /// The URL without a password.
     public let location: String
     public let options: QueueOptions
+    /// The work connection (every write); guarded by `lock`.
     let db: PGConnection
+    /// The control connection (the control plane's reads); guarded by `controlLock`.
+    let control: PGConnection
     private let lock = NSLock()
+    private let controlLock = NSLock()
 
     /// The database clock in epoch seconds, the time base of every stored timestamp.
     static let now = "extract(epoch from now())::float8"
@@ -25,7 +44,11 @@ public final class PostgresJobStore: JobQueue, @unchecked Sendable {
         location = url
         self.options = options
         db = try PGConnection(conninfo: url, location: url)
+        // Migrations run before the timeout is set: an index built over millions of rows may take minutes.
         try PostgresSchema.migrate(db)
+        try db.limitStatements(to: options.statementTimeoutSeconds)
+        control = try PGConnection(conninfo: url, location: url, backoff: db.backoff)
+        try control.limitStatements(to: options.statementTimeoutSeconds)
     }
 
     /// Throws unless `url` is a postgres URL without a password.
@@ -43,17 +66,28 @@ public final class PostgresJobStore: JobQueue, @unchecked Sendable {
     }
 
     /// The schema version of the database.
-    public func schemaVersion() throws -> Int { try locked { try PostgresSchema.currentVersion(db) } }
+    public func schemaVersion() throws -> Int { try reading { try PostgresSchema.currentVersion($0) } }
 
-    /// Closes the connection; later calls throw `QueueError.closed`.
-    public func close() throws { locked { db.close() } }
+    /// Closes both connections; later calls throw `QueueError.closed`. (Waits for a statement in flight on either.)
+    public func close() throws {
+        locked { db.close() }
+        controlLock.withLock { control.close() }
+    }
 
     /// A PostgreSQL queue is backed up with the server's tools, not by one daemon.
     public func backup(to path: String) throws -> Int {
         throw QueueError.backup(path: path, reason: "the queue is in PostgreSQL (\(location)); back it up with pg_dump or the server's base backups")
     }
 
-    /// Runs `body` holding the lock (one connection, one statement stream).
+    /// Runs `body` with the control connection, under its lock: reads for the control plane, never blocked by a
+    /// write waiting on the server.
+    func reading<T>(_ body: (PGConnection) throws -> T) rethrows -> T {
+        controlLock.lock()
+        defer { controlLock.unlock() }
+        return try body(control)
+    }
+
+    /// Runs `body` holding the work connection's lock (one statement stream for every write).
     func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
@@ -65,9 +99,11 @@ public final class PostgresJobStore: JobQueue, @unchecked Sendable {
         try locked { try db.transaction(body) }
     }
 
-    /// The batch id for a name, or `unknownBatch`.
-    func batchId(_ name: String) throws -> Int64 {
-        guard let id = try db.query("SELECT id FROM batches WHERE name = $1", [name]).scalar.flatMap({ Int64($0) }) else {
+    /// The batch id for a name, or `unknownBatch` (on the work connection unless told otherwise).
+    func batchId(_ name: String) throws -> Int64 { try batchId(name, on: db) }
+
+    func batchId(_ name: String, on c: PGConnection) throws -> Int64 {
+        guard let id = try c.query("SELECT id FROM batches WHERE name = $1", [name]).scalar.flatMap({ Int64($0) }) else {
             throw QueueError.unknownBatch(name)
         }
         return id
@@ -93,9 +129,9 @@ public final class PostgresJobStore: JobQueue, @unchecked Sendable {
     }
 
     /// Jobs by id, in id order.
-    func jobsLocked(where condition: String, _ params: [String?], limit: Int? = nil) throws -> [Job] {
+    static func jobs(on c: PGConnection, where condition: String, _ params: [String?], limit: Int? = nil) throws -> [Job] {
         let tail = limit.map { " LIMIT \($0)" } ?? ""
-        return try db.query("SELECT \(JobStore.jobColumns) FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE \(condition) ORDER BY j.id\(tail)", params)
+        return try c.query("SELECT \(JobStore.jobColumns) FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE \(condition) ORDER BY j.id\(tail)", params)
             .rows.map(Self.decodeJob)
     }
 }

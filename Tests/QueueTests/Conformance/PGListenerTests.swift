@@ -6,14 +6,7 @@ import PostgresTestServer
 /// The PostgreSQL wake-ups: submit, retry and resume notify a LISTENing connection after they commit; a LISTEN
 /// connection the server drops is reported `unavailable` (the daemon polls meanwhile) and then reopened.
 final class PGListenerTests: XCTestCase {
-    private func url() throws -> String {
-        switch TestPostgres.shared {
-        case .success(let s): return try s.createDatabase()
-        case .failure(let why):
-            print("SKIP (no PostgreSQL server): \(name): \(why)")
-            throw XCTSkip("no PostgreSQL server: \(why)")
-        }
-    }
+    private func url() throws -> String { try postgresServer().createDatabase() }
 
     /// Waits up to `tries` times for a wake other than a timeout.
     private func next(_ l: any QueueWakeSource, tries: Int = 20) -> QueueWake {

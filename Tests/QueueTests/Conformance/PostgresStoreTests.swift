@@ -15,15 +15,7 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertNoThrow(try PostgresJobStore.refusePassword(in: "postgresql://mdd@localhost:5432/mdd?host=/run/pg"))
     }
 
-    /// The server, or a visible SKIP line and an XCTSkip.
-    private func server() throws -> TestPostgres {
-        switch TestPostgres.shared {
-        case .success(let s): return s
-        case .failure(let why):
-            print("SKIP (no PostgreSQL server): \(name): \(why)")
-            throw XCTSkip("no PostgreSQL server: \(why)")
-        }
-    }
+    private func server() throws -> TestPostgres { try postgresServer() }
 
     func testDaemonsStartingTogetherMigrateOnce() throws {
         let url = try server().createDatabase()

@@ -36,6 +36,16 @@ extension XCTestCase {
         }
     }
 
+    /// The test PostgreSQL server, or a visible `SKIP (no PostgreSQL server)` line and an XCTSkip.
+    func postgresServer() throws -> TestPostgres {
+        switch TestPostgres.shared {
+        case .success(let s): return s
+        case .failure(let why):
+            print("SKIP (no PostgreSQL server): \(name): \(why)")
+            throw XCTSkip("no PostgreSQL server: \(why)")
+        }
+    }
+
     /// Asserts that `body` throws `staleLease` for `id`.
     func assertStale(_ store: StoreUnderTest, _ id: Int64, _ what: String, _ body: () throws -> Void, line: UInt = #line) {
         XCTAssertThrowsError(try body(), "[\(store.name)] \(what) with a stale token", line: line) { error in

@@ -24,6 +24,8 @@ public final class TestPostgres: @unchecked Sendable {
     private let bin: String
     private let lock = NSLock()
     private var databases = 0
+    /// The addresses the server listens on (see `listen(on:trusting:)`).
+    private var listening = ["127.0.0.1"]
 
     private init() throws {
         guard let bin = Self.binDir else { throw Failure("no PostgreSQL server (apt-get install postgresql)") }
@@ -45,6 +47,18 @@ public final class TestPostgres: @unchecked Sendable {
         try asPostgres("pg_ctl", ["-D", dir + "/data", "-l", dir + "/server.log", "-m", "fast", "-w", "-t", "60", "restart"])
     }
 
+    /// Stops the server (fast shutdown: every client connection is cut) and keeps it down until `start()`: an
+    /// outage of a length the test chooses, where `restart` is over in a second.
+    public func stopServer() throws {
+        try asPostgres("pg_ctl", ["-D", dir + "/data", "-m", "fast", "-w", "-t", "60", "stop"])
+    }
+
+    /// Starts the server stopped by `stopServer`, on the addresses it listened on before.
+    public func startServer() throws {
+        let addresses = lock.withLock { listening }
+        try asPostgres("pg_ctl", ["-D", dir + "/data", "-l", dir + "/server.log", "-w", "-t", "60", "start", "-o", options(listen: addresses)])
+    }
+
     /// Restarts the server listening on `addresses` as well as 127.0.0.1, trusting clients from `network` (CIDR), for
     /// tests that reach it from network namespaces of their own. Kept for the rest of the test process (the next
     /// `restart` reuses the options; an address gone by then costs the server a warning, not its start).
@@ -53,8 +67,9 @@ public final class TestPostgres: @unchecked Sendable {
         hba.seekToEndOfFile()
         hba.write(Data("host all all \(network) trust\n".utf8))
         try hba.close()
+        let all = lock.withLock { listening = ["127.0.0.1"] + addresses; return listening }
         try asPostgres("pg_ctl", ["-D", dir + "/data", "-l", dir + "/server.log", "-m", "fast", "-w", "-t", "60", "restart",
-                                  "-o", options(listen: ["127.0.0.1"] + addresses)])
+                                  "-o", options(listen: all)])
     }
 
     /// The server's command-line options: private port and socket folder, no fsync (a test server).
