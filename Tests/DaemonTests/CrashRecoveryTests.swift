@@ -46,12 +46,18 @@ final class CrashRecoveryTests: XCTestCase {
 }
 
 /// How many times each job's PNG was written, from the daemons' debug logs ("job N: wrote PATH").
+///
+/// A kill can land between a PNG's rename and its "wrote" line: the settle thread publishes job N while the worker
+/// thread, rendering job N + 1, reaches the kill point. That write shows only as the next attempt's "job N: reusing
+/// output written before a crash" (it found the file and did not write it again), and counts once.
 enum PNGWrites {
     static func count(in log: String) -> [Int64: Int] {
-        var out: [Int64: Int] = [:]
+        var out: [Int64: Int] = [:], reused: Set<Int64> = []
         for line in log.split(separator: "\n") {
             if let m = line.firstMatch(of: #/job (\d+): wrote /#), let id = Int64(m.1) { out[id, default: 0] += 1 }
+            if let m = line.firstMatch(of: #/job (\d+): reusing output written before a crash/#), let id = Int64(m.1) { reused.insert(id) }
         }
+        for id in reused where out[id] == nil { out[id] = 1 }
         return out
     }
 }
