@@ -84,6 +84,17 @@ final class KernelTests: XCTestCase {
     }
 
     /// Large layers transform their kernel per call instead of keeping U: the same U, so the same bits.
+    /// Winograd's groups of tile rows follow the layer's shape alone (a render's bits must not depend on the thread
+    /// count): at least 16 tiles, V and M within `groupFloats` unless one row exceeds it, at least four groups.
+    func testWinogradGroupsFollowTheShapeOnly() {
+        XCTAssertEqual(Winograd.groupRows(cin: 128, cout: 128, tilesW: 128, tilesH: 128), 1, "512×512: one tile row")
+        XCTAssertEqual(Winograd.groupRows(cin: 256, cout: 256, tilesW: 64, tilesH: 64), 1, "a row over the limit stays one row")
+        XCTAssertEqual(Winograd.groupRows(cin: 64, cout: 64, tilesW: 8, tilesH: 8), 2, "32×32: 16 tiles per group")
+        XCTAssertEqual(Winograd.groupRows(cin: 512, cout: 512, tilesW: 8, tilesH: 8), 1, "V and M of two rows > 2^19 floats")
+        XCTAssertEqual(Winograd.groupRows(cin: 32, cout: 32, tilesW: 2, tilesH: 8), 2, "four groups at least")
+        XCTAssertEqual(Winograd.groupRows(cin: 32, cout: 32, tilesW: 2, tilesH: 2), 1)
+    }
+
     func testWinogradKernelTransformedPerCallMatchesKeptKernel() {
         let (cin, cout, h, w) = (16, 24, 67, 65)
         let weight = random([cout, cin, 3, 3]), bias = random([cout]).data, x = random([1, cin, h, w])

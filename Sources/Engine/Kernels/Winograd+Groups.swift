@@ -14,7 +14,8 @@ extension Winograd {
     static func groupRows(cin: Int, cout: Int, tilesW: Int, tilesH: Int) -> Int {
         var rows = max(1, (16 + tilesW - 1) / tilesW)
         while rows > 1 && 36 * (cin + cout) * rows * tilesW > groupFloats { rows -= 1 }
-        return min(rows, tilesH)
+        // At least four groups where the image has four tile rows, so that a small layer still splits over threads.
+        return max(1, min(rows, tilesH / 4))
     }
 }
 
