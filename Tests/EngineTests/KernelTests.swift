@@ -183,6 +183,24 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Attention in tiles of query rows (`AttentionKernel.tileRows`), several per head here, ragged last tile:
+    /// against the naive reference, and the same bits on 1, 2 and 3 threads.
+    func testTiledAttentionMatchesNaiveOnAnyThreadCount() throws {
+        let (lq, lk, heads, d) = (150, 4100, 2, 8)
+        XCTAssertLessThan(AttentionKernel.tileRows(lq: lq, lk: lk), lq / 2, "three tiles per head")
+        let q = random([1, lq, heads * d]), k = random([1, lk, heads * d]), v = random([1, lk, heads * d])
+        let blas = try BLAS.get(), saved = blas.threads
+        defer { blas.threads = saved }
+        var outputs: [Tensor] = []
+        for threads in [1, 2, 3] {
+            blas.threads = threads
+            outputs.append(AttentionKernel.forward(q: q, k: k, v: v, heads: heads, causal: true))
+        }
+        XCTAssertLessThan(outputs[0].maxAbsDiff(AttentionKernel.naive(q: q, k: k, v: v, heads: heads, causal: true)), 1e-5)
+        XCTAssertEqual(outputs[1].data, outputs[0].data, "2 vs 1 threads")
+        XCTAssertEqual(outputs[2].data, outputs[0].data, "3 vs 1 threads")
+    }
+
     func testGroupNormMatchesDefinition() {
         let x = random([2, 6, 3, 5])
         let gn = GroupNorm(groups: 3, eps: 1e-5, weight: random([6]).data, bias: random([6]).data)

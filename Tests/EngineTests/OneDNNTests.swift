@@ -131,6 +131,33 @@ final class OneDNNTests: XCTestCase {
         XCTAssertLessThan(worst, 2e-5)
     }
 
+    /// Attention with native bf16 products (k and v rounded once, q and the weights per tile) against the emulated
+    /// bf16 products — the same rounded operands, only the order of fp32 sums differs — over several tiles per head,
+    /// causal and not, and the same bits on 1, 2 and 3 threads.
+    func testNativeBF16AttentionMatchesTheEmulationOnAnyThreadCount() throws {
+        try requireNativeBF16()
+        let (lq, lk, heads, d) = (150, 4100, 2, 40)
+        let q = Tensor(shape: [1, lq, heads * d], data: randoms(lq * heads * d, seed: 41))
+        let k = Tensor(shape: [1, lk, heads * d], data: randoms(lk * heads * d, seed: 42))
+        let v = Tensor(shape: [1, lk, heads * d], data: randoms(lk * heads * d, seed: 43))
+        func attend(native: Bool, causal: Bool, threads: Int = 2) throws -> Tensor {
+            let blas = try BLAS.get(), savedThreads = blas.threads, savedNative = GEMM.nativeBF16
+            blas.threads = threads
+            GEMM.nativeBF16 = native
+            defer { blas.threads = savedThreads; GEMM.nativeBF16 = savedNative }
+            return BF16.with(.bf16) { AttentionKernel.forward(q: q, k: k, v: v, heads: heads, causal: causal) }
+        }
+        for causal in [false, true] {
+            let native = try attend(native: true, causal: causal), emulated = try attend(native: false, causal: causal)
+            let fp32 = AttentionKernel.forward(q: q, k: k, v: v, heads: heads, causal: causal)
+            print("[oneDNN] bf16 attention \(lq)x\(lk), \(heads) heads, causal \(causal): native vs emulated \(native.maxAbsDiff(emulated)), vs fp32 \(native.maxAbsDiff(fp32))")
+            XCTAssertLessThan(native.maxAbsDiff(emulated), 1e-4)
+            XCTAssertLessThan(native.maxAbsDiff(fp32), 0.05, "bf16 operands, not garbage")
+            XCTAssertEqual(try attend(native: true, causal: causal, threads: 1).data, native.data, "1 vs 2 threads")
+            XCTAssertEqual(try attend(native: true, causal: causal, threads: 3).data, native.data, "3 vs 2 threads")
+        }
+    }
+
     func testNativeRenderMatchesTheEmulatedRender() throws {
         try requireNativeBF16()
         let m = try TextToImage(folder: Fixtures.path("models/md8-tiny"))

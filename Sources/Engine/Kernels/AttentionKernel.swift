@@ -4,44 +4,39 @@ import Foundation
 public enum AttentionKernel {
     /// q: [N, Lq, H*d], k, v: [N, Lk, H*d] → [N, Lq, H*d]. `causal` masks key j > query i (CLIP).
     ///
-    /// Scores are materialised one head and one tile of at most `tile` query rows at a time.
+    /// The work is cut into tiles of at most `tileRows` query rows of one head (a shape-only size, so the result does
+    /// not depend on the thread count), and each of the render's threads carries its run of tiles through all three
+    /// steps — scores = scale·q·kᵀ, softmax, scores·v — while its [rows, Lk] scores are still in cache. (One tile of
+    /// up to 2^22 scores at a time, split step by step over the threads, sent a 4096-token layer's 64 MB of scores
+    /// through memory three times.) In bf16 each head's k and v are rounded once, not per tile.
     /// `activation: .relu` forms weights as relu(s)/L_k instead of softmax(s) (MobileDiffusion's ReLU attention).
     public static func forward(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
                                activation: AttentionActivation = .softmax) -> Tensor {
         let n = q.shape[0], lq = q.shape[1], lk = k.shape[1], inner = q.shape[2], d = inner / heads
-        let scale = 1 / Float(d).squareRoot()
-        let tile = max(1, min(lq, (1 << 22) / max(lk, 1)))
+        let rows = tileRows(lq: lq, lk: lk), tilesPerHead = (lq + rows - 1) / rows
+        let items = n * heads * tilesPerHead, threads = min(Parallel.threads, items)
+        // Decided here: `BF16.isActive` is the calling thread's, and the tiles run on the pool's threads too.
+        let native = BF16.isActive && GEMM.nativeBF16, emulated = BF16.isActive && !GEMM.nativeBF16
+        // Native bf16: k and v rounded once for every head, and per thread the tile's q and weights in bf16.
+        let kh = native ? BF16Tensor(k) : nil, vh = native ? BF16Tensor(v) : nil
+        let perThread = rows * lk + (native ? (rows * lk + rows * d + 1) / 2 : 0)
         var out = Tensor(empty: q.shape)
         OpProfile.measure("attention") {
         q.data.withUnsafeBufferPointer { qp in k.data.withUnsafeBufferPointer { kp in v.data.withUnsafeBufferPointer { vp in
-            out.data.withUnsafeMutableBufferPointer { op in Scratch.with(tile * lk) { sbase in
-                for b in 0..<n {
-                    for h in 0..<heads {
-                        let qb = qp.baseAddress! + b * lq * inner + h * d
-                        let kb = kp.baseAddress! + b * lk * inner + h * d
-                        let vb = vp.baseAddress! + b * lk * inner + h * d
-                        let ob = op.baseAddress! + b * lq * inner + h * d
-                        var r0 = 0
-                        while r0 < lq {
-                            let rows = min(tile, lq - r0)
-                            // scores[rows, lk] = scale · q[r0..<r0+rows] · kᵀ
-                            GEMM.sgemm(transB: true, m: rows, n: lk, k: d, alpha: scale, a: qb + r0 * inner, lda: inner,
-                                       b: kb, ldb: inner, c: sbase, ldc: lk)
-                            // Rows are independent: split over the render's threads (same bits on any count).
-                            Parallel.forSlices(rows, work: rows * lk * 8) { slice in
-                                for r in slice {
-                                    let valid = causal ? min(lk, r0 + r + 1) : lk
-                                    if activation == .softmax {
-                                        softmaxRow(sbase + r * lk, count: lk, valid: valid)
-                                    } else {
-                                        reluRow(sbase + r * lk, count: lk, valid: valid, scale: 1 / Float(lk))
-                                    }
-                                }
-                            }
-                            // out[rows, d] = scores · v
-                            GEMM.sgemm(m: rows, n: d, k: lk, a: sbase, lda: lk, b: vb, ldb: inner,
-                                       c: ob + r0 * inner, ldc: inner)
-                            r0 += rows
+            out.data.withUnsafeMutableBufferPointer { op in Scratch.with(threads * perThread + 16) { scratch in
+                Parallel.forEach(threads) { t in
+                    var tile = Tile(rows: rows, lk: lk, d: d, inner: inner, causal: causal, activation: activation,
+                                    scores: scratch + t * perThread)
+                    for item in (items * t / threads)..<(items * (t + 1) / threads) {
+                        let bh = item / tilesPerHead, b = bh / heads, h = bh % heads, r0 = (item % tilesPerHead) * rows
+                        let at = (b * lq + r0) * inner + h * d, kv = b * lk * inner + h * d
+                        tile.rows = min(rows, lq - r0)
+                        tile.r0 = r0
+                        if let kh, let vh {
+                            tile.nativeBF16(q: qp.baseAddress! + at, k: kh.pointer + kv, v: vh.pointer + kv, out: op.baseAddress! + at)
+                        } else {
+                            let (qt, kt, vt, ot) = (qp.baseAddress! + at, kp.baseAddress! + kv, vp.baseAddress! + kv, op.baseAddress! + at)
+                            if emulated { BF16.with(.bf16) { tile.fp32(q: qt, k: kt, v: vt, out: ot) } } else { tile.fp32(q: qt, k: kt, v: vt, out: ot) }
                         }
                     }
                 }
@@ -49,6 +44,61 @@ public enum AttentionKernel {
         } } }
         }
         return out
+    }
+
+    /// Query rows per tile: scores of ~2^18 floats (1 MiB, within a core's L2), at least 16 rows, at most Lq.
+    static func tileRows(lq: Int, lk: Int) -> Int { max(1, min(lq, max(16, (1 << 18) / max(lk, 1)))) }
+
+    /// One tile of query rows of one head, on the calling thread: inside a pool job the products and the softmax
+    /// split no further (they run serially). q, out: [rows, d] and k, v: [lk, d], all at row stride `inner`.
+    struct Tile {
+        var rows: Int
+        let lk: Int, d: Int, inner: Int
+        let causal: Bool, activation: AttentionActivation
+        /// [rows, lk] fp32, then (native bf16) [rows, lk] and [rows, d] bf16.
+        let scores: UnsafeMutablePointer<Float>
+        var r0 = 0
+
+        init(rows: Int, lk: Int, d: Int, inner: Int, causal: Bool, activation: AttentionActivation,
+             scores: UnsafeMutablePointer<Float>) {
+            (self.rows, self.lk, self.d, self.inner) = (rows, lk, d, inner)
+            (self.causal, self.activation, self.scores) = (causal, activation, scores)
+        }
+
+        var scale: Float { 1 / Float(d).squareRoot() }
+
+        /// fp32 products (or, inside `BF16.with(.bf16)` without native bf16, the emulation's rounded operands).
+        func fp32(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+            GEMM.sgemm(transB: true, m: rows, n: lk, k: d, alpha: scale, a: q, lda: inner, b: k, ldb: inner, c: scores, ldc: lk)
+            weights()
+            GEMM.sgemm(m: rows, n: d, k: lk, a: scores, lda: lk, b: v, ldb: inner, c: out, ldc: inner)
+        }
+
+        /// Native bf16 products on k and v rounded once (`BF16Tensor`); q and the weights are rounded here, the same
+        /// rounding as `GEMM.sgemm`'s (nearest even), with fp32 sums.
+        func nativeBF16(q: UnsafePointer<Float>, k: UnsafePointer<UInt16>, v: UnsafePointer<UInt16>, out: UnsafeMutablePointer<Float>) {
+            (scores + rows * lk).withMemoryRebound(to: UInt16.self, capacity: rows * lk + rows * d) { half in
+                let qh = half + rows * lk
+                for r in 0..<rows { OneDNN.toBF16(q + r * inner, qh + r * d, count: d) }
+                GEMM.bf16Product(transB: true, m: rows, n: lk, k: d, alpha: scale, a: qh, lda: d, b: k, ldb: inner,
+                                 c: scores, ldc: lk)
+                weights()
+                OneDNN.toBF16(scores, half, count: rows * lk)
+                GEMM.bf16Product(m: rows, n: d, k: lk, a: half, lda: lk, b: v, ldb: inner, c: out, ldc: inner)
+            }
+        }
+
+        /// Each score row → its weights: softmax, or relu(s)/Lk; masked keys become 0.
+        private func weights() {
+            for r in 0..<rows {
+                let valid = causal ? min(lk, r0 + r + 1) : lk
+                if activation == .softmax {
+                    softmaxRow(scores + r * lk, count: lk, valid: valid)
+                } else {
+                    reluRow(scores + r * lk, count: lk, valid: valid, scale: 1 / Float(lk))
+                }
+            }
+        }
     }
 
     /// Softmax over the first `valid` entries; the rest (masked) become 0.
@@ -96,4 +146,21 @@ public enum AttentionKernel {
         } } }
         return out
     }
+}
+
+/// A tensor's values rounded to bf16 once (nearest even, as `GEMM`'s operands), for products that read it many times.
+final class BF16Tensor {
+    let pointer: UnsafeMutablePointer<UInt16>
+
+    init(_ t: Tensor) {
+        let count = t.count
+        pointer = .allocate(capacity: max(count, 1))
+        t.data.withUnsafeBufferPointer { src in
+            Parallel.forSlices(count, work: count, minWork: 1 << 16) { r in
+                OneDNN.toBF16(src.baseAddress! + r.lowerBound, pointer + r.lowerBound, count: r.count)
+            }
+        }
+    }
+
+    deinit { pointer.deallocate() }
 }
