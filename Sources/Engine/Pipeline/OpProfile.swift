@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Wall time per kind of operation (conv by path, norms, attention, copies, …) summed over renders, for
 /// `mdd bench --profile`: it tells where a render's time goes beyond the GEMM share the stage table prints.
@@ -15,7 +16,8 @@ public enum OpProfile {
 
     private final class State: @unchecked Sendable {
         let lock = NSLock()
-        var enabled = false
+        /// Read by every instrumented kernel on every render thread, so atomic (a plain flag was a data race).
+        let enabled = Atomic<Bool>(false)
         var totals: [String: (seconds: Double, calls: Int)] = [:]
     }
 
@@ -24,7 +26,8 @@ public enum OpProfile {
 
     /// Starts recording (from now on, every process-wide render is profiled).
     public static func enable() {
-        state.lock.withLock { state.enabled = true; state.totals = [:] }
+        state.lock.withLock { state.totals = [:] }
+        state.enabled.store(true, ordering: .releasing)
     }
 
     /// Clears what was recorded (after a warm-up render).
@@ -40,7 +43,7 @@ public enum OpProfile {
     /// Runs `body`, charging its wall time to `label` when profiling is on and no outer measured call is running.
     @inline(__always)
     static func measure<R>(_ label: @autoclosure () -> String, _ body: () throws -> R) rethrows -> R {
-        guard state.enabled else { return try body() }
+        guard state.enabled.load(ordering: .acquiring) else { return try body() }
         let thread = Thread.current.threadDictionary
         let depth = thread[depthKey] as? Int ?? 0
         thread[depthKey] = depth + 1
