@@ -107,6 +107,14 @@ final class PGConnection {
         }
     }
 
+    /// Runs one statement that is a transaction of its own (autocommit): one round trip where BEGIN, the statement
+    /// and COMMIT take three. Never resent after a lost connection, since it may have committed; the caller sees
+    /// the error (like a COMMIT lost in flight).
+    @discardableResult
+    func autocommit(_ sql: String, _ params: [String?] = []) throws -> PGRows {
+        try send(sql, params)
+    }
+
     private func send(_ sql: String, _ params: [String?]) throws -> PGRows {
         let conn = try handle(sql)
         let copies = params.map { $0.map { strdup($0) } ?? nil }
