@@ -44,8 +44,14 @@ final class PGConnection {
         try configureSession()
     }
 
+    /// Statements prepared on this connection (SQL text → name); a new connection starts without any.
+    private var prepared: [String: String] = [:]
+    /// At most this many: statement texts that vary (a batch of another size) must not fill the server's memory.
+    private static let preparedLimit = 64
+
     /// Session settings, made again on every new connection.
     private func configureSession() throws {
+        prepared = [:]
         // Notices (e.g. "relation already exists, skipping") would go to stderr by default.
         _ = try? send("SET client_min_messages = warning", [])
     }
@@ -112,19 +118,36 @@ final class PGConnection {
     /// the error (like a COMMIT lost in flight).
     @discardableResult
     func autocommit(_ sql: String, _ params: [String?] = []) throws -> PGRows {
-        try send(sql, params)
+        try send(sql, params, prepare: true)
     }
 
-    private func send(_ sql: String, _ params: [String?]) throws -> PGRows {
+    /// Sends one statement; with `prepare`, as a statement prepared once per connection, so that the server parses
+    /// and analyses the text once instead of on every call (the claim and the worker's one-statement path were
+    /// planned in 0.19–0.31 ms each time, as long as they ran).
+    private func send(_ sql: String, _ params: [String?], prepare: Bool = false) throws -> PGRows {
         let conn = try handle(sql)
+        let name = prepare ? try preparedName(sql, params.count, conn) : nil
         let copies = params.map { $0.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
         let values = copies.map { UnsafePointer<CChar>($0) }
         let result = values.withUnsafeBufferPointer { v in
-            PQexecParams(conn, sql, Int32(params.count), nil, v.baseAddress, nil, nil, 0)
+            if let name { return PQexecPrepared(conn, name, Int32(params.count), v.baseAddress, nil, nil, 0) }
+            return PQexecParams(conn, sql, Int32(params.count), nil, v.baseAddress, nil, nil, 0)
         }
         defer { PQclear(result) }
         do { return try rows(of: result, sql: sql) } catch { noteBroken(); throw error }
+    }
+
+    /// The name of `sql` prepared on this connection, preparing it first if needed; nil past `preparedLimit`.
+    private func preparedName(_ sql: String, _ count: Int, _ conn: OpaquePointer) throws -> String? {
+        if let name = prepared[sql] { return name }
+        guard prepared.count < Self.preparedLimit else { return nil }
+        let name = "mdd_\(prepared.count)"
+        let result = PQprepare(conn, name, sql, Int32(count), nil)
+        defer { PQclear(result) }
+        do { _ = try rows(of: result, sql: sql) } catch { noteBroken(); throw error }
+        prepared[sql] = name
+        return name
     }
 
     /// Runs `COPY … FROM STDIN` with `data` in COPY's text format; returns the rows copied. One round trip for a

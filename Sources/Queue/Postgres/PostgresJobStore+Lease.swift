@@ -23,9 +23,10 @@ extension PostgresJobStore {
     /// `FOR UPDATE SKIP LOCKED` so that concurrent claimers skip each other's rows instead of waiting, all under one
     /// fresh lease token. The paused batches are an anti-join rather than a join, so that the plan walks the
     /// `jobs_claim` index in order and stops after `limit` rows (a join made it hash every pending job and sort them:
-    /// ~1 ms a claim at 100,000). Parameters: token, lease seconds, worker, limit as `$p`…`$p+3`; `gate` is a
+    /// ~1 ms a claim at 100,000). Parameters: token, lease seconds, worker as `$p`…`$p+2`; the limit is written into
+    /// the text, so that a prepared statement's generic plan still knows it (and walks the index); `gate` is a
     /// further condition (a completion that must have happened first).
-    static func claimCTEs(from p: Int, gate: String = "") -> String {
+    static func claimCTEs(from p: Int, limit: Int, gate: String = "") -> String {
         let now = Self.now
         return """
             picked AS (
@@ -33,7 +34,7 @@ extension PostgresJobStore {
                 WHERE j.state = 'pending' AND (j.not_before IS NULL OR j.not_before <= \(now))
                   AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = j.batch_id AND b.paused)
                   AND NOT EXISTS (SELECT 1 FROM settings WHERE key = 'paused' AND value = '1')\(gate)
-                ORDER BY j.priority DESC, j.id LIMIT $\(p + 3)::integer
+                ORDER BY j.priority DESC, j.id LIMIT \(max(1, limit))
                 FOR UPDATE OF j SKIP LOCKED),
             claimed AS (
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = $\(p), lease_expires_at = \(now) + $\(p + 1)::float8,
@@ -47,9 +48,9 @@ extension PostgresJobStore {
     func claimLocked(worker: String, limit: Int) throws -> [Lease] {
         let token = JobStore.newToken()
         let rows = try db.autocommit("""
-            WITH \(Self.claimCTEs(from: 1))
+            WITH \(Self.claimCTEs(from: 1, limit: limit))
             SELECT \(JobStore.jobColumns) FROM claimed j JOIN batches b ON b.id = j.batch_id ORDER BY j.id
-            """, [token, String(options.leaseSeconds), worker, String(max(1, limit))])
+            """, [token, String(options.leaseSeconds), worker])
         return try rows.rows.map { Lease(job: try Self.decodeJob($0), token: token) }
     }
 
@@ -80,13 +81,13 @@ extension PostgresJobStore {
             try db.autocommit("""
                 WITH done AS (
                     \(Self.completeSQL) WHERE id = $1::bigint AND lease_token = $2 AND state = 'running' RETURNING id),
-                \(Self.claimCTEs(from: 10, gate: "\n  AND EXISTS (SELECT 1 FROM done)"))
+                \(Self.claimCTEs(from: 10, limit: 1, gate: "\n  AND EXISTS (SELECT 1 FROM done)"))
                 SELECT d.n, \(JobStore.jobColumns)
                 FROM (SELECT count(*) AS n FROM done) d
                 LEFT JOIN (claimed j JOIN batches b ON b.id = j.batch_id) ON true
                 """, [String(lease.job.id), lease.token, output.path, output.sha256]
                     + [t.textMs, t.unetMs, t.decodeMs, t.pngMs, t.totalMs].map { String($0) }
-                    + [token, String(options.leaseSeconds), worker, "1"]).rows
+                    + [token, String(options.leaseSeconds), worker]).rows
         }
         guard let first = rows.first, first.first == "1" else { throw QueueError.staleLease(jobId: lease.job.id) }
         KillPoint.reached("complete")

@@ -49,6 +49,8 @@ final class ClaimVacuum: @unchecked Sendable {
         }
         guard let db = try? PGConnection(conninfo: conninfo, location: conninfo) else { return }
         defer { db.close() }
+        // SKIP_LOCKED says "skipping vacuum … lock not available" as a WARNING, which libpq would print on stderr.
+        _ = try? db.exec("SET client_min_messages = error")
         _ = try? db.exec(Self.sql)
     }
 
