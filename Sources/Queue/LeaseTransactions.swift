@@ -1,6 +1,6 @@
-/// What each store implements under its own lock and transaction, so that the lease wrappers of `JobQueue` built
-/// on them — claim one job, complete, complete then claim — and their kill points are written once for both
-/// stores (they were copies that differed only in the store's statements).
+/// What a store implements under its own lock and transaction, so that the lease wrappers of `JobQueue` built on
+/// them — claim one job, complete, complete then claim — and their kill points are written once. The SQLite store's;
+/// PostgreSQL's sends each of these as one statement of its own instead (one round trip: PostgresJobStore+Lease).
 protocol LeaseTransactions: JobQueue {
     /// Runs `body` in one write transaction under the store's lock (SQLite's BEGIN IMMEDIATE, PostgreSQL's BEGIN).
     func write<T>(_ body: () throws -> T) throws -> T

@@ -13,6 +13,7 @@ struct BenchQueueCommand: ParsableCommand {
     @Option(help: "Benchmark this queue instead: sqlite:PATH or postgresql://USER@HOST:PORT/DBNAME (an empty database).") var queue: String?
     @Option(help: "Jobs per transaction in the batched claim + complete measure.") var batch = 32
     @Option(help: "Then add this many finished jobs (inserted by SQL, see BenchFixture) and time status and stats.") var finishedRows = 0
+    @Option(help: "Then run complete + next claim (one job per transaction) on this many connections at once, each its own store and thread, and report the aggregate rate (1: skip).") var connections = 1
     @Flag(help: "Print one JSON document.") var json = false
 
     struct Report: Encodable {
@@ -20,6 +21,8 @@ struct BenchQueueCommand: ParsableCommand {
         var claims: Int, claimCompleteSeconds: Double, claimCompleteJobsPerSecond: Double
         var separateTransactionsJobsPerSecond: Double
         var batchedJobsPerSecond: Double, batchSize: Int
+        /// Aggregate complete + next-claim rate over `connections` concurrent connections (nil with one).
+        var connections = 1, concurrentJobsPerSecond: Double?
         var databaseBytes: Int, bytesPerMillionJobs: Double
         var finishedRows = 0, fixtureSeconds: Double?
         /// Medians over repeated calls, in milliseconds; `statsAllMs` (every finished row read) is one call.
@@ -31,15 +34,17 @@ struct BenchQueueCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if db == nil { try? FileManager.default.removeItem(atPath: dir) } }
         let path = db ?? dir + "/queue.sqlite"
-        let store: any JobQueue = try queue.map { try QueueSetting.parse($0, stateDir: dir).open(options: QueueOptions(), passfile: nil) }
-            ?? JobStore(path: path)
+        let open = { () throws -> any JobQueue in
+            try queue.map { try QueueSetting.parse($0, stateDir: dir).open(options: QueueOptions(), passfile: nil) } ?? JobStore(path: path)
+        }
+        let store = try open()
         let specs = (0..<jobs).map { JobSpec(prompt: "a red circle to the left of a blue square, variation \($0)") }
 
         var t = Date()
         _ = try store.submit(batch: BatchSpec(name: "bench", baseSeed: 1), jobs: specs)
         let submitSeconds = Date().timeIntervalSince(t)
 
-        let output = { (id: Int64) in JobOutput(path: "/out/bench/\(id).png", sha256: String(repeating: "f", count: 64),
+        let output = { @Sendable (id: Int64) in JobOutput(path: "/out/bench/\(id).png", sha256: String(repeating: "f", count: 64),
                                                 timings: JobTimings(textMs: 5, unetMs: 20, decodeMs: 10, pngMs: 2, totalMs: 37)) }
         // The worker's path: complete and claim the next job in one transaction (one fsync per job).
         t = Date()
@@ -74,6 +79,10 @@ struct BenchQueueCommand: ParsableCommand {
                        claims: done, claimCompleteSeconds: combined, claimCompleteJobsPerSecond: Double(done) / combined,
                        separateTransactionsJobsPerSecond: Double(separate) / separateSeconds,
                        batchedJobsPerSecond: Double(batchedDone) / batchedSeconds, batchSize: batch, databaseBytes: 0, bytesPerMillionJobs: 0)
+        if connections > 1 {
+            r.connections = connections
+            r.concurrentJobsPerSecond = try measureConcurrent(count: claims, open: open, output: output).jobsPerSecond
+        }
         if finishedRows > 0 { try measureReads(store, into: &r) }
         let size = ["", "-wal", "-shm"].compactMap { try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? Int }.reduce(0, +)
         r.databaseBytes = size
@@ -87,6 +96,9 @@ struct BenchQueueCommand: ParsableCommand {
             print(String(format: "claim+complete (one transaction per job): %d jobs in %.2f s (%.0f jobs/s)", done, combined, r.claimCompleteJobsPerSecond))
             print(String(format: "claim, then complete (two transactions): %.0f jobs/s", r.separateTransactionsJobsPerSecond))
             print(String(format: "batched claim + batched complete (%d jobs per transaction): %.0f jobs/s", batch, r.batchedJobsPerSecond))
+            if let c = r.concurrentJobsPerSecond {
+                print(String(format: "claim+complete (one transaction per job) on %d connections at once: %.0f jobs/s in all", connections, c))
+            }
             if let f = r.fixtureSeconds, let st = r.statusMs, let recent = r.statsRecentMs, let all = r.statsAllMs {
                 print(String(format: "%d finished rows added in %.1f s; then status %.2f ms, stats (1m, 5m windows) %.2f ms, stats with the all-time window %.0f ms",
                              r.finishedRows, f, st, recent, all))

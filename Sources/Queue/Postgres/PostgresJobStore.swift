@@ -32,6 +32,8 @@ public final class PostgresJobStore: JobQueue, @unchecked Sendable {
     let control: PGConnection
     private let lock = NSLock()
     private let controlLock = NSLock()
+    /// Counts claims and vacuums `jobs` now and then (see `ClaimVacuum`).
+    let vacuum = ClaimVacuum()
 
     /// The database clock in epoch seconds, the time base of every stored timestamp.
     static let now = "extract(epoch from now())::float8"
