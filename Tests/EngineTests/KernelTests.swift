@@ -1,3 +1,4 @@
+import CKernels
 import XCTest
 @testable import Engine
 import CSHA256
@@ -199,6 +200,31 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThan(outputs[0].maxAbsDiff(AttentionKernel.naive(q: q, k: k, v: v, heads: heads, causal: true)), 1e-5)
         XCTAssertEqual(outputs[1].data, outputs[0].data, "2 vs 1 threads")
         XCTAssertEqual(outputs[2].data, outputs[0].data, "3 vs 1 threads")
+    }
+
+    /// The vector softmax kernel (`ckernels_softmax_row`) against the Swift row softmax and the definition, with
+    /// ragged lengths and masked keys; its bf16 output is its fp32 output rounded (the same bits).
+    func testSoftmaxKernelMatchesTheSwiftRowAndWritesBF16Directly() throws {
+        guard ckernels_simd_level() >= 1 else {
+            print("SKIP (no AVX2): \(name) — the Swift row softmax runs instead")
+            throw XCTSkip("no AVX2")
+        }
+        for (count, valid) in [(4100, 4100), (77, 77), (33, 20), (16, 1), (5, 5)] {
+            let x = random([count]).data.map { $0 * 8 }
+            var fast = x, swift = x, half = [UInt16](repeating: 0xFFFF, count: count), forHalf = x
+            XCTAssertEqual(ckernels_softmax_row(&fast, count, valid, nil), 0)
+            AttentionKernel.softmaxRow(&swift, count: count, valid: valid)
+            XCTAssertEqual(ckernels_softmax_row(&forHalf, count, valid, &half), 0)
+            let m = x[..<valid].max()!, total = x[..<valid].map { exp(Double($0 - m)) }.reduce(0, +)
+            for j in 0..<count {
+                let expected = j < valid ? exp(Double(x[j] - m)) / total : 0
+                XCTAssertEqual(Double(fast[j]), expected, accuracy: 2e-6 * max(expected, 1e-3), "\(count)/\(valid) [\(j)]")
+                XCTAssertEqual(fast[j], swift[j], accuracy: 1e-6, "vs the Swift row, \(count)/\(valid) [\(j)]")
+            }
+            var rounded = [UInt16](repeating: 0, count: count)
+            OneDNN.toBF16(fast, &rounded, count: count)
+            XCTAssertEqual(half, rounded, "bf16 output = the fp32 output rounded, \(count)/\(valid)")
+        }
     }
 
     func testGroupNormMatchesDefinition() {

@@ -57,6 +57,11 @@ typedef struct {
     int silu;
 } ckernels_prologue;
 
+/// Softmax of row p[0..<valid] (AttentionKernel.softmaxRow's vector twin; its sums in another order), masked keys
+/// valid..<count weighing 0: into p, or with `out` non-NULL into out[0..<count] rounded to bf16 (p then holds
+/// exp(x − max), unnormalised). Returns 0; 1 without AVX2 (the caller runs the Swift path).
+int ckernels_softmax_row(float *p, long count, long valid, uint16_t *out);
+
 /// Winograd F(4×4, 3×3) input transform (Winograd.transformInput's AVX2 twin, same bits) for channels [c0, c1):
 /// src [cin][h][w] (through `prologue` unless NULL) → v [36][cin][rows·tiles_w]. Returns 0; 1 when the CPU has no
 /// AVX2 (the caller runs the Swift path); -1 when its scratch cannot be allocated.

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Scaled dot-product attention over packed heads, as F.scaled_dot_product_attention.
@@ -82,21 +83,24 @@ public enum AttentionKernel {
                 for r in 0..<rows { OneDNN.toBF16(q + r * inner, qh + r * d, count: d) }
                 GEMM.bf16Product(transB: true, m: rows, n: lk, k: d, alpha: scale, a: qh, lda: d, b: k, ldb: inner,
                                  c: scores, ldc: lk)
-                weights()
-                OneDNN.toBF16(scores, half, count: rows * lk)
+                weights(bf16: half)
                 GEMM.bf16Product(m: rows, n: d, k: lk, a: half, lda: lk, b: v, ldb: inner, c: out, ldc: inner)
             }
         }
 
-        /// Each score row → its weights: softmax, or relu(s)/Lk; masked keys become 0.
-        private func weights() {
+        /// Each score row → its weights: softmax, or relu(s)/Lk; masked keys become 0. In place, or with `bf16`,
+        /// into `bf16` rounded (the ·V product's operand; the softmax kernel writes it directly).
+        private func weights(bf16: UnsafeMutablePointer<UInt16>? = nil) {
             for r in 0..<rows {
-                let valid = causal ? min(lk, r0 + r + 1) : lk
+                let valid = causal ? min(lk, r0 + r + 1) : lk, row = scores + r * lk
+                if activation == .softmax,
+                   ckernels_softmax_row(row, lk, valid, bf16.map { $0 + r * lk }) == 0 { continue }  // AVX2 / AVX-512
                 if activation == .softmax {
-                    softmaxRow(scores + r * lk, count: lk, valid: valid)
+                    softmaxRow(row, count: lk, valid: valid)
                 } else {
-                    reluRow(scores + r * lk, count: lk, valid: valid, scale: 1 / Float(lk))
+                    reluRow(row, count: lk, valid: valid, scale: 1 / Float(lk))
                 }
+                if let bf16 { OneDNN.toBF16(row, bf16 + r * lk, count: lk) }
             }
         }
     }
