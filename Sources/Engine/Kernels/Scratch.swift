@@ -5,9 +5,9 @@ import Foundation
 final class Scratch {
     private var storage: [Float] = []
 
-    /// What a banded kernel (im2col columns, a native bf16 1×1 convolution's activations) asks for at most: 4M floats (16 MiB). Each render
-    /// thread keeps its largest request for the process's life, so the cap is resident memory; 16M floats cost 48
-    /// MiB more at the same speed (mobilediffusion-512, `mdd bench`).
+    /// What a banded kernel (im2col columns, a native bf16 1×1 convolution's activations) asks for at most: 4M
+    /// floats (16 MiB). Each render thread keeps its largest request for the process's life, so the cap is resident
+    /// memory; 16M floats cost 48 MiB more at the same speed (mobilediffusion-512, `mdd bench`).
     static let bandFloats = 1 << 22
 
     /// Runs `body` with at least `count` floats of uninitialised-in-spirit scratch space.
