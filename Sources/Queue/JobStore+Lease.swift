@@ -1,9 +1,13 @@
 import Foundation
 
-extension JobStore: LeaseTransactions {
+extension JobStore {
     /// Claims the best pending job (priority, then FIFO) whose batch is not paused, unless the queue is paused.
     /// One BEGIN IMMEDIATE transaction; the returned token fences every later transition of the job.
-    public func claim(worker: String) throws -> Lease? { try claimOne(worker: worker) }
+    public func claim(worker: String) throws -> Lease? {
+        let lease = try write { try claimLocked(worker: worker, limit: 1).first }
+        if lease != nil { KillPoint.reached("claim") }
+        return lease
+    }
 
     /// Claims up to `limit` jobs under one lease token (the one claim statement: single and batched claims).
     func claimLocked(worker: String, limit: Int) throws -> [Lease] {
@@ -44,12 +48,18 @@ extension JobStore: LeaseTransactions {
 
     /// Marks the job succeeded with its output and timings; rejected unless `token` still holds it.
     public func complete(_ lease: Lease, output: JobOutput) throws {
-        _ = try completeThenClaim(lease, output: output, worker: nil)
+        try write { try completeLocked(lease, output: output) }
+        KillPoint.reached("complete")
     }
 
     /// Completes one job and claims the next in the same transaction (one fsync per job instead of two).
     public func complete(_ lease: Lease, output: JobOutput, thenClaimFor worker: String) throws -> Lease? {
-        try completeThenClaim(lease, output: output, worker: worker)
+        let next = try write {
+            try completeLocked(lease, output: output)
+            return try claimLocked(worker: worker, limit: 1).first
+        }
+        KillPoint.reached("complete")
+        return next
     }
 
     func completeLocked(_ lease: Lease, output: JobOutput) throws {

@@ -18,8 +18,9 @@ import Foundation
 ///   (`status` also folds the count changes there; the fold only tries its advisory lock and writes rows no other
 ///   statement writes, so it never waits on a worker's locks either.)
 /// Not a pool: the daemon has one writer stream by design (the SQLite store has one writer connection too) and
-/// one reader stream is enough for a control socket whose requests are small; two connections per node keep a
-/// fleet's connection count predictable (`max_connections`). Both share one `ReconnectBackoff` (one server, one
+/// one reader stream is enough for a control socket whose requests are small; two store connections per node
+/// (besides its LISTEN connection and, now and then, a vacuum's: `ClaimVacuum`) keep a fleet's connection count
+/// predictable (`max_connections`). Both share one `ReconnectBackoff` (one server, one
 /// outage, reported once) and a `statement_timeout` (`QueueOptions.statementTimeoutSeconds`), so no statement
 /// hangs forever on either.
 public final class PostgresJobStore: JobQueue, @unchecked Sendable {
