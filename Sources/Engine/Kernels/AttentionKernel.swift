@@ -19,9 +19,11 @@ public enum AttentionKernel {
         // Decided here: `BF16.isActive` is the calling thread's, and the tiles run on the pool's threads too.
         let native = BF16.isActive && GEMM.nativeBF16, emulated = BF16.isActive && !GEMM.nativeBF16
         // Native bf16: k and v rounded once for every head, and per thread the tile's q and weights in bf16.
-        let kh = native ? BF16Tensor(k) : nil, vh = native ? BF16Tensor(v) : nil
+        let kCopy = native ? BF16Copy(of: k.data) : nil, vCopy = native ? BF16Copy(of: v.data) : nil
+        let kh = kCopy?.values, vh = vCopy?.values
         let perThread = rows * lk + (native ? (rows * lk + rows * d + 1) / 2 : 0)
         var out = Tensor(empty: q.shape)
+        withExtendedLifetime((kCopy, vCopy)) {  // kh and vh point into them
         OpProfile.measure("attention") {
         q.data.withUnsafeBufferPointer { qp in k.data.withUnsafeBufferPointer { kp in v.data.withUnsafeBufferPointer { vp in
             out.data.withUnsafeMutableBufferPointer { op in Scratch.with(threads * perThread + 16) { scratch in
@@ -34,7 +36,7 @@ public enum AttentionKernel {
                         tile.rows = min(rows, lq - r0)
                         tile.r0 = r0
                         if let kh, let vh {
-                            tile.nativeBF16(q: qp.baseAddress! + at, k: kh.pointer + kv, v: vh.pointer + kv, out: op.baseAddress! + at)
+                            tile.nativeBF16(q: qp.baseAddress! + at, k: kh + kv, v: vh + kv, out: op.baseAddress! + at)
                         } else {
                             let (qt, kt, vt, ot) = (qp.baseAddress! + at, kp.baseAddress! + kv, vp.baseAddress! + kv, op.baseAddress! + at)
                             if emulated { BF16.with(.bf16) { tile.fp32(q: qt, k: kt, v: vt, out: ot) } } else { tile.fp32(q: qt, k: kt, v: vt, out: ot) }
@@ -43,6 +45,7 @@ public enum AttentionKernel {
                 }
             } }
         } } }
+        }
         }
         return out
     }
@@ -75,7 +78,7 @@ public enum AttentionKernel {
             GEMM.sgemm(m: rows, n: d, k: lk, a: scores, lda: lk, b: v, ldb: inner, c: out, ldc: inner)
         }
 
-        /// Native bf16 products on k and v rounded once (`BF16Tensor`); q and the weights are rounded here, the same
+        /// Native bf16 products on k and v rounded once (`BF16Copy`); q and the weights are rounded here, the same
         /// rounding as `GEMM.sgemm`'s (nearest even), with fp32 sums.
         func nativeBF16(q: UnsafePointer<Float>, k: UnsafePointer<UInt16>, v: UnsafePointer<UInt16>, out: UnsafeMutablePointer<Float>) {
             (scores + rows * lk).withMemoryRebound(to: UInt16.self, capacity: rows * lk + rows * d) { half in
@@ -152,19 +155,3 @@ public enum AttentionKernel {
     }
 }
 
-/// A tensor's values rounded to bf16 once (nearest even, as `GEMM`'s operands), for products that read it many times.
-final class BF16Tensor {
-    let pointer: UnsafeMutablePointer<UInt16>
-
-    init(_ t: Tensor) {
-        let count = t.count
-        pointer = .allocate(capacity: max(count, 1))
-        t.data.withUnsafeBufferPointer { src in
-            Parallel.forSlices(count, work: count, minWork: 1 << 16) { r in
-                OneDNN.toBF16(src.baseAddress! + r.lowerBound, pointer + r.lowerBound, count: r.count)
-            }
-        }
-    }
-
-    deinit { pointer.deallocate() }
-}
