@@ -33,6 +33,11 @@ public enum KillPoint {
             return seen[name, default: 0]
         }
         if let k = killTarget, k.name == name, n == k.count { kill(getpid(), SIGKILL) }
-        if let s = stopTarget, s.name == name, n == s.count { kill(getpid(), SIGSTOP) }
+        // The stop is sent to this thread, not the process: a process-directed SIGSTOP is taken by whichever thread
+        // the kernel wakes for it (often the main thread), and until that thread runs and stops the others, this one
+        // goes on past the point — the partition test once saw a node publish its PNG after "stopping" before it.
+        // Sent to the caller, the signal is taken on the return from this very call, so nothing after it runs.
+        // (SIGKILL needs no such care: the kernel marks every thread of the process as it is sent.)
+        if let s = stopTarget, s.name == name, n == s.count { pthread_kill(pthread_self(), SIGSTOP) }
     }
 }

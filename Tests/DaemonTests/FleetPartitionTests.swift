@@ -48,7 +48,7 @@ final class FleetPartitionTests: XCTestCase {
             (try? fleet.nodes[0].json(["health"], as: HealthReply.self))?.queueReachable == false
         }
         XCTAssertTrue(fleet.nodes[0].log().contains("job \(recorded.id): a render of this job was already at \(path)"),
-                      "node a kept b's file instead of replacing it: \(fleet.nodes[0].log().suffix(1500))")
+                      "node a replaced b's file instead of keeping it: \(fleet.nodes[0].log().suffix(1500))\n-- node b: \(fleet.nodes[1].log().suffix(1500))")
         XCTAssertEqual(FileManager.default.contents(atPath: path).map(SHA256Hex.of), sha, "the file while a is cut off")
 
         try net.set(a, up: true)
