@@ -47,12 +47,12 @@ final class OutputStoreTests: XCTestCase {
         let (width, height) = try engine.validate(request)
         let first = try engine.render(request).png
         let existing = { output.anyRender(of: j, width: width, height: height) }
-        guard case .written(let path, let sha) = try output.publish(first, for: j, tag: "node-a", existingRender: existing) else {
+        guard case .written(let path, let sha) = try output.publish(first, for: j, tag: "node-a", existing: existing) else {
             return XCTFail("the first writer writes")
         }
         // A second node's bytes for the same job (different bytes: what another CPU could render).
         let late = first + [0]
-        guard case .adopted(path, sha) = try output.publish(late, for: j, tag: "node-b", existingRender: existing) else {
+        guard case .adopted(path, sha) = try output.publish(late, for: j, tag: "node-b", existing: existing) else {
             return XCTFail("the second writer adopts the file that is there")
         }
         XCTAssertEqual(FileManager.default.contents(atPath: path).map { [UInt8]($0) }, first, "the file was not replaced")
@@ -62,16 +62,17 @@ final class OutputStoreTests: XCTestCase {
         let otherEngine = try PNGCodec.encode(rgb: image.rgb, width: width, height: height,
                                               text: image.metadata.map { $0.0 == "engine" ? ($0.0, "mdd-engine 0.0.1") : $0 })
         try AtomicFile.write(otherEngine, to: path)
-        guard case .adopted(path, SHA256.hex(otherEngine)) = try output.publish(first, for: j, tag: "node-a", existingRender: existing) else {
+        guard case .adopted(path, SHA256.hex(otherEngine)) = try output.publish(first, for: j, tag: "node-a", existing: existing) else {
             return XCTFail("another engine's render of the job is adopted")
         }
         // A file that is no render of this job (another job's prompt, left before the queue was recreated) is replaced.
         let stale = try PNGCodec.encode(rgb: image.rgb, width: width, height: height,
                                         text: image.metadata.map { $0.0 == "prompt" ? ($0.0, "another job") : $0 })
         try AtomicFile.write(stale, to: path)
-        guard case .written(path, _) = try output.publish(first, for: j, tag: "node-a", existingRender: existing) else {
+        guard case .replaced(path, _, let reason) = try output.publish(first, for: j, tag: "node-a", existing: existing) else {
             return XCTFail("a stale file is replaced")
         }
+        XCTAssertEqual(reason, "its 'prompt' is 'another job', the job's '\(j.prompt)'", "the log says why it was replaced")
         XCTAssertEqual(FileManager.default.contents(atPath: path).map { [UInt8]($0) }, first)
         let left = try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent)
         XCTAssertEqual(left.filter { $0.hasSuffix(".tmp") }, [], "no temp files left")

@@ -36,19 +36,30 @@ struct OutputStore {
         /// A valid render of this job was there already (an earlier attempt's, or a cut-off node's): it is kept
         /// and its bytes are the result.
         case adopted(path: String, sha256: String)
+        /// A file that is not a render of this job was there (`reason` says why not); our bytes replaced it.
+        case replaced(path: String, sha256: String, reason: String)
+    }
+
+    /// What is at a job's path: a render of the job (its bytes), or something else and why it is not one.
+    enum Existing {
+        case render([UInt8])
+        case other(String)
     }
 
     /// Puts the job's PNG at its path unless a valid render of the job is there already (see the type's comment).
-    /// `tag` names the writer (its node) in its temp file's name; `existingRender` returns the bytes at
-    /// the path if they are a render of this job.
-    func publish(_ png: [UInt8], for job: Job, tag: String, existingRender: () -> [UInt8]?) throws -> Published {
+    /// `tag` names the writer (its node) in its temp file's name; `existing` says what is at the path.
+    func publish(_ png: [UInt8], for job: Job, tag: String, existing: () -> Existing) throws -> Published {
         let p = path(for: job)
         try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         if try AtomicFile.publish(png, to: p, tag: tag) { return .written(path: p, sha256: SHA256.hex(png)) }
-        if let existing = existingRender() { return .adopted(path: p, sha256: SHA256.hex(existing)) }
-        // Not a render of this job: a stale file of another job, which no lease can have recorded for this one.
-        try AtomicFile.write(png, to: p, tag: tag)
-        return .written(path: p, sha256: SHA256.hex(png))
+        switch existing() {
+        case .render(let bytes):
+            return .adopted(path: p, sha256: SHA256.hex(bytes))
+        case .other(let reason):
+            // Not a render of this job: a stale file of another job, which no lease can have recorded for this one.
+            try AtomicFile.write(png, to: p, tag: tag)
+            return .replaced(path: p, sha256: SHA256.hex(png), reason: reason)
+        }
     }
 
     /// Removes the writer's temp file of the job: a kill between `publish`'s link and its unlink leaves it beside
@@ -63,10 +74,11 @@ struct OutputStore {
     /// database is recreated, job ids restart and an old file of another job can sit at the path). Otherwise the job
     /// is rendered again and the file replaced. Returns the bytes to reuse.
     func reusable(for job: Job, engine: TextToImage, width: Int, height: Int) -> [UInt8]? {
-        render(of: job, width: width, height: height, also: [
+        guard case .render(let bytes) = render(of: job, width: width, height: height, also: [
             "model_sha256": engine.weightsSHA256, "engine": TextToImage.engineVersion,
             "precision": engine.precision == .fp32 ? nil : engine.precision.rawValue,
-        ])
+        ]) else { return nil }
+        return bytes
     }
 
     /// The file at the job's path if it is a render of this job by any node: prompt, negative prompt, seed, steps,
@@ -75,20 +87,24 @@ struct OutputStore {
     /// during a rolling upgrade with different engines, and any of them may be the one whose completion the
     /// database records. (A test caught exactly that: a late node that judged an other-precision render stale
     /// replaced the recorded file.) Only another job's file, left before the queue was recreated, is replaced.
-    func anyRender(of job: Job, width: Int, height: Int) -> [UInt8]? {
+    func anyRender(of job: Job, width: Int, height: Int) -> Existing {
         render(of: job, width: width, height: height, also: [:])
     }
 
-    /// The file's bytes if its PNG text records the job's request (plus `also`) and it decodes.
-    private func render(of job: Job, width: Int, height: Int, also: [String: String?]) -> [UInt8]? {
-        guard let data = FileManager.default.contents(atPath: path(for: job)) else { return nil }
+    /// The file's bytes if its PNG text records the job's request (plus `also`) and it decodes; else why not.
+    private func render(of job: Job, width: Int, height: Int, also: [String: String?]) -> Existing {
+        guard let data = FileManager.default.contents(atPath: path(for: job)) else { return .other("no readable file") }
         let bytes = [UInt8](data)
         let text = Dictionary(PNGCodec.textChunks(bytes), uniquingKeysWith: { a, _ in a })
         let expected: [String: String?] = [
             "prompt": job.prompt, "negative_prompt": job.negativePrompt, "seed": String(job.seed), "steps": String(job.steps),
             "guidance": String(Float(job.guidance)), "width": String(width), "height": String(height),
         ].merging(also) { a, _ in a }
-        guard expected.allSatisfy({ text[$0.key] == $0.value }), (try? PNGCodec.decode(bytes)) != nil else { return nil }
-        return bytes
+        for (key, value) in expected.sorted(by: { $0.key < $1.key }) where text[key] != value {
+            let quoted = { (v: String?) in v.map { "'\($0.prefix(80))'" } ?? "none" }
+            return .other("its '\(key)' is \(quoted(text[key])), the job's \(quoted(value))")
+        }
+        guard (try? PNGCodec.decode(bytes)) != nil else { return .other("its \(bytes.count) bytes do not decode as a PNG") }
+        return .render(bytes)
     }
 }

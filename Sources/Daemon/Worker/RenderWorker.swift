@@ -227,6 +227,9 @@ final class RenderWorker: @unchecked Sendable {
         case let .adopted(p, s):
             (path, sha) = (p, s)
             log.warning("job \(job.id): a render of this job was already at \(path) (an earlier attempt's); kept it, discarded ours")
+        case let .replaced(p, s, reason):
+            (path, sha) = (p, s)
+            log.warning("job \(job.id): wrote \(path), replacing a file there that is not a render of this job (\(reason))")
         }
         let writeMs = Date().timeIntervalSince(start) * 1000
         KillPoint.reached("png-renamed")
