@@ -100,8 +100,8 @@ struct OutputStore {
             "prompt": job.prompt, "negative_prompt": job.negativePrompt, "seed": String(job.seed), "steps": String(job.steps),
             "guidance": String(Float(job.guidance)), "width": String(width), "height": String(height),
         ].merging(also) { a, _ in a }
+        let quoted = { (v: String?) in v.map { "'\($0.prefix(80))'" } ?? "none" }
         for (key, value) in expected.sorted(by: { $0.key < $1.key }) where text[key] != value {
-            let quoted = { (v: String?) in v.map { "'\($0.prefix(80))'" } ?? "none" }
             return .other("its '\(key)' is \(quoted(text[key])), the job's \(quoted(value))")
         }
         guard (try? PNGCodec.decode(bytes)) != nil else { return .other("its \(bytes.count) bytes do not decode as a PNG") }

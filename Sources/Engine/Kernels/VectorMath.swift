@@ -70,4 +70,21 @@ public enum VectorMath {
             for j in 0..<(count - i) { p[i + j] = y[j] }
         }
     }
+
+    /// p[i] = f(p[i], q[i]) for `count` floats, 8 at a time (as `map`, with a second operand read alongside).
+    @inline(__always)
+    public static func map(_ p: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>, count: Int, _ f: (V, V) -> V) {
+        var i = 0
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(p + i).loadUnaligned(as: V.self), w = UnsafeRawPointer(q + i).loadUnaligned(as: V.self)
+            UnsafeMutableRawPointer(p + i).storeBytes(of: f(v, w), as: V.self)
+            i += 8
+        }
+        if i < count {
+            var v = V(repeating: 0), w = V(repeating: 0)
+            for j in 0..<(count - i) { (v[j], w[j]) = (p[i + j], q[i + j]) }
+            let y = f(v, w)
+            for j in 0..<(count - i) { p[i + j] = y[j] }
+        }
+    }
 }
